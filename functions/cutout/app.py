@@ -1,0 +1,36 @@
+"""Automated cutout: ONNX background removal at full resolution, with a confidence for QC."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from packshot import pipeline
+from packshot.adapters.records import RecordsTable
+from packshot.adapters.s3 import S3Store
+from packshot.config import Settings
+from packshot.models.paths import default_model_path
+from packshot.models.registry import load_model
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics(namespace="Packshot")
+settings = Settings.from_env()
+settings.require("records_table", "work_bucket")
+store = S3Store()
+records = RecordsTable(settings.records_table)
+# Loaded once per execution environment and verified by checksum; the image bakes the file in.
+model = load_model(settings.model_name, settings.model_path or default_model_path(), threads=settings.model_threads)
+
+
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+@logger.inject_lambda_context(correlation_id_path="image_id")
+def lambda_handler(event: pipeline.PipelineState, context: LambdaContext) -> dict[str, Any]:
+    state = pipeline.cut_out(event, store, records, settings, model)
+    metrics.add_dimension(name="Stage", value="cutout")
+    metrics.add_metric(name="ImagesProcessed", unit=MetricUnit.Count, value=1)
+    return dict(state)

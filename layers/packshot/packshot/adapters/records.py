@@ -1,0 +1,112 @@
+"""DynamoDB adapter for image records: one item per image, keyed by image_id."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import BotoCoreError, ClientError
+
+from packshot.adapters.aws import client, error_code, is_transient
+from packshot.errors import TransientStorageError
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+class RecordsTable:
+    """The image records table. Writes are conditional so a record is created once."""
+
+    def __init__(self, table_name: str, dynamodb_client: Any | None = None) -> None:
+        self._name = table_name
+        self._db = dynamodb_client or client("dynamodb")
+
+    def create_if_absent(self, record: Mapping[str, Any]) -> bool:
+        """Put the record unless one with its image_id exists; True when this call created it."""
+        try:
+            self._db.put_item(
+                TableName=self._name,
+                Item=_to_item(record),
+                ConditionExpression="attribute_not_exists(image_id)",
+            )
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise _translate(exc) from exc
+        except BotoCoreError as exc:
+            raise _translate(exc) from exc
+        return True
+
+    def update(self, image_id: str, fields: Mapping[str, Any]) -> None:
+        """Set top-level attributes on an existing record (the record must exist)."""
+        if not fields:
+            return
+        names = {f"#f{i}": name for i, name in enumerate(fields)}
+        values = {f":v{i}": _to_attr(value) for i, value in enumerate(fields.values())}
+        assignments = ", ".join(f"#f{i} = :v{i}" for i in range(len(fields)))
+        try:
+            self._db.update_item(
+                TableName=self._name,
+                Key={"image_id": {"S": image_id}},
+                UpdateExpression=f"SET {assignments}",
+                ConditionExpression="attribute_exists(image_id)",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise _translate(exc) from exc
+
+    def get(self, image_id: str) -> dict[str, Any] | None:
+        try:
+            resp = self._db.get_item(TableName=self._name, Key={"image_id": {"S": image_id}}, ConsistentRead=True)
+        except (ClientError, BotoCoreError) as exc:
+            raise _translate(exc) from exc
+        item = resp.get("Item")
+        return _from_item(item) if item else None
+
+    def scan(self) -> Iterator[dict[str, Any]]:
+        """Every record; for reports and the embedded runner, not for the hot path."""
+        paginator = self._db.get_paginator("scan")
+        for page in paginator.paginate(TableName=self._name, ConsistentRead=True):
+            for item in page.get("Items", []):
+                yield _from_item(item)
+
+
+def _to_dynamo(value: Any) -> Any:
+    if isinstance(value, float):
+        return Decimal(str(round(value, 6)))
+    if isinstance(value, Mapping):
+        return {str(k): _to_dynamo(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_to_dynamo(v) for v in value]
+    return value
+
+
+def _from_dynamo(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _from_dynamo(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_from_dynamo(v) for v in value]
+    return value
+
+
+def _to_attr(value: Any) -> dict[str, Any]:
+    return dict(_serializer.serialize(_to_dynamo(value)))
+
+
+def _to_item(record: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _to_attr(v) for k, v in record.items() if v is not None}
+
+
+def _from_item(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _from_dynamo(_deserializer.deserialize(v)) for k, v in item.items()}
+
+
+def _translate(exc: Exception) -> Exception:
+    if is_transient(exc):
+        return TransientStorageError(f"DynamoDB call failed transiently: {exc}")
+    return exc

@@ -1,0 +1,119 @@
+"""The `packshot` command: run the pipeline on an embedded AWS, or cut out files without AWS."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+import time
+import warnings
+from pathlib import Path
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".heic", ".heif", ".gif", ".bmp",
+                  ".cr2", ".nef", ".arw", ".dng", ".pdf"}
+MANIFEST_NAMES = ("manifest.csv",)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="packshot", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the whole pipeline over DIR on an embedded AWS (moto on 127.0.0.1)")
+    run.add_argument("directory", type=Path)
+    run.add_argument("--out", type=Path, default=Path("out"), help="where exports and the report go (default: out)")
+    run.add_argument("--timeout", type=float, default=1800, help="seconds to wait for the batch (default: 1800)")
+    run.add_argument("--concurrency", type=int, default=2, help="Lambda invocations at once (default: 2)")
+    run.add_argument("--verbose", action="store_true", help="show the handlers' logs")
+
+    cut = sub.add_parser("cutout", help="cut out images without AWS: one RGBA PNG per input")
+    cut.add_argument("inputs", type=Path, nargs="+")
+    cut.add_argument("--out", type=Path, required=True)
+    cut.add_argument("--model", default="u2netp")
+    cut.add_argument("--model-path", type=Path, default=None)
+    cut.add_argument("--threads", type=int, default=2)
+
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        return run_command(args.directory, args.out, timeout_s=args.timeout, concurrency=args.concurrency,
+                           verbose=args.verbose)
+    return cutout_command(args.inputs, args.out, args.model, args.model_path, args.threads)
+
+
+def discover(directory: Path) -> list[Path]:
+    """Every file a studio would drop in, except the manifest; odd types are uploaded and rejected with a reason."""
+    return sorted(p for p in directory.rglob("*") if p.is_file() and p.name not in MANIFEST_NAMES
+                  and not p.name.startswith(".") and (p.suffix.lower() in IMAGE_SUFFIXES or p.suffix == ""))
+
+
+def read_manifest(directory: Path) -> dict[str, dict[str, str]]:
+    """filename -> S3 object metadata (category, sku) from manifest.csv beside the photos, if there is one."""
+    path = directory / "manifest.csv"
+    if not path.is_file():
+        return {}
+    metadata: dict[str, dict[str, str]] = {}
+    with path.open(newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            values = {k: (row.get(k) or "").strip() for k in ("category", "sku")}
+            # S3 user metadata travels as HTTP headers: ASCII only.
+            metadata[row["filename"]] = {k: v for k, v in values.items() if v and v.isascii()}
+    return metadata
+
+
+def run_command(directory: Path, out: Path, *, timeout_s: float, concurrency: int, verbose: bool) -> int:
+    from packshot.local.embedded import EmbeddedAws
+    from packshot.local.report import write_outputs
+
+    if not directory.is_dir():
+        print(f"packshot: {directory} is not a directory", file=sys.stderr)
+        return 2
+    files = discover(directory)
+    if not files:
+        print(f"packshot: no image files in {directory}", file=sys.stderr)
+        return 2
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
+    started = time.monotonic()
+    print(f"packshot: starting the embedded AWS (moto on 127.0.0.1) from template.yaml ...", file=sys.stderr)
+    with EmbeddedAws(max_concurrency=concurrency, log_level="INFO" if verbose else "ERROR") as aws:
+        print(f"packshot: uploading {len(files)} files to s3://{aws.input_bucket}/", file=sys.stderr)
+        keys = aws.upload(files, directory, read_manifest(directory))
+        last = ""
+
+        def show(progress: object) -> None:
+            nonlocal last
+            line = f"[{time.monotonic() - started:6.1f}s] {progress.line()}"  # type: ignore[attr-defined]
+            if line.split("] ", 1)[1] != last:
+                print(line, file=sys.stderr)
+                last = line.split("] ", 1)[1]
+
+        progress = aws.wait(keys, timeout_s=timeout_s, on_progress=show)
+        buckets = {"work": aws.work_bucket, "export": aws.export_bucket}
+        s3 = aws.client("s3")
+        rows = write_outputs(aws.records_by_key(), keys, directory, out,
+                             lambda alias, key: s3.get_object(Bucket=buckets[alias], Key=key)["Body"].read())
+        executions = aws.executions()
+    failed = [r for r in rows if r["status"] in ("failed", "missing")] + [
+        e for e in executions if e["status"] not in ("SUCCEEDED",)]
+    print(f"packshot: {len(rows)} images, {len(executions)} executions, "
+          + ", ".join(f"{n} {s}" for s, n in sorted(progress.by_status.items())), file=sys.stderr)
+    print(f"packshot: wrote {out / 'report.html'}, report.csv, report.json, exports/ and cutouts/", file=sys.stderr)
+    if progress.finished < progress.total or progress.dead_letters:
+        print(f"packshot: the batch did not finish ({progress.line()}, {progress.dead_letters} dead letters)",
+              file=sys.stderr)
+        return 1
+    if failed:
+        print(f"packshot: {len(failed)} pipeline failures; see report.json", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cutout_command(inputs: list[Path], out: Path, model: str, model_path: Path | None, threads: int) -> int:
+    from packshot.cutout import cut_out_files
+
+    files = [f for p in inputs for f in (discover(p) if p.is_dir() else [p])]
+    written = cut_out_files(files, out, model_name=model, model_path=model_path, threads=threads)
+    print(f"packshot: wrote {len(written)} cutouts to {out}", file=sys.stderr)
+    return 0 if len(written) == len(files) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,68 @@
+"""Settings read from the environment once per cold start: cheap, no network."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from packshot.errors import ConfigurationError
+
+# Platforms exported when a deployment does not say otherwise.
+DEFAULT_EXPORT_PLATFORMS = ("amazon_main", "shopify")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a stage needs to know about its deployment."""
+
+    work_bucket: str = ""
+    export_bucket: str = ""
+    records_table: str = ""
+    state_machine_arn: str = ""
+    # Amazon zoom needs 1000 px on the longest side; smaller inputs cannot make a compliant main image.
+    min_side: int = 1000
+    # Decompression-bomb guard: about 100 MP, well above any studio camera, far below what breaks a Lambda.
+    max_pixels: int = 100_000_000
+    model_name: str = "u2netp"
+    model_path: str = ""
+    model_threads: int = 1
+    qc_approve: int = 90
+    qc_review: int = 70
+    # Product fills 85% of the longest side: the marketplace convention (FACTS.md).
+    fill: float = 0.85
+    export_platforms: tuple[str, ...] = DEFAULT_EXPORT_PLATFORMS
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        try:
+            return cls(
+                work_bucket=env.get("WORK_BUCKET", ""),
+                export_bucket=env.get("EXPORT_BUCKET", ""),
+                records_table=env.get("RECORDS_TABLE", ""),
+                state_machine_arn=env.get("STATE_MACHINE_ARN", ""),
+                min_side=int(env.get("MIN_SIDE_PX", cls.min_side)),
+                max_pixels=int(env.get("MAX_PIXELS", cls.max_pixels)),
+                model_name=env.get("MODEL_NAME", cls.model_name),
+                model_path=env.get("MODEL_PATH", ""),
+                model_threads=int(env.get("MODEL_THREADS", cls.model_threads)),
+                qc_approve=int(env.get("QC_APPROVE_MIN", cls.qc_approve)),
+                qc_review=int(env.get("QC_REVIEW_MIN", cls.qc_review)),
+                fill=float(env.get("FILL_RATIO", cls.fill)),
+                export_platforms=_platforms(env.get("EXPORT_PLATFORMS", "")),
+            )
+        except ValueError as exc:
+            raise ConfigurationError(f"a numeric setting has a value that is not a number: {exc}") from exc
+
+    def require(self, *names: str) -> None:
+        """Fail at cold start, not mid-image, when a stage's resource names are missing."""
+        missing = [n for n in names if not getattr(self, n)]
+        if missing:
+            env_names = ", ".join(n.upper() for n in missing)
+            raise ConfigurationError(f"set the environment variables {env_names} (the template does this)")
+
+
+def _platforms(raw: str) -> tuple[str, ...]:
+    names = tuple(p.strip() for p in raw.split(",") if p.strip())
+    return names or DEFAULT_EXPORT_PLATFORMS

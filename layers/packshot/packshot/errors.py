@@ -1,0 +1,47 @@
+"""Typed errors: the class name is the Lambda error type the state machine matches on."""
+
+from __future__ import annotations
+
+
+class PackshotError(Exception):
+    """Base of every error packshot raises on purpose; `reason` is meant for a person."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class ImageRejectedError(PackshotError):
+    """The input cannot become a product image; the record keeps the reason, nothing retries."""
+
+
+class UndecodableImageError(ImageRejectedError):
+    """The bytes are not an image we can decode (corrupt, truncated, or another file type)."""
+
+
+class UnsupportedImageError(ImageRejectedError):
+    """The image decodes but is of a kind we do not process (multi-page, animation, odd mode)."""
+
+
+class ImageTooSmallError(ImageRejectedError):
+    """The longest side is under the minimum the marketplaces need for zoom."""
+
+
+class ImageTooLargeError(ImageRejectedError):
+    """The image has more pixels than the configured limit (decompression-bomb guard)."""
+
+
+class ModelError(PackshotError):
+    """The segmentation model file is missing, corrupt, or does not match its checksum."""
+
+
+class TransientStorageError(PackshotError):
+    """An AWS storage call failed in a way that a retry may fix."""
+
+
+class ConfigurationError(PackshotError):
+    """A setting is missing or has a value we cannot use."""
+
+
+class SourceMissingError(ImageRejectedError):
+    """The uploaded object was deleted (or never readable) before it could be processed."""

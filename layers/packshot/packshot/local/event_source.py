@@ -1,0 +1,96 @@
+"""What Lambda's SQS event source mapping does on AWS, for the embedded AWS.
+
+moto's own SQS trigger fires synchronously on send and never retries a failed batch, so it cannot show what
+AWS does with a failing message. This poller does what the AWS service does: long-poll, invoke with a batch,
+delete what succeeded (ReportBatchItemFailures), and leave the rest to reappear after the visibility timeout
+until the queue's redrive policy moves it to the dead-letter queue.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class SqsMapping:
+    """One `Events: Type: SQS` entry of a function in the template."""
+
+    function_name: str
+    queue_url: str
+    queue_arn: str
+    batch_size: int
+    report_batch_item_failures: bool
+
+
+class SqsPoller(threading.Thread):
+    """Polls one queue for one function until stopped."""
+
+    def __init__(self, mapping: SqsMapping, sqs: Any, lambda_client: Any) -> None:
+        super().__init__(name=f"sqs-poller-{mapping.function_name}", daemon=True)
+        self.mapping = mapping
+        self._sqs = sqs
+        self._lambda = lambda_client
+        self._stop_event = threading.Event()
+        self.in_flight = 0
+        self.batches = 0
+
+    def stop(self) -> None:
+        self._stop_event.set()
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            try:
+                self.poll_once(wait_seconds=1)
+            except Exception:  # noqa: BLE001 - the AWS poller never dies; neither does ours
+                if self._stop_event.wait(0.5):
+                    return
+
+    def poll_once(self, wait_seconds: int = 0) -> int:
+        """Receive one batch and invoke the function with it; returns how many messages it received."""
+        resp = self._sqs.receive_message(
+            QueueUrl=self.mapping.queue_url,
+            MaxNumberOfMessages=min(self.mapping.batch_size, 10),
+            WaitTimeSeconds=wait_seconds,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        )
+        messages = resp.get("Messages", [])
+        if not messages:
+            return 0
+        self.in_flight = len(messages)
+        try:
+            event = {"Records": [self._lambda_record(m) for m in messages]}
+            result = self._lambda.invoke(FunctionName=self.mapping.function_name, Payload=json.dumps(event))
+            payload = json.loads(result["Payload"].read() or b"null")
+            if result.get("FunctionError"):
+                return len(messages)  # the whole batch reappears after the visibility timeout
+            failed = set()
+            if self.mapping.report_batch_item_failures and isinstance(payload, dict):
+                failed = {f["itemIdentifier"] for f in payload.get("batchItemFailures", [])}
+            done = [m for m in messages if m["MessageId"] not in failed]
+            for start in range(0, len(done), 10):
+                self._sqs.delete_message_batch(
+                    QueueUrl=self.mapping.queue_url,
+                    Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in
+                             enumerate(done[start:start + 10])],
+                )
+            self.batches += 1
+            return len(messages)
+        finally:
+            self.in_flight = 0
+
+    def _lambda_record(self, message: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "messageId": message["MessageId"],
+            "receiptHandle": message["ReceiptHandle"],
+            "body": message["Body"],
+            "attributes": message.get("Attributes", {}),
+            "messageAttributes": message.get("MessageAttributes", {}),
+            "md5OfBody": message.get("MD5OfBody", ""),
+            "eventSource": "aws:sqs",
+            "eventSourceARN": self.mapping.queue_arn,
+            "awsRegion": "us-east-1",
+        }

@@ -1,0 +1,104 @@
+"""What `packshot run` leaves in OUT/: the delivered files, the cutouts, and a report in JSON, CSV and HTML."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from packshot.events import safe_name
+
+THUMB_PX = 360
+CSV_COLUMNS = ("name", "status", "route", "qc_score", "reasons", "exports")
+
+
+def write_outputs(
+    records: dict[str, dict[str, Any]], keys: list[str], input_dir: Path, out_dir: Path, fetch: Any
+) -> list[dict[str, Any]]:
+    """Download exports and cutouts, make thumbnails, write report.json/.csv/.html; returns the rows.
+
+    `fetch(bucket, key) -> bytes` reads from the embedded S3.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    thumbs = out_dir / "thumbs"
+    thumbs.mkdir(exist_ok=True)
+    rows = []
+    for key in keys:
+        record = records.get(key, {"status": "missing", "reasons": ["no record was written for this upload"]})
+        stem = safe_name(key)
+        row: dict[str, Any] = {
+            "name": key,
+            "status": record.get("status", ""),
+            "route": record.get("route", ""),
+            "qc_score": record.get("qc_score", ""),
+            "reasons": list(record.get("reasons", [])) + list(record.get("export_problems", [])),
+            "exports": {},
+            "record": record,
+            "thumbs": {},
+        }
+        source = input_dir / key
+        row["thumbs"]["original"] = _thumb_from_bytes(source.read_bytes(), thumbs / f"{stem}.original.jpg")
+        outputs = record.get("outputs", {})
+        if outputs.get("cutout"):
+            data = fetch("work", outputs["cutout"])
+            cutout_path = out_dir / "cutouts" / f"{stem}.png"
+            cutout_path.parent.mkdir(exist_ok=True)
+            cutout_path.write_bytes(data)
+            row["cutout"] = cutout_path.relative_to(out_dir).as_posix()
+            row["thumbs"]["cutout"] = _thumb_from_bytes(data, thumbs / f"{stem}.cutout.png", checker=True)
+        for platform, export_key in sorted(record.get("exports", {}).items()):
+            data = fetch("export", export_key)
+            path = out_dir / export_key  # export keys are exports/<platform>/<safe name>.<ext>
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+            row["exports"][platform] = path.relative_to(out_dir).as_posix()
+            if "export" not in row["thumbs"]:
+                row["thumbs"]["export"] = _thumb_from_bytes(data, thumbs / f"{stem}.export.jpg")
+        rows.append(row)
+    (out_dir / "report.json").write_text(json.dumps(
+        [{k: v for k, v in r.items() if k != "thumbs"} for r in rows], indent=2, default=str))
+    with (out_dir / "report.csv").open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(CSV_COLUMNS)
+        for r in rows:
+            writer.writerow([r["name"], r["status"], r["route"], r["qc_score"], " | ".join(r["reasons"]),
+                             " ".join(r["exports"].values())])
+    (out_dir / "report.html").write_text(render_html(rows), encoding="utf-8")
+    return rows
+
+
+def _thumb_from_bytes(data: bytes, path: Path, checker: bool = False) -> str | None:
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            im.thumbnail((THUMB_PX, THUMB_PX))
+            if checker and im.mode == "RGBA":
+                im = _on_checkerboard(im)
+            im.convert("RGB").save(path, quality=85) if path.suffix == ".jpg" else im.convert("RGB").save(path)
+    except Exception:  # noqa: BLE001 - a broken input still gets a row, just no picture
+        return None
+    return f"thumbs/{path.name}"
+
+
+def _on_checkerboard(im: Image.Image) -> Image.Image:
+    """Transparency shown the way editors show it, so halos and holes are visible."""
+    w, h = im.size
+    yy, xx = np.mgrid[0:h, 0:w]
+    board = np.where(((xx // 12) + (yy // 12)) % 2 == 0, 255, 204).astype(np.uint8)
+    background = Image.fromarray(np.stack([board] * 3, axis=-1), "RGB")
+    background.paste(im, (0, 0), im)
+    return background
+
+
+def render_html(rows: list[dict[str, Any]]) -> str:
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    env = Environment(loader=PackageLoader("packshot.local", "templates"), autoescape=select_autoescape())
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r["status"]] = counts.get(r["status"], 0) + 1
+    return env.get_template("report.html").render(rows=rows, counts=sorted(counts.items()))

@@ -1,0 +1,189 @@
+"""Reading template.yaml: CloudFormation tags, intrinsic functions, physical names for the embedded stack."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from packshot.errors import ConfigurationError
+
+ACCOUNT_ID = "123456789012"
+REGION = "us-east-1"
+PARTITION = "aws"
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """A YAML loader that turns short-form tags (!Ref, !Sub, ...) into their long form."""
+
+
+def _construct_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    if suffix == "Ref":
+        return {"Ref": value}
+    if suffix == "GetAtt" and isinstance(value, str):
+        value = value.split(".", 1)
+    return {f"Fn::{suffix}": value}
+
+
+_CfnLoader.add_multi_constructor("!", _construct_tag)
+
+
+def load_template(path: Path) -> dict[str, Any]:
+    with path.open(encoding="utf-8") as fh:
+        return dict(yaml.load(fh, Loader=_CfnLoader))  # noqa: S506 - SafeLoader subclass
+
+
+@dataclass
+class Stack:
+    """The template's resources with the names the embedded AWS gives them."""
+
+    template: dict[str, Any]
+    root: Path
+    name: str = "packshot-local"
+    parameters: dict[str, str] = field(default_factory=dict)
+    physical: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    @classmethod
+    def from_file(cls, path: Path, name: str = "packshot-local", parameters: dict[str, str] | None = None) -> Stack:
+        stack = cls(template=load_template(path), root=path.parent, name=name)
+        for pname, spec in stack.template.get("Parameters", {}).items():
+            stack.parameters[pname] = str((parameters or {}).get(pname, spec.get("Default", "")))
+        for logical, resource in stack.resources.items():
+            stack.physical[logical] = stack._names_for(logical, resource)
+        return stack
+
+    @property
+    def resources(self) -> dict[str, dict[str, Any]]:
+        return dict(self.template.get("Resources", {}))
+
+    def of_type(self, *types: str) -> dict[str, dict[str, Any]]:
+        return {k: v for k, v in self.resources.items() if v.get("Type") in types}
+
+    def properties(self, logical: str) -> dict[str, Any]:
+        return dict(self.resources[logical].get("Properties", {}))
+
+    # --- names ---
+    def _names_for(self, logical: str, resource: dict[str, Any]) -> dict[str, str]:
+        rtype = resource.get("Type", "")
+        props = resource.get("Properties", {})
+        generated = f"{self.name}-{logical}"
+        arn_prefix = f"arn:{PARTITION}"
+        if rtype == "AWS::S3::Bucket":
+            name = self.resolve(props["BucketName"]) if "BucketName" in props else generated.lower()
+            return {"Ref": name, "Arn": f"{arn_prefix}:s3:::{name}"}
+        if rtype == "AWS::SQS::Queue":
+            name = self.resolve(props.get("QueueName", generated))
+            return {
+                "Ref": f"http://localhost/{ACCOUNT_ID}/{name}",  # replaced by the real URL once created
+                "QueueName": name,
+                "Arn": f"{arn_prefix}:sqs:{REGION}:{ACCOUNT_ID}:{name}",
+            }
+        if rtype == "AWS::DynamoDB::Table":
+            name = self.resolve(props.get("TableName", generated))
+            return {"Ref": name, "Arn": f"{arn_prefix}:dynamodb:{REGION}:{ACCOUNT_ID}:table/{name}"}
+        if rtype in ("AWS::Serverless::Function", "AWS::Lambda::Function"):
+            name = self.resolve(props.get("FunctionName", generated))
+            return {"Ref": name, "Arn": f"{arn_prefix}:lambda:{REGION}:{ACCOUNT_ID}:function:{name}"}
+        if rtype in ("AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMachine"):
+            name = self.resolve(props.get("Name", generated))
+            arn = f"{arn_prefix}:states:{REGION}:{ACCOUNT_ID}:stateMachine:{name}"
+            return {"Ref": arn, "Arn": arn, "Name": name}
+        if rtype == "AWS::SNS::Topic":
+            name = self.resolve(props.get("TopicName", generated))
+            arn = f"{arn_prefix}:sns:{REGION}:{ACCOUNT_ID}:{name}"
+            return {"Ref": arn, "Arn": arn, "TopicName": name}
+        if rtype == "AWS::CloudWatch::Alarm":
+            return {"Ref": self.resolve(props.get("AlarmName", generated))}
+        if rtype == "AWS::Serverless::LayerVersion":
+            return {"Ref": f"{arn_prefix}:lambda:{REGION}:{ACCOUNT_ID}:layer:{generated}:1"}
+        return {"Ref": generated}
+
+    # --- intrinsic functions ---
+    def resolve(self, value: Any) -> Any:
+        """Evaluate Ref, GetAtt, Sub and Join against the embedded stack; anything else is an error."""
+        if isinstance(value, list):
+            return [self.resolve(v) for v in value]
+        if not isinstance(value, dict):
+            return value
+        if len(value) == 1:
+            (fn, arg), = value.items()
+            if fn == "Ref":
+                return self._ref(str(arg))
+            if fn == "Fn::GetAtt":
+                logical, attr = arg if isinstance(arg, list) else str(arg).split(".", 1)
+                return self._attr(logical, attr)
+            if fn == "Fn::Sub":
+                return self._sub(arg)
+            if fn == "Fn::Join":
+                sep, items = arg
+                return sep.join(str(self.resolve(i)) for i in items)
+            if fn.startswith("Fn::"):
+                raise ConfigurationError(f"the embedded runner does not evaluate {fn} yet; extend local/template.py")
+        return {k: self.resolve(v) for k, v in value.items()}
+
+    def _ref(self, name: str) -> str:
+        pseudo = {
+            "AWS::StackName": self.name,
+            "AWS::AccountId": ACCOUNT_ID,
+            "AWS::Region": REGION,
+            "AWS::Partition": PARTITION,
+            "AWS::URLSuffix": "amazonaws.com",
+        }
+        if name in pseudo:
+            return pseudo[name]
+        if name in self.parameters:
+            return self.parameters[name]
+        if name in self.physical:
+            return self.physical[name]["Ref"]
+        raise ConfigurationError(f"template refers to {name!r}, which is not a parameter or resource")
+
+    def _attr(self, logical: str, attr: str) -> str:
+        try:
+            return self.physical[logical][attr]
+        except KeyError:
+            raise ConfigurationError(f"the embedded runner has no value for !GetAtt {logical}.{attr}") from None
+
+    def _sub(self, arg: Any) -> str:
+        text, variables = (arg, {}) if isinstance(arg, str) else (arg[0], arg[1])
+
+        def substitute(match: re.Match[str]) -> str:
+            token = match.group(1)
+            if token in variables:
+                return str(self.resolve(variables[token]))
+            if "." in token and not token.startswith("AWS::"):
+                logical, attr = token.split(".", 1)
+                return self._attr(logical, attr)
+            return self._ref(token)
+
+        return re.sub(r"\$\{([^}!]+)\}", substitute, text)
+
+    # --- helpers for the runner ---
+    def function_environment(self, logical: str) -> dict[str, str]:
+        """Globals' variables overlaid with the function's own, resolved."""
+        env: dict[str, Any] = dict(
+            self.template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+        )
+        env.update(self.properties(logical).get("Environment", {}).get("Variables", {}))
+        return {k: str(self.resolve(v)) for k, v in env.items()}
+
+    def state_machine_definition(self, logical: str) -> str:
+        props = self.properties(logical)
+        text = (self.root / props["DefinitionUri"]).read_text(encoding="utf-8")
+        substitutions = {k: str(self.resolve(v)) for k, v in props.get("DefinitionSubstitutions", {}).items()}
+        missing = set(re.findall(r"\$\{(\w+)\}", text)) - substitutions.keys()
+        if missing:
+            raise ConfigurationError(f"{props['DefinitionUri']} uses undefined substitutions: {sorted(missing)}")
+        for key, value in substitutions.items():
+            text = text.replace("${" + key + "}", value)
+        json.loads(text)  # a bad substitution must fail here, not inside moto
+        return text

@@ -1,0 +1,290 @@
+"""The pipeline's stages as plain functions: ports in, state out. Handlers call these and nothing else."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any, Protocol, TypedDict
+
+import numpy as np
+
+from packshot.config import Settings
+from packshot.errors import ImageRejectedError
+from packshot.events import ObjectRef, safe_name
+
+
+class PipelineState(TypedDict, total=False):
+    """What travels between states: ids and keys, never pixels (Step Functions caps payloads at 256 KiB)."""
+
+    image_id: str
+    bucket: str
+    key: str
+    etag: str
+    version_id: str
+    name: str
+    status: str
+    route: str
+    decision: str
+    category: str
+    sku: str
+    master_key: str
+    cutout_key: str
+    final_key: str
+    confidence: float
+
+
+class ObjectStore(Protocol):
+    def head(self, bucket: str, key: str) -> Any: ...
+    def get(self, bucket: str, key: str) -> bytes: ...
+    def put(self, bucket: str, key: str, data: bytes, content_type: str) -> None: ...
+
+
+class Records(Protocol):
+    def create_if_absent(self, record: dict[str, Any]) -> bool: ...
+    def update(self, image_id: str, fields: dict[str, Any]) -> None: ...
+
+
+class Starter(Protocol):
+    def start(self, name: str, payload: dict[str, Any]) -> bool: ...
+
+
+# Terminal statuses: every image's record ends in exactly one of these.
+EXPORTED, NEEDS_REVIEW, REJECTED, FAILED = "exported", "needs_review", "rejected", "failed"
+TERMINAL_STATUSES = frozenset({EXPORTED, NEEDS_REVIEW, REJECTED, FAILED})
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def start_pipeline(ref: ObjectRef, records: Records, starter: Starter, now: Callable[[], str] = utc_now) -> bool:
+    """Create the image's record and its execution; True when this delivery started it (False: a duplicate)."""
+    state: PipelineState = {
+        "image_id": ref.image_id,
+        "bucket": ref.bucket,
+        "key": ref.key,
+        "etag": ref.etag,
+        "version_id": ref.version_id,
+        "name": ref.name,
+    }
+    at = now()
+    records.create_if_absent(
+        {
+            "image_id": ref.image_id,
+            "source_bucket": ref.bucket,
+            "source_key": ref.key,
+            "etag": ref.etag,
+            "version_id": ref.version_id,
+            "name": ref.name,
+            "size_bytes": ref.size,
+            "status": "received",
+            "reasons": [],
+            "created_at": at,
+            "updated_at": at,
+        }
+    )
+    # The execution name is the image id: a second start for the same object is refused by Step Functions.
+    return starter.start(ref.image_id, dict(state))
+
+
+def record_rejection(ref_id: str, reason: str, records: Records, now: Callable[[], str] = utc_now) -> None:
+    """A message that cannot name an image still leaves a terminal record saying why."""
+    at = now()
+    if not records.create_if_absent(
+        {"image_id": ref_id, "status": REJECTED, "reasons": [reason], "stage": "ingest", "created_at": at,
+         "updated_at": at}
+    ):
+        records.update(ref_id, {"status": REJECTED, "reasons": [reason], "updated_at": at})
+
+
+def _work_key(state: PipelineState, name: str) -> str:
+    return f"work/{state['image_id']}/{name}"
+
+
+def preprocess(
+    state: PipelineState, store: ObjectStore, records: Records, settings: Settings, now: Callable[[], str] = utc_now
+) -> PipelineState:
+    """Decode, orient, convert to sRGB and check the size; write the lossless working master."""
+    from packshot.imaging.decode import decode_image, encode_png
+
+    image_id = state["image_id"]
+    try:
+        info = store.head(state["bucket"], state["key"])
+        decoded = decode_image(
+            store.get(state["bucket"], state["key"]), min_side=settings.min_side, max_pixels=settings.max_pixels
+        )
+    except ImageRejectedError as exc:
+        records.update(
+            image_id, {"status": REJECTED, "stage": "preprocess", "reasons": [exc.reason], "updated_at": now()}
+        )
+        return {**state, "status": REJECTED}
+    master_key = _work_key(state, "master.png")
+    store.put(settings.work_bucket, master_key, encode_png(decoded.pixels), "image/png")
+    category = info.metadata.get("category", "").strip().lower()
+    sku = info.metadata.get("sku", "").strip()
+    records.update(
+        image_id,
+        {
+            "status": "processing",
+            "stage": "preprocess",
+            "format": decoded.format,
+            "source_mode": decoded.source_mode,
+            "icc_profile": decoded.icc_profile or "none (assumed sRGB)",
+            "width": decoded.width,
+            "height": decoded.height,
+            "category": category,
+            "sku": sku,
+            "outputs": {"master": master_key},
+            "updated_at": now(),
+        },
+    )
+    return {**state, "status": "processing", "master_key": master_key, "category": category, "sku": sku}
+
+
+def load_master(state: PipelineState, store: ObjectStore, settings: Settings) -> np.ndarray:
+    from packshot.imaging.decode import decode_png_rgba
+
+    rgb, _ = decode_png_rgba(store.get(settings.work_bucket, state["master_key"]))
+    return rgb
+
+
+def classify(
+    state: PipelineState, store: ObjectStore, records: Records, settings: Settings, now: Callable[[], str] = utc_now
+) -> PipelineState:
+    """Score edge complexity and colour risk and pick the route; complex images go to a human."""
+    from packshot.imaging.complexity import classify as classify_pixels
+
+    result = classify_pixels(load_master(state, store, settings), state.get("category") or None)
+    fields: dict[str, Any] = {
+        "stage": "classify",
+        "route": result.route,
+        "scores": {
+            "edge_complexity": result.edge_complexity,
+            "colour_risk": result.colour_risk,
+            "background_uniformity": result.background_uniformity,
+        },
+        "route_reasons": list(result.reasons),
+        "updated_at": now(),
+    }
+    status = state.get("status", "processing")
+    if result.route == "complex":
+        status = NEEDS_REVIEW
+        fields["reasons"] = [f"complex route: {'; '.join(result.reasons)}"]
+    fields["status"] = status
+    records.update(state["image_id"], fields)
+    return {**state, "route": result.route, "status": status}
+
+
+def cut_out(
+    state: PipelineState,
+    store: ObjectStore,
+    records: Records,
+    settings: Settings,
+    model: Any,
+    now: Callable[[], str] = utc_now,
+) -> PipelineState:
+    """Remove the background with the segmentation model; keep the full-resolution RGBA cutout."""
+    from packshot.cutout import cut_out as cut_out_pixels
+    from packshot.imaging.decode import encode_png
+
+    rgb = load_master(state, store, settings)
+    result = cut_out_pixels(rgb, model)
+    cutout_key = _work_key(state, "cutout.png")
+    store.put(settings.work_bucket, cutout_key, encode_png(rgb, result.alpha), "image/png")
+    records.update(
+        state["image_id"],
+        {
+            "stage": "cutout",
+            "model": result.model,
+            "confidence": float(result.confidence),
+            "outputs": {"master": state["master_key"], "cutout": cutout_key},
+            "updated_at": now(),
+        },
+    )
+    return {**state, "cutout_key": cutout_key, "confidence": float(result.confidence)}
+
+
+def finish(
+    state: PipelineState, store: ObjectStore, records: Records, settings: Settings, now: Callable[[], str] = utc_now
+) -> PipelineState:
+    """Crop to the fill, composite on pure white, verify the background and score QC; route by the score."""
+    from packshot.imaging.decode import decode_png_rgba, encode_png
+    from packshot.imaging.finish import composite_on_white, crop_to_fill, verify_background
+    from packshot.imaging.qc import QcThresholds, score_qc
+
+    rgb, alpha = decode_png_rgba(store.get(settings.work_bucket, state["cutout_key"]))
+    framed_rgb, framed_alpha = crop_to_fill(rgb, alpha, fill=settings.fill)
+    final_rgb = composite_on_white(framed_rgb, framed_alpha)
+    background = verify_background(final_rgb, framed_alpha)
+    qc = score_qc(
+        rgb,
+        alpha,
+        final_rgb,
+        framed_alpha,
+        confidence=float(state.get("confidence", 1.0)),
+        thresholds=QcThresholds(approve=settings.qc_approve, review=settings.qc_review, target_fill=settings.fill),
+    )
+    final_key = _work_key(state, "final.png")
+    store.put(settings.work_bucket, final_key, encode_png(final_rgb, framed_alpha), "image/png")
+    status = {"approve": "approved", "review": NEEDS_REVIEW, "reject": REJECTED}[qc.decision]
+    records.update(
+        state["image_id"],
+        {
+            "stage": "finish",
+            "status": status,
+            "qc_score": qc.score,
+            "qc_decision": qc.decision,
+            "qc_parts": {
+                "background": qc.background,
+                "edge_quality": qc.edge_quality,
+                "product_fill": qc.product_fill,
+                "colour": qc.colour,
+            },
+            "background_check": {
+                "perimeter_passed": background.perimeter_passed,
+                "perimeter_samples": background.perimeter_samples,
+                "non_white_background_pixels": background.non_white_background_pixels,
+            },
+            "reasons": list(qc.reasons),
+            "outputs": {"master": state["master_key"], "cutout": state["cutout_key"], "final": final_key},
+            "updated_at": now(),
+        },
+    )
+    return {**state, "final_key": final_key, "decision": qc.decision, "status": status}
+
+
+def export(
+    state: PipelineState, store: ObjectStore, records: Records, settings: Settings, now: Callable[[], str] = utc_now
+) -> PipelineState:
+    """Render each platform's file, verify the decoded file against its rules, deliver only what passes."""
+    from packshot.imaging.decode import decode_png_rgba
+    from packshot.imaging.export import PLATFORMS, render_export, verify_export
+
+    rgb, alpha = decode_png_rgba(store.get(settings.work_bucket, state["final_key"]))
+    exports: dict[str, str] = {}
+    problems: list[str] = []
+    for platform in settings.export_platforms:
+        spec = PLATFORMS.get(platform)
+        if spec is None:
+            problems.append(f"{platform}: no such platform in the rules")
+            continue
+        data = render_export(rgb, alpha, spec)
+        check = verify_export(data, spec, alpha)
+        if not check.ok:
+            problems.append(f"{platform}: not delivered: {'; '.join(check.problems)}")
+            continue
+        key = f"exports/{platform}/{safe_name(state['key'])}.{spec.extension}"
+        store.put(settings.export_bucket, key, data, f"image/{spec.extension.replace('jpg', 'jpeg')}")
+        exports[platform] = key
+    status = EXPORTED if exports else REJECTED
+    records.update(
+        state["image_id"],
+        {
+            "stage": "export",
+            "status": status,
+            "exports": exports,
+            "export_problems": problems,
+            "updated_at": now(),
+        },
+    )
+    return {**state, "status": status}

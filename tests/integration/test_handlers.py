@@ -1,0 +1,86 @@
+"""Each file in events/ fed to its handler on the embedded AWS, as `sam local invoke -e` would."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from packshot.adapters.records import RecordsTable
+
+from ..conftest import EVENTS, EXAMPLES
+
+STAGES = ["preprocess", "classify", "cutout", "finish", "export"]
+
+
+def load_event(name: str) -> dict:
+    return json.loads((EVENTS / f"{name}.json").read_text())
+
+
+def invoke(aws, logical: str, event: dict) -> dict:
+    resp = aws.client("lambda").invoke(FunctionName=aws.physical(logical), Payload=json.dumps(event).encode())
+    payload = json.loads(resp["Payload"].read())
+    assert "FunctionError" not in resp, payload
+    return payload
+
+
+def test_every_event_file_is_fed_to_a_handler_here() -> None:
+    assert sorted(p.stem for p in EVENTS.glob("*.json")) == sorted(["ingest", *STAGES])
+
+
+def test_the_ingest_event_starts_one_execution_and_acknowledges_the_test_event(embedded_without_event_sources):
+    aws = embedded_without_event_sources
+    event = load_event("ingest")
+    s3_event = json.loads(event["Records"][0]["body"])["Records"][0]["s3"]
+    key = "shoot 01/box_on_white.jpg"  # the event's key arrives URL-encoded ('+' for the space)
+    assert s3_event["object"]["key"] == "shoot+01/box_on_white.jpg"
+    aws.client("s3").put_object(Bucket=aws.input_bucket, Key=key, Body=(EXAMPLES / "box_on_white.jpg").read_bytes())
+
+    result = invoke(aws, "IngestFunction", event)
+
+    assert result == {"batchItemFailures": []}
+    executions = aws.executions()
+    assert len(executions) == 1
+    records = aws.records_by_key()
+    assert set(records) == {key}
+    assert records[key]["image_id"] == executions[0]["name"]
+
+
+def test_the_stage_events_run_in_order_and_each_leaves_its_mark_on_the_record(embedded_without_event_sources):
+    aws = embedded_without_event_sources
+    state = load_event("preprocess")
+    s3 = aws.client("s3")
+    s3.put_object(Bucket=state["bucket"], Key=state["key"], Body=(EXAMPLES / "box_on_white.jpg").read_bytes())
+    table = RecordsTable(aws.records_table, aws.client("dynamodb"))
+    table.create_if_absent({"image_id": state["image_id"], "source_key": state["key"], "status": "received"})
+
+    out = invoke(aws, "PreprocessFunction", load_event("preprocess"))
+    assert out["master_key"] == load_event("classify")["master_key"]
+    master = Image.open(io.BytesIO(s3.get_object(Bucket=aws.work_bucket, Key=out["master_key"])["Body"].read()))
+    assert master.mode == "RGB" and max(master.size) >= 1000
+
+    out = invoke(aws, "ClassifyFunction", load_event("classify"))
+    assert out["route"] in {"simple", "medium", "complex"}
+    assert table.get(state["image_id"])["route"] == out["route"]
+
+    out = invoke(aws, "CutoutFunction", load_event("cutout"))
+    assert out["cutout_key"] == load_event("finish")["cutout_key"]
+    cutout = Image.open(io.BytesIO(s3.get_object(Bucket=aws.work_bucket, Key=out["cutout_key"])["Body"].read()))
+    assert cutout.mode == "RGBA" and cutout.size == master.size
+
+    out = invoke(aws, "FinishFunction", load_event("finish"))
+    record = table.get(state["image_id"])
+    assert 0 <= record["qc_score"] <= 100
+    assert set(record["qc_parts"]) == {"background", "edge_quality", "product_fill", "colour"}
+    assert out["final_key"] == load_event("export")["final_key"]
+
+    out = invoke(aws, "ExportFunction", load_event("export"))
+    record = table.get(state["image_id"])
+    assert set(record["exports"]) == {"amazon_main", "shopify"}
+    for key in record["exports"].values():
+        data = s3.get_object(Bucket=aws.export_bucket, Key=key)["Body"].read()
+        pixels = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+        assert (pixels[:4, :, :] == 255).all() and (pixels[:, :4, :] == 255).all()

@@ -1,0 +1,84 @@
+"""The template and the state machine are the one source of truth: check they hold together."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from packshot.local.embedded import DEFAULT_TEMPLATE
+from packshot.local.lambda_runtime import handler_specs
+from packshot.local.template import Stack
+
+
+def stack() -> Stack:
+    return Stack.from_file(DEFAULT_TEMPLATE)
+
+
+def test_cfn_lint_reports_no_errors_on_the_template(repo: Path) -> None:
+    result = subprocess.run([sys.executable, "-m", "cfnlint", "template.yaml"], cwd=repo, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_state_machine_definition_has_every_substitution_it_uses() -> None:
+    s = stack()
+    definition = json.loads(s.state_machine_definition("PipelineStateMachine"))
+    assert "${" not in json.dumps(definition)
+    assert definition["StartAt"] in definition["States"]
+
+
+def test_every_lambda_task_retries_transient_errors_and_catches_the_rest() -> None:
+    definition = json.loads(stack().state_machine_definition("PipelineStateMachine"))
+    tasks = {n: st for n, st in definition["States"].items() if st["Type"] == "Task"
+             and "lambda" in st["Resource"]}
+    assert len(tasks) == 5
+    for name, state in tasks.items():
+        retried = {e for r in state["Retry"] for e in r["ErrorEquals"]}
+        assert "TransientStorageError" in retried, name
+        assert any("States.ALL" in c["ErrorEquals"] for c in state["Catch"]), name
+
+
+def test_every_state_is_reachable_and_every_next_exists() -> None:
+    states = json.loads(stack().state_machine_definition("PipelineStateMachine"))["States"]
+    targets = set()
+    for state in states.values():
+        targets.update(t for t in [state.get("Next"), state.get("Default")] if t)
+        targets.update(c["Next"] for c in state.get("Choices", []) + state.get("Catch", []))
+    assert targets <= set(states)
+    assert set(states) - targets == {"Preprocess the photo"}
+
+
+def test_every_function_has_a_handler_file_and_the_cutout_is_a_container_image() -> None:
+    s = stack()
+    specs = handler_specs(s)
+    assert {spec.logical_id for spec in specs.values()} == {
+        "IngestFunction", "PreprocessFunction", "ClassifyFunction", "CutoutFunction", "FinishFunction",
+        "ExportFunction"}
+    assert s.properties("CutoutFunction")["PackageType"] == "Image"
+    dockerfile = (s.root / s.resources["CutoutFunction"]["Metadata"]["Dockerfile"]).read_text()
+    assert "sha256sum -c" in dockerfile, "the image must verify the model it bakes in"
+
+
+def test_the_ingest_queue_outlives_six_function_timeouts_and_has_a_dead_letter_queue() -> None:
+    s = stack()
+    queue = s.properties("IngestQueue")
+    timeout = s.properties("IngestFunction")["Timeout"]
+    assert queue["VisibilityTimeout"] >= 6 * timeout
+    assert s.resolve(queue["RedrivePolicy"]["deadLetterTargetArn"]) == s.physical["IngestDeadLetterQueue"]["Arn"]
+
+
+def test_the_queue_policy_only_admits_the_input_bucket() -> None:
+    s = stack()
+    statement = s.resolve(s.properties("IngestQueuePolicy"))["PolicyDocument"]["Statement"][0]
+    assert statement["Principal"] == {"Service": "s3.amazonaws.com"}
+    assert statement["Condition"]["ArnEquals"]["aws:SourceArn"] == s.physical["InputBucket"]["Arn"]
+
+
+def test_buckets_are_private_and_encrypted() -> None:
+    s = stack()
+    for logical in s.of_type("AWS::S3::Bucket"):
+        props = s.properties(logical)
+        assert all(props["PublicAccessBlockConfiguration"].values()), logical
+        assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"], logical
