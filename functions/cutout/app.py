@@ -18,6 +18,7 @@ from packshot.models.registry import load_model
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics(namespace="Packshot")
+metrics.set_default_dimensions(Stage="cutout")
 settings = Settings.from_env()
 settings.require("records_table", "work_bucket")
 store = S3Store()
@@ -31,6 +32,5 @@ model = load_model(settings.model_name, settings.model_path or default_model_pat
 @logger.inject_lambda_context(correlation_id_path="image_id")
 def lambda_handler(event: pipeline.PipelineState, context: LambdaContext) -> dict[str, Any]:
     state = pipeline.cut_out(event, store, records, settings, model)
-    metrics.add_dimension(name="Stage", value="cutout")
     metrics.add_metric(name="ImagesProcessed", unit=MetricUnit.Count, value=1)
     return dict(state)

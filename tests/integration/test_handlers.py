@@ -11,7 +11,7 @@ from PIL import Image
 
 from packshot.adapters.records import RecordsTable
 
-from ..conftest import EVENTS, EXAMPLES
+from tests.conftest import EVENTS, EXAMPLES
 
 STAGES = ["preprocess", "classify", "cutout", "finish", "export"]
 

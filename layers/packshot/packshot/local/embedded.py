@@ -129,7 +129,12 @@ class EmbeddedAws:
         self.runtime.install()
         self._create_resources()
         if self._event_sources:
-            for poller in self.pollers:
+            self.start_event_sources()
+
+    def start_event_sources(self) -> None:
+        """Begin polling the queues (Lambda's event source mappings); once per runner."""
+        for poller in self.pollers:
+            if not poller.is_alive():
                 poller.start()
 
     def stop(self) -> None:
