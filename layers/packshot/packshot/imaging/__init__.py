@@ -1,0 +1,1 @@
+"""Pure image work: decode, classify, finish, score, export. PIL and numpy only."""

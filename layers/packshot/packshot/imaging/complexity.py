@@ -1,0 +1,194 @@
+"""Estimate how hard a photo is to cut out, to route it to the cheap or the careful path."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from PIL import Image
+
+# Classification runs on a copy this size: enough to see outlines and texture, ~100x less work
+# than a 24 MP frame.
+WORKING_SIDE = 512
+
+
+def _default_categories() -> dict[str, str]:
+    return {
+        "jewelry": "complex",
+        "fur": "complex",
+        "lingerie": "complex",
+        "transparent": "complex",
+        "glass": "complex",
+        "electronics": "simple",
+        "books": "simple",
+        "cosmetics_tube": "medium",
+    }
+
+
+@dataclass(frozen=True)
+class ClassifyRules:
+    """Thresholds of the router; a known category overrides the measurements."""
+
+    # Calibrated on synthetic frames (tests/unit/test_complexity.py): a plain box or disc measures
+    # 0.0-0.25 (0.3 with sensor noise), heavily printed packaging ~0.7, thin chains, hair-like
+    # strokes and noisy textures 0.9 and up.
+    simple_max_edge: float = 0.40
+    complex_min_edge: float = 0.70
+    colour_risk_medium: float = 0.40
+    # A product within ~20 levels of the background leaves the model little to go on.
+    colour_risk_complex: float = 0.70
+    # Below this share of border pixels matching the background colour the scene is not a backdrop.
+    min_background_uniformity: float = 0.85
+    categories: dict[str, str] = field(default_factory=_default_categories)
+
+
+@dataclass(frozen=True)
+class Classification:
+    """Route for a photo and the measurements behind it."""
+
+    route: str  # "simple" | "medium" | "complex"
+    edge_complexity: float  # 0..1: how much strong edge the product carries for its size
+    colour_risk: float  # 0..1: how close the product colour is to the background colour
+    background_uniformity: float  # 0..1: share of the border that matches the background colour
+    reasons: tuple[str, ...]
+
+
+# A pixel within this many levels (largest channel difference) of the background colour is
+# background: photo noise and a light vignette stay under it, a pale grey product does not.
+_BACKGROUND_TOLERANCE = 12
+# Distance at which a product colour is clearly not the background any more (risk 0).
+_SAFE_DISTANCE = 80
+# Gradient (largest channel step between neighbours) that counts as a strong edge; soft shading
+# and JPEG noise on the downscaled copy stay under it.
+_EDGE_STEP = 40
+# Under this share of the frame nothing stands out from the background at all.
+_MIN_PRODUCT_SHARE = 0.002
+
+
+def classify(rgb: np.ndarray, category: str | None = None, rules: ClassifyRules = ClassifyRules()) -> Classification:
+    """Route a photo to "simple", "medium" or "complex" from its edges, colours and category."""
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+        raise ValueError(f"rgb must be (H, W, 3) uint8, got {rgb.dtype} {rgb.shape}")
+    small = _downscale(rgb).astype(np.int16)
+    height, width = small.shape[:2]
+
+    strip = max(2, round(0.03 * min(height, width)))
+    border = np.concatenate(
+        [
+            small[:strip].reshape(-1, 3),
+            small[-strip:].reshape(-1, 3),
+            small[strip:-strip, :strip].reshape(-1, 3),
+            small[strip:-strip, -strip:].reshape(-1, 3),
+        ]
+    )
+    background = np.median(border, axis=0)
+    border_distance = np.abs(border - background).max(axis=1)
+    uniformity = float((border_distance <= _BACKGROUND_TOLERANCE + 4).mean())
+
+    distance = np.abs(small - background).max(axis=2)
+    product = distance > _BACKGROUND_TOLERANCE
+    share = float(product.mean())
+
+    if share < _MIN_PRODUCT_SHARE:
+        edge = 0.0
+        risk = 1.0
+    else:
+        edge = _edge_complexity(small, product)
+        # Per product pixel: 1 at the background tolerance, 0 from _SAFE_DISTANCE on.
+        closeness = 1.0 - (distance[product] - _BACKGROUND_TOLERANCE) / (_SAFE_DISTANCE - _BACKGROUND_TOLERANCE)
+        risk = float(np.clip(closeness, 0.0, 1.0).mean())
+
+    measured, reasons = _route_by_measurement(edge, risk, uniformity, share, rules)
+    key = (category or "").strip().lower()
+    if key and key in rules.categories:
+        route = rules.categories[key]
+        reasons = [f"category {key} -> {route}"] + (
+            [f"measurements alone would say {measured}"] if measured != route else []
+        )
+    else:
+        route = measured
+        if key:
+            reasons = [f"category {key} has no rule; routed by measurement"] + reasons
+    return Classification(
+        route=route,
+        edge_complexity=round(edge, 4),
+        colour_risk=round(risk, 4),
+        background_uniformity=round(uniformity, 4),
+        reasons=tuple(reasons),
+    )
+
+
+def _route_by_measurement(
+    edge: float, risk: float, uniformity: float, share: float, rules: ClassifyRules
+) -> tuple[str, list[str]]:
+    complex_reasons: list[str] = []
+    if uniformity < rules.min_background_uniformity:
+        complex_reasons.append(
+            f"background not uniform: {uniformity:.0%} of the border matches its colour"
+            f" (< {rules.min_background_uniformity:.0%})"
+        )
+    if edge >= rules.complex_min_edge:
+        complex_reasons.append(
+            f"busy outline or texture: edge complexity {edge:.2f} >= {rules.complex_min_edge:.2f}"
+        )
+    if share < _MIN_PRODUCT_SHARE:
+        complex_reasons.append("nothing stands out from the background (white on white?)")
+    elif risk >= rules.colour_risk_complex:
+        complex_reasons.append(
+            f"product colour close to the background: colour risk {risk:.2f} >= {rules.colour_risk_complex:.2f}"
+        )
+    if complex_reasons:
+        return "complex", complex_reasons
+    medium_reasons: list[str] = []
+    if edge > rules.simple_max_edge:
+        medium_reasons.append(f"detailed outline or texture: edge complexity {edge:.2f} > {rules.simple_max_edge:.2f}")
+    if risk >= rules.colour_risk_medium:
+        medium_reasons.append(
+            f"parts of the product are near the background colour: colour risk {risk:.2f}"
+            f" >= {rules.colour_risk_medium:.2f}"
+        )
+    if medium_reasons:
+        return "medium", medium_reasons
+    return "simple", [f"clean outline on a uniform background: edge complexity {edge:.2f}, colour risk {risk:.2f}"]
+
+
+def _downscale(rgb: np.ndarray) -> np.ndarray:
+    height, width = rgb.shape[:2]
+    scale = WORKING_SIDE / max(height, width)
+    if scale >= 1.0:
+        return rgb
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    # reducing_gap lets Pillow box-reduce by an integer factor first: fast, and the averaging
+    # removes sensor noise that would otherwise read as texture.
+    image = Image.fromarray(np.ascontiguousarray(rgb))
+    return np.asarray(image.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0))
+
+
+def _edge_complexity(small: np.ndarray, product: np.ndarray) -> float:
+    """Strong-edge length inside the product relative to the outline of a square of the same area.
+
+    A step edge marks a band 2 px wide (both of its sides), so a plain square or disc scores a ratio
+    near 1, which maps to ~0; a chain or a texture has edges all through its area, ratio >> 1 -> 1.
+    """
+    step = np.zeros(product.shape, dtype=np.int16)
+    dx = np.abs(np.diff(small, axis=1)).max(axis=2)
+    dy = np.abs(np.diff(small, axis=0)).max(axis=2)
+    # Each difference marks both pixels it joins, so thin lines count on every side.
+    np.maximum(step[:, 1:], dx, out=step[:, 1:])
+    np.maximum(step[:, :-1], dx, out=step[:, :-1])
+    np.maximum(step[1:], dy, out=step[1:])
+    np.maximum(step[:-1], dy, out=step[:-1])
+    # The two-pixel difference catches a step that downscaling spread over two pixels.
+    np.maximum(step[:, 1:-1], np.abs(small[:, 2:] - small[:, :-2]).max(axis=2), out=step[:, 1:-1])
+    np.maximum(step[1:-1], np.abs(small[2:] - small[:-2]).max(axis=2), out=step[1:-1])
+    strong = step >= _EDGE_STEP
+    # One pixel of growth takes in the background side of the product's outline.
+    region = product.copy()
+    region[1:] |= product[:-1]
+    region[:-1] |= product[1:]
+    region[:, 1:] |= product[:, :-1]
+    region[:, :-1] |= product[:, 1:]
+    edge_pixels = float((strong & region).sum())
+    area = float(product.sum())
+    ratio = edge_pixels / (2.0 * 4.0 * np.sqrt(area))
+    return float(np.clip(1.0 - 1.0 / ratio, 0.0, 1.0)) if ratio > 0 else 0.0

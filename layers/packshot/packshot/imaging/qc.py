@@ -1,0 +1,292 @@
+"""Score a finished packshot 0..100 and decide whether it ships, needs a person, or is rejected."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from packshot.imaging.finish import fill_ratio, touches_border, verify_background
+
+
+@dataclass(frozen=True)
+class QcThresholds:
+    """Score cut-offs: >= approve ships, >= review goes to a person, below is rejected."""
+
+    approve: int = 90
+    review: int = 70
+    # Amazon's main image guidance: the product fills about 85% of the frame on its longest side.
+    target_fill: float = 0.85
+
+
+@dataclass(frozen=True)
+class QcResult:
+    """Score of one packshot: four parts of 0..25 each, their sum, and the decision."""
+
+    score: int
+    background: float
+    edge_quality: float
+    product_fill: float
+    colour: float
+    decision: str  # "approve" | "review" | "reject"
+    reasons: tuple[str, ...]
+
+
+PART = 25.0
+# Alpha between these is neither product nor background: the mask's uncertain band.
+_UNSURE_LOW, _UNSURE_HIGH = 25, 230
+# Band width (at a 1000 px reference) that still looks crisp, and where it is unusable.
+_CRISP_BAND, _SOFT_BAND = 3.0, 12.0
+# Under this share of the frame the mask found nothing; over it the mask is the whole photo.
+_MIN_COVERAGE, _MAX_COVERAGE = 0.0005, 0.98
+# A component smaller than this share of the frame is a speck or pinhole, not part of a product.
+_SPECK_SHARE = 0.00005
+# Masks are labelled at this resolution: enough to see specks, cheap on 24 MP.
+_LABEL_SIDE = 1024
+# Pixels within this many levels of the background colour read as "the same colour" to the model.
+_NEAR_BACKGROUND = 24
+# Product pixel statistics are taken from about this many pixels.
+_SAMPLE_PIXELS = 1_000_000
+
+
+def score_qc(
+    original_rgb: np.ndarray,
+    cutout_alpha: np.ndarray,
+    final_rgb: np.ndarray,
+    final_alpha: np.ndarray,
+    *,
+    confidence: float = 1.0,
+    thresholds: QcThresholds = QcThresholds(),
+) -> QcResult:
+    """Score background, edge quality, product fill and colour (25 each) and decide.
+
+    original_rgb/cutout_alpha are the source and the model's mask at the same size; final_* are the
+    square canvas after crop_to_fill and composite_on_white.
+    """
+    if original_rgb.shape[:2] != cutout_alpha.shape or final_rgb.shape[:2] != final_alpha.shape:
+        raise ValueError(
+            f"shape mismatch: original {original_rgb.shape} / mask {cutout_alpha.shape},"
+            f" final {final_rgb.shape} / alpha {final_alpha.shape}"
+        )
+    reasons: list[str] = []
+    gates: list[str] = []
+
+    background, note, compliant = _background_part(final_rgb, final_alpha)
+    if note:
+        reasons.append(f"background {_pts(background)}/25: {note}")
+    if not compliant:
+        gates.append("the background fails the marketplace white check")
+
+    coverage = float(np.count_nonzero(cutout_alpha >= 128)) / cutout_alpha.size
+    if coverage < _MIN_COVERAGE or coverage > _MAX_COVERAGE:
+        what = "empty" if coverage < _MIN_COVERAGE else f"covers {coverage:.0%} of the frame"
+        edge_quality, product_fill = 0.0, 0.0
+        reasons.append(f"edge quality 0/25: the mask is {what}, so no product was separated")
+        reasons.append("product fill 0/25: no product outline to place")
+    else:
+        edge_quality, note = _edge_part(cutout_alpha, confidence)
+        if note:
+            reasons.append(f"edge quality {_pts(edge_quality)}/25: {note}")
+        product_fill, note = _fill_part(cutout_alpha, final_alpha, thresholds.target_fill)
+        if note:
+            reasons.append(f"product fill {_pts(product_fill)}/25: {note}")
+
+    colour, note, same_colour = _colour_part(original_rgb, cutout_alpha, final_rgb, final_alpha)
+    if note:
+        reasons.append(f"colour {_pts(colour)}/25: {note}")
+    if same_colour:
+        gates.append("the product is nearly the background colour (white on white)")
+
+    score = int(round(background + edge_quality + product_fill + colour))
+    if score >= thresholds.approve:
+        decision = "approve"
+        if gates:
+            # These failures are cheap for a person to judge and costly to ship unseen, so they
+            # hold an otherwise good score back from automatic approval.
+            decision = "review"
+            reasons.append("needs a person: " + "; ".join(gates))
+    elif score >= thresholds.review:
+        decision = "review"
+    else:
+        decision = "reject"
+    return QcResult(
+        score=score,
+        background=round(background, 2),
+        edge_quality=round(edge_quality, 2),
+        product_fill=round(product_fill, 2),
+        colour=round(colour, 2),
+        decision=decision,
+        reasons=tuple(reasons),
+    )
+
+
+def _pts(part: float) -> int:
+    return int(round(part))
+
+
+def _background_part(rgb: np.ndarray, alpha: np.ndarray) -> tuple[float, str, bool]:
+    check = verify_background(rgb, alpha)
+    if check.perimeter_ok and check.all_white:
+        return PART, "", True
+    perimeter = check.perimeter_passed / check.perimeter_samples
+    white = 1.0 - check.non_white_background_pixels / max(1, check.background_pixels)
+    score = PART * (0.5 * perimeter + 0.5 * white)
+    # Not compliant is never full marks, however few pixels are off.
+    score = min(score, PART - 5.0)
+    problems = []
+    if not check.perimeter_ok:
+        problems.append(f"{check.perimeter_passed}/{check.perimeter_samples} edge samples are white")
+    if not check.all_white:
+        problems.append(f"{check.non_white_background_pixels} background pixels are not pure white")
+    return score, "; ".join(problems), False
+
+
+def _edge_part(alpha: np.ndarray, confidence: float) -> tuple[float, str]:
+    solid = alpha >= 128
+    unsure = int(np.count_nonzero((alpha > _UNSURE_LOW) & (alpha < _UNSURE_HIGH)))
+    outline = int(np.count_nonzero(solid[:, 1:] != solid[:, :-1]) + np.count_nonzero(solid[1:] != solid[:-1]))
+    # A model mask upscaled to 24 MP is softer in pixels than the same mask at 1 MP but looks the
+    # same on a marketplace page: measure the band at a 1000 px reference.
+    scale = max(1.0, max(alpha.shape) / 1000.0)
+    band = unsure / max(1, outline) / scale
+    band_score = float(np.clip((_SOFT_BAND - band) / (_SOFT_BAND - _CRISP_BAND), 0.0, 1.0))
+    specks = _count_specks(solid)
+    # Ten specks halve the score: each one is a visible dot on a white page.
+    speck_score = 1.0 / (1.0 + specks / 10.0)
+    confidence = float(np.clip(confidence, 0.0, 1.0))
+    score = PART * band_score * speck_score * confidence
+    problems = []
+    if band_score < 1.0:
+        problems.append(f"soft or ragged mask edge (uncertain band {band:.1f} px)")
+    if specks:
+        problems.append(f"{specks} stray specks or pinholes in the mask")
+    if confidence < 1.0:
+        problems.append(f"model confidence {confidence:.2f}")
+    return score, ("; ".join(problems) if _pts(score) < PART else "")
+
+
+def _fill_part(cutout_alpha: np.ndarray, final_alpha: np.ndarray, target: float) -> tuple[float, str]:
+    if touches_border(cutout_alpha):
+        return 0.0, "the product touches the edge of the original photo, so it is probably cut off"
+    fill = fill_ratio(final_alpha)
+    # Within 2 points of the target is what crop_to_fill's rounding gives; 25 points off scores 0.
+    miss = abs(fill - target)
+    score = PART * float(np.clip(1.0 - max(0.0, miss - 0.02) / 0.23, 0.0, 1.0))
+    if _pts(score) < PART:
+        return score, f"product fills {fill:.0%} of the frame, target {target:.0%}"
+    return score, ""
+
+
+def _colour_part(
+    original_rgb: np.ndarray, cutout_alpha: np.ndarray, final_rgb: np.ndarray, final_alpha: np.ndarray
+) -> tuple[float, str, bool]:
+    orig_rgb, orig_alpha = _sample(original_rgb, cutout_alpha)
+    fin_rgb, fin_alpha = _sample(final_rgb, final_alpha)
+    orig_product = orig_rgb[_solid(orig_alpha)].astype(np.int16)
+    fin_product = fin_rgb[_solid(fin_alpha)].astype(np.int16)
+    if len(orig_product) == 0 or len(fin_product) == 0:
+        return 0.0, "no solid product pixels to compare", False
+
+    # Blown highlights (all channels 255) and crushed shadows (all 0) are detail lost for good;
+    # a saturated colour such as (255, 0, 0) is not.
+    clipped = float(np.mean((fin_product.min(axis=1) >= 255) | (fin_product.max(axis=1) <= 0)))
+    clip_score = 1.0 - float(np.clip((clipped - 0.02) / 0.18, 0.0, 1.0))
+    shift = float(np.abs(fin_product.mean(axis=0) - orig_product.mean(axis=0)).max())
+    # Finishing copies product pixels: a mean shift over 2 levels means something recoloured them.
+    shift_score = 1.0 - float(np.clip((shift - 2.0) / 18.0, 0.0, 1.0))
+
+    behind = orig_rgb[orig_alpha == 0]
+    if len(behind) == 0:
+        behind = np.concatenate([orig_rgb[0], orig_rgb[-1], orig_rgb[:, 0], orig_rgb[:, -1]])
+    background = np.median(behind.reshape(-1, 3), axis=0)
+    near = float(np.mean(np.abs(orig_product - background).max(axis=1) < _NEAR_BACKGROUND))
+    # Half the product near the background colour is the white-on-white case: full penalty.
+    risk = float(np.clip(near / 0.5, 0.0, 1.0))
+    score = max(0.0, PART * clip_score * shift_score - 8.0 * risk)
+
+    problems = []
+    if clip_score < 1.0:
+        problems.append(f"{clipped:.0%} of product pixels are clipped to pure white or black")
+    if shift_score < 1.0:
+        problems.append(f"product colour shifted by {shift:.1f} levels from the original")
+    if risk > 0.0:
+        problems.append(f"{near:.0%} of the product is nearly the background colour; check the edges")
+    return score, ("; ".join(problems) if _pts(score) < PART else ""), near >= 0.25
+
+
+def _sample(rgb: np.ndarray, alpha: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    stride = max(1, math.isqrt(alpha.size // _SAMPLE_PIXELS))
+    return rgb[::stride, ::stride], alpha[::stride, ::stride]
+
+
+def _solid(alpha: np.ndarray) -> np.ndarray:
+    solid = alpha == 255
+    # A model that never outputs exactly 255 still has a confident interior.
+    return solid if np.count_nonzero(solid) >= 64 else alpha >= _UNSURE_HIGH
+
+
+def _count_specks(solid: np.ndarray) -> int:
+    """Small islands of product plus small holes of background, counted on a reduced mask."""
+    height, width = solid.shape
+    factor = max(1, math.ceil(max(height, width) / _LABEL_SIDE))
+    limit = max(1.0, _SPECK_SHARE * height * width / factor**2)
+    product = _reduce_any(solid, factor)
+    holes = _reduce_any(~solid, factor)
+    islands = _component_areas(product)
+    gaps = _component_areas(holes)
+    return int(np.count_nonzero(islands < limit) + np.count_nonzero(gaps < limit))
+
+
+def _reduce_any(mask: np.ndarray, factor: int) -> np.ndarray:
+    # "any" pooling keeps a one-pixel speck visible at the reduced size.
+    if factor == 1:
+        return mask
+    height, width = mask.shape
+    pad_h, pad_w = -height % factor, -width % factor
+    padded = np.pad(mask, ((0, pad_h), (0, pad_w)))
+    return padded.reshape(padded.shape[0] // factor, factor, padded.shape[1] // factor, factor).any(axis=(1, 3))
+
+
+def _component_areas(mask: np.ndarray) -> np.ndarray:
+    """Areas of the 8-connected components of mask, found on row runs (no per-pixel Python loop)."""
+    height, width = mask.shape
+    stride = width + 2
+    padded = np.zeros((height, stride), dtype=np.int8)
+    padded[:, 1:-1] = mask
+    steps = np.diff(padded, axis=1)
+    start_rows, start_cols = np.nonzero(steps == 1)
+    end_rows, end_cols = np.nonzero(steps == -1)  # end is exclusive
+    runs = len(start_rows)
+    if runs == 0:
+        return np.zeros(0)
+    start_key = start_rows.astype(np.int64) * stride + start_cols
+    end_key = end_rows.astype(np.int64) * stride + end_cols
+    # Runs in the row above that touch run b (8-connected): end >= b.start and start <= b.end.
+    above = (start_rows.astype(np.int64) - 1) * stride
+    first = np.searchsorted(end_key, above + start_cols, side="left")
+    last = np.searchsorted(start_key, above + end_cols, side="right")
+    counts = np.maximum(last - first, 0)
+    total = int(counts.sum())
+    labels = np.arange(runs)
+    if total:
+        lower = np.repeat(np.arange(runs), counts)
+        offsets = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+        upper = np.repeat(first, counts) + offsets
+        # Hook roots onto the smaller root and compress paths until every touching pair agrees;
+        # this converges in a handful of rounds even for long snakes.
+        while True:
+            root_a, root_b = labels[lower], labels[upper]
+            if np.array_equal(root_a, root_b):
+                break
+            smaller = np.minimum(root_a, root_b)
+            np.minimum.at(labels, root_a, smaller)
+            np.minimum.at(labels, root_b, smaller)
+            while True:
+                jumped = labels[labels]
+                if np.array_equal(jumped, labels):
+                    break
+                labels = jumped
+    lengths = (end_cols - start_cols).astype(np.float64)
+    areas = np.bincount(labels, weights=lengths, minlength=runs)
+    return areas[np.unique(labels)]

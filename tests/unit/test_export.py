@@ -1,0 +1,163 @@
+"""Export files: platform sizes, JPEG settings, and a background that decodes to exactly 255."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+
+import numpy as np
+import pytest
+from PIL import Image, ImageCms, JpegImagePlugin
+
+from packshot.imaging.export import PLATFORMS, ExportCheck, PlatformSpec, output_size, render_export, verify_export
+from packshot.imaging.finish import composite_on_white, crop_to_fill
+
+AMAZON = PLATFORMS["amazon_main"]
+SHOPIFY = PLATFORMS["shopify"]
+
+
+def finished(width: int = 700, height: int = 500, seed: int = 0, fill: float = 0.85):
+    """A busy dark product with a soft edge, run through crop_to_fill as the pipeline does."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width]
+    distance = np.hypot((y - height / 2) / (height * 0.35), (x - width / 2) / (width * 0.3))
+    alpha = np.clip((1 - distance) * 40 * 255, 0, 255).astype(np.uint8)
+    rgb = rng.integers(0, 90, (height, width, 3), dtype=np.uint8)
+    rgb[..., 2] += 120  # a saturated blue: the colour that 4:2:0 smears into the white
+    return crop_to_fill(rgb, alpha, fill=fill)
+
+
+def decode(data: bytes) -> Image.Image:
+    image = Image.open(io.BytesIO(data))
+    image.load()
+    return image
+
+
+def test_platforms_include_amazon_main_and_shopify_with_their_rules() -> None:
+    assert AMAZON == PlatformSpec("amazon_main", "JPEG", None, 1000, 10_000, True, 0.85, 10 * 1024 * 1024, "jpg")
+    assert SHOPIFY.size == (2048, 2048) and SHOPIFY.format == "JPEG" and SHOPIFY.background_white
+    assert SHOPIFY.max_bytes == 20 * 1024 * 1024 and SHOPIFY.fill == 0.85
+    assert all(name == spec.name for name, spec in PLATFORMS.items())
+
+
+def test_output_size_scales_only_outside_the_platform_range() -> None:
+    assert output_size(600, 600, AMAZON) == (1000, 1000)
+    assert output_size(1500, 1500, AMAZON) == (1500, 1500)
+    assert output_size(12_000, 12_000, AMAZON) == (10_000, 10_000)
+    assert output_size(600, 600, SHOPIFY) == (2048, 2048)
+
+
+def test_amazon_export_upscales_a_small_canvas_to_1000_px() -> None:
+    rgb, alpha = finished()
+    assert rgb.shape[0] < 1000
+    data = render_export(rgb, alpha, AMAZON)
+    image = decode(data)
+    assert image.format == "JPEG" and image.mode == "RGB"
+    assert image.size == (1000, 1000)
+
+
+def test_amazon_export_keeps_a_canvas_inside_the_range() -> None:
+    rgb, alpha = finished(width=2000, height=1500)
+    assert decode(render_export(rgb, alpha, AMAZON)).size == alpha.shape[::-1]
+
+
+def test_jpeg_export_is_4_4_4_with_an_srgb_profile_embedded() -> None:
+    rgb, alpha = finished()
+    image = decode(render_export(rgb, alpha, AMAZON))
+    assert JpegImagePlugin.get_sampling(image) == 0  # 4:4:4
+    profile = ImageCms.ImageCmsProfile(io.BytesIO(image.info["icc_profile"]))
+    assert "srgb" in ImageCms.getProfileDescription(profile).lower()
+
+
+def test_every_background_block_without_product_decodes_to_exactly_255() -> None:
+    rgb, alpha = finished()
+    data = render_export(rgb, alpha, AMAZON)
+    check = verify_export(data, AMAZON, expected_alpha=alpha)
+    assert check == ExportCheck(True, (), 1000, 1000, len(data), check.fill)
+    pixels = np.asarray(decode(data))
+    assert (pixels[:8] == 255).all() and (pixels[-8:] == 255).all()
+    assert (pixels[:, :8] == 255).all() and (pixels[:, -8:] == 255).all()
+
+
+def test_chroma_subsampling_would_tint_the_white_which_is_why_export_avoids_it() -> None:
+    # The check really can fail: the same canvas saved 4:2:0 leaves blue in blocks with no product.
+    rgb, alpha = finished()
+    flat = composite_on_white(rgb, alpha)
+    buffer = io.BytesIO()
+    Image.fromarray(flat).resize((1000, 1000), Image.Resampling.LANCZOS).save(
+        buffer, format="JPEG", quality=92, subsampling=2
+    )
+    check = verify_export(buffer.getvalue(), AMAZON, expected_alpha=alpha)
+    assert not check.ok
+    assert any("background pixels are not pure white" in p for p in check.problems)
+
+
+def test_shopify_export_is_exactly_2048_square_and_keeps_the_fill() -> None:
+    rgb, alpha = finished()
+    data = render_export(rgb, alpha, SHOPIFY)
+    check = verify_export(data, SHOPIFY, expected_alpha=alpha)
+    assert check.ok, check.problems
+    assert (check.width, check.height) == (2048, 2048)
+    assert check.fill == pytest.approx(0.85, abs=0.01)
+
+
+def test_a_non_square_canvas_is_padded_not_stretched() -> None:
+    rgb = np.full((100, 300, 3), 255, np.uint8)
+    alpha = np.zeros((100, 300), np.uint8)
+    alpha[20:80, 30:270] = 255
+    rgb[alpha == 255] = (10, 10, 10)
+    pixels = np.asarray(decode(render_export(rgb, alpha, SHOPIFY)))
+    dark = pixels.min(axis=2) < 128
+    ys, xs = np.nonzero(dark)
+    width, height = xs.max() - xs.min() + 1, ys.max() - ys.min() + 1
+    assert width / height == pytest.approx(240 / 60, rel=0.02)
+
+
+def test_transparent_png_keeps_the_cutout_alpha() -> None:
+    rgb, alpha = finished(width=2000, height=1500)
+    data = render_export(rgb, alpha, PLATFORMS["transparent_png"])
+    image = decode(data)
+    assert image.format == "PNG" and image.mode == "RGBA"
+    assert np.array_equal(np.asarray(image)[:, :, 3], alpha)
+    assert verify_export(data, PLATFORMS["transparent_png"]).ok
+
+
+def test_verify_flags_a_grey_background_on_the_edge() -> None:
+    buffer = io.BytesIO()
+    Image.new("RGB", (1200, 1200), (240, 240, 240)).save(buffer, format="JPEG", quality=92, subsampling=0)
+    check = verify_export(buffer.getvalue(), AMAZON)
+    assert not check.ok
+    assert any("edge are not pure white" in p for p in check.problems)
+
+
+def test_verify_flags_wrong_format_size_and_bytes() -> None:
+    buffer = io.BytesIO()
+    Image.new("RGB", (800, 600), (255, 255, 255)).save(buffer, format="PNG")
+    data = buffer.getvalue()
+    check = verify_export(data, dataclasses.replace(SHOPIFY, max_bytes=10))
+    assert not check.ok
+    text = " | ".join(check.problems)
+    assert "format is PNG" in text
+    assert "size is 800x600" in text
+    assert "byte limit" in text
+    assert "longest side 800 px" in text
+
+
+def test_verify_reports_a_file_that_does_not_decode() -> None:
+    check = verify_export(b"\xff\xd8\xff garbage", AMAZON)
+    assert not check.ok and "does not decode" in check.problems[0]
+
+
+def test_verify_estimates_fill_from_pixels_without_a_mask() -> None:
+    rgb, alpha = finished()
+    check = verify_export(render_export(rgb, alpha, AMAZON), AMAZON)
+    assert check.fill == pytest.approx(0.85, abs=0.03)
+
+
+def test_export_lowers_quality_to_fit_the_byte_limit() -> None:
+    rgb, alpha = finished(seed=3)
+    full = render_export(rgb, alpha, AMAZON)
+    limited = dataclasses.replace(AMAZON, max_bytes=int(len(full) * 0.8))
+    smaller = render_export(rgb, alpha, limited)
+    assert len(smaller) <= limited.max_bytes
+    assert verify_export(smaller, limited, expected_alpha=alpha).ok

@@ -1,0 +1,178 @@
+"""Finishing geometry: white composite, bounding box, crop to fill, background check."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from packshot.errors import ImageRejectedError
+from packshot.imaging.finish import (
+    BackgroundCheck,
+    bounding_box,
+    composite_on_white,
+    crop_to_fill,
+    fill_ratio,
+    touches_border,
+    verify_background,
+)
+
+
+def product(height: int = 300, width: int = 400, box: tuple[int, int, int, int] = (100, 50, 200, 250)):
+    """A frame with a grey-green product in box (x0, y0, x1, y1) on a brown backdrop."""
+    rgb = np.zeros((height, width, 3), dtype=np.uint8)
+    rgb[...] = (120, 90, 60)
+    alpha = np.zeros((height, width), dtype=np.uint8)
+    x0, y0, x1, y1 = box
+    rgb[y0:y1, x0:x1] = (40, 160, 90)
+    alpha[y0:y1, x0:x1] = 255
+    return rgb, alpha
+
+
+def test_composite_makes_transparent_pixels_exactly_white_and_keeps_opaque_ones() -> None:
+    rgb = np.array([[[10, 20, 30], [10, 20, 30], [0, 0, 0]]], dtype=np.uint8)
+    alpha = np.array([[0, 255, 128]], dtype=np.uint8)
+    out = composite_on_white(rgb, alpha)
+    assert out.dtype == np.uint8
+    assert out[0, 0].tolist() == [255, 255, 255]
+    assert out[0, 1].tolist() == [10, 20, 30]
+    assert out[0, 2].tolist() == [127, 127, 127]  # round(255 * 127 / 255)
+
+
+def test_composite_matches_the_float_blend() -> None:
+    rng = np.random.default_rng(0)
+    rgb = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    alpha = rng.integers(0, 256, (64, 64), dtype=np.uint8)
+    a = alpha[:, :, None] / 255.0
+    expected = np.floor(rgb * a + 255 * (1 - a) + 0.5)
+    assert np.abs(composite_on_white(rgb, alpha).astype(int) - expected).max() <= 1
+
+
+def test_composite_rejects_mismatched_shapes() -> None:
+    with pytest.raises(ValueError):
+        composite_on_white(np.zeros((4, 4, 3), np.uint8), np.zeros((4, 3), np.uint8))
+
+
+def test_bounding_box_is_end_exclusive_and_none_when_empty() -> None:
+    _, alpha = product()
+    assert bounding_box(alpha) == (100, 50, 200, 250)
+    assert bounding_box(np.zeros((5, 5), np.uint8)) is None
+
+
+def test_bounding_box_ignores_pixels_under_the_threshold() -> None:
+    alpha = np.zeros((10, 10), np.uint8)
+    alpha[2, 2] = 127
+    alpha[5, 6] = 128
+    assert bounding_box(alpha) == (6, 5, 7, 6)
+    assert bounding_box(alpha, threshold=100) == (2, 2, 7, 6)
+
+
+def test_fill_ratio_uses_the_longest_side_relative_to_the_frame() -> None:
+    _, alpha = product()  # bbox 100 x 200 in 400 x 300
+    assert fill_ratio(alpha) == pytest.approx(200 / 300)
+    assert fill_ratio(np.zeros((3, 3), np.uint8)) == 0.0
+
+
+def test_touches_border_only_when_product_reaches_an_edge() -> None:
+    _, alpha = product()
+    assert not touches_border(alpha)
+    for edge in (np.s_[0, 5], np.s_[-1, 5], np.s_[5, 0], np.s_[5, -1]):
+        touched = alpha.copy()
+        touched[edge] = 255
+        assert touches_border(touched)
+
+
+def test_crop_to_fill_centres_the_product_on_a_square_at_the_target_fill() -> None:
+    rgb, alpha = product()
+    out_rgb, out_alpha = crop_to_fill(rgb, alpha, fill=0.85)
+    side = out_alpha.shape[0]
+    assert out_alpha.shape == (side, side) and out_rgb.shape == (side, side, 3)
+    assert side == round(200 / 0.85)
+    assert fill_ratio(out_alpha) == pytest.approx(0.85, abs=0.005)
+    x0, y0, x1, y1 = bounding_box(out_alpha)
+    assert abs(x0 - (side - x1)) <= 1 and abs(y0 - (side - y1)) <= 1
+    # The product pixels are copied unchanged; everything else is white with alpha 0.
+    assert (out_rgb[out_alpha == 255] == (40, 160, 90)).all()
+    assert (out_rgb[out_alpha == 0] == 255).all()
+    assert int(out_alpha.sum()) == int(alpha.sum())
+
+
+def test_crop_to_fill_never_cuts_off_a_product_that_fills_the_whole_frame() -> None:
+    rgb, alpha = product(box=(0, 0, 400, 300))
+    out_rgb, out_alpha = crop_to_fill(rgb, alpha, fill=1.0)
+    assert out_alpha.shape == (400, 400)
+    assert int(out_alpha.sum()) == int(alpha.sum())
+
+
+def test_crop_to_fill_keeps_soft_edge_pixels_just_outside_the_box() -> None:
+    rgb, alpha = product()
+    alpha[50:250, 99] = 60  # a soft fringe under the bbox threshold
+    _, out_alpha = crop_to_fill(rgb, alpha)
+    assert int((out_alpha == 60).sum()) == 200
+
+
+def test_crop_to_fill_keeps_native_resolution_under_min_side() -> None:
+    rgb, alpha = product()
+    out_rgb, _ = crop_to_fill(rgb, alpha, min_side=1000)
+    assert out_rgb.shape[0] == round(200 / 0.85)
+
+
+def test_crop_to_fill_refuses_an_empty_mask_with_a_reason() -> None:
+    rgb, _ = product()
+    with pytest.raises(ImageRejectedError, match="empty"):
+        crop_to_fill(rgb, np.zeros(rgb.shape[:2], np.uint8))
+
+
+@pytest.mark.parametrize("fill", [0.0, 1.2])
+def test_crop_to_fill_rejects_an_impossible_fill(fill: float) -> None:
+    rgb, alpha = product()
+    with pytest.raises(ValueError):
+        crop_to_fill(rgb, alpha, fill=fill)
+
+
+def test_verify_background_passes_a_white_canvas() -> None:
+    rgb, alpha = product()
+    out_rgb, out_alpha = crop_to_fill(rgb, alpha)
+    check = verify_background(composite_on_white(out_rgb, out_alpha), out_alpha)
+    assert check == BackgroundCheck(50, 50, True, int((out_alpha == 0).sum()), 0, True)
+
+
+def test_verify_background_tolerates_near_white_on_the_perimeter_but_not_grey() -> None:
+    rgb = np.full((200, 300, 3), 250, np.uint8)
+    assert verify_background(rgb).perimeter_ok
+    rgb[...] = 249
+    check = verify_background(rgb)
+    assert check.perimeter_passed == 0 and not check.perimeter_ok and not check.all_white
+
+
+def test_verify_background_allows_five_percent_of_samples_to_fail() -> None:
+    rgb = np.full((200, 200, 3), 255, np.uint8)
+    rgb[:, :6] = 0  # dark band over the left edge hits the samples on that side
+    check = verify_background(rgb)
+    assert 0 < check.perimeter_samples - check.perimeter_passed
+    assert check.perimeter_ok == (check.perimeter_passed >= 48)
+    small = np.full((200, 200, 3), 255, np.uint8)
+    small[100:104, :6] = 0
+    assert verify_background(small).perimeter_ok
+
+
+def test_verify_background_counts_non_white_background_pixels() -> None:
+    rgb = np.full((100, 100, 3), 255, np.uint8)
+    alpha = np.zeros((100, 100), np.uint8)
+    alpha[40:60, 40:60] = 255
+    rgb[40:60, 40:60] = 0
+    rgb[10, 10] = (255, 254, 255)
+    rgb[90, 20] = (200, 200, 200)
+    check = verify_background(rgb, alpha)
+    assert check.background_pixels == 10000 - 400
+    assert check.non_white_background_pixels == 2
+    assert check.perimeter_ok and not check.all_white
+
+
+def test_verify_background_samples_evenly_spaced_points_inside_the_edge() -> None:
+    rgb = np.zeros((120, 180, 3), np.uint8)
+    ring = np.ones((120, 180), bool)
+    ring[4:-4, 4:-4] = False
+    ring[:3] = ring[-3:] = False
+    ring[:, :3] = ring[:, -3:] = False
+    rgb[ring] = 255  # only the ring 3 px in is white: all samples must land on it
+    assert verify_background(rgb).perimeter_passed == 50

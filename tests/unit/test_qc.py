@@ -1,0 +1,210 @@
+"""QC scoring: each part loses points for its own failure, and the decision follows the score."""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+import pytest
+
+from packshot.imaging.finish import composite_on_white, crop_to_fill
+from packshot.imaging.qc import QcResult, QcThresholds, _component_areas, score_qc
+
+
+def disc_mask(width: int, height: int, radius: float, soft: float, centre=None) -> np.ndarray:
+    """A disc whose edge ramps from 0 to 255 over `soft` pixels (soft 0.5 = crisp, anti-aliased)."""
+    cy, cx = centre if centre is not None else (height / 2, width / 2)
+    y, x = np.mgrid[0:height, 0:width]
+    distance = np.hypot(y + 0.5 - cy, x + 0.5 - cx)
+    return np.clip((radius - distance) / soft * 127.5 + 127.5, 0, 255).astype(np.uint8)
+
+
+def photo(
+    width: int = 800,
+    height: int = 600,
+    colour=(30, 90, 200),
+    background=(225, 225, 225),
+    soft: float = 0.5,
+    radius: float = 200,
+    centre=None,
+):
+    """A source photo of a disc-shaped product and the model's mask for it."""
+    alpha = disc_mask(width, height, radius, soft, centre)
+    rgb = np.empty((height, width, 3), np.uint8)
+    rgb[...] = background
+    rgb[alpha > 0] = colour
+    return rgb, alpha
+
+
+def finish(rgb: np.ndarray, alpha: np.ndarray, fill: float = 0.85):
+    out_rgb, out_alpha = crop_to_fill(rgb, alpha, fill=fill)
+    return composite_on_white(out_rgb, out_alpha), out_alpha
+
+
+def score(rgb, alpha, final=None, **kwargs) -> QcResult:
+    final_rgb, final_alpha = final if final is not None else finish(rgb, alpha)
+    return score_qc(rgb, alpha, final_rgb, final_alpha, **kwargs)
+
+
+def test_a_clean_cutout_scores_full_marks_and_is_approved() -> None:
+    result = score(*photo())
+    assert result == QcResult(100, 25.0, 25.0, 25.0, 25.0, "approve", ())
+
+
+def test_a_soft_mask_edge_loses_edge_points_with_the_band_width_in_the_reason() -> None:
+    rgb, alpha = photo(soft=14)
+    result = score(rgb, alpha)
+    assert result.edge_quality < 15
+    assert result.background == result.product_fill == 25.0
+    reason = next(r for r in result.reasons if r.startswith("edge quality"))
+    assert "uncertain band" in reason and f"{round(result.edge_quality)}/25" in reason
+
+
+def test_edge_softness_is_judged_at_a_1000_px_reference() -> None:
+    # A 3 px ramp on a 3200 px frame looks like under 1 px on a marketplace page.
+    rgb, alpha = photo(width=3200, height=2400, radius=800, soft=3)
+    assert score(rgb, alpha).edge_quality == 25.0
+    rgb, alpha = photo(soft=3 * 4)
+    assert score(rgb, alpha).edge_quality < 25.0
+
+
+def test_stray_specks_in_the_mask_cost_edge_points() -> None:
+    rgb, alpha = photo()
+    rng = np.random.default_rng(0)
+    ys, xs = rng.integers(0, 100, 15), rng.integers(0, 100, 15)
+    alpha[ys * 2 + 2, xs * 2 + 2] = 255  # separated single pixels in the top-left corner
+    rgb[alpha == 255] = (30, 90, 200)
+    result = score(rgb, alpha, final=finish(*photo()))
+    assert 5 < result.edge_quality < 15
+    assert any("15 stray specks" in r for r in result.reasons)
+
+
+def test_pinholes_inside_the_product_count_as_specks() -> None:
+    rgb, alpha = photo()
+    alpha[300, 380:420:4] = 0
+    assert any("10 stray specks" in r for r in score(rgb, alpha).reasons)
+
+
+def test_model_confidence_scales_edge_quality() -> None:
+    rgb, alpha = photo()
+    result = score(rgb, alpha, confidence=0.6)
+    assert result.edge_quality == pytest.approx(15.0)
+    assert any("model confidence 0.60" in r for r in result.reasons)
+
+
+def test_an_empty_mask_scores_zero_for_edges_and_fill_and_is_rejected() -> None:
+    rgb, _ = photo()
+    empty = np.zeros(rgb.shape[:2], np.uint8)
+    result = score_qc(rgb, empty, composite_on_white(rgb, empty), empty)
+    assert result.edge_quality == 0 and result.product_fill == 0
+    assert result.decision == "reject"
+    assert any("empty" in r for r in result.reasons)
+
+
+def test_a_mask_covering_the_whole_frame_scores_zero_for_edges_and_fill() -> None:
+    rgb, _ = photo()
+    full = np.full(rgb.shape[:2], 255, np.uint8)
+    result = score_qc(rgb, full, rgb, full)
+    assert result.edge_quality == 0 and result.product_fill == 0
+    assert any("100% of the frame" in r for r in result.reasons)
+
+
+def test_a_product_cut_off_by_the_original_frame_gets_no_fill_points() -> None:
+    rgb, alpha = photo(centre=(300, 120))  # the disc runs off the left edge
+    result = score(rgb, alpha)
+    assert result.product_fill == 0
+    assert any("cut off" in r for r in result.reasons)
+    assert result.decision == "review"
+
+
+def test_fill_far_from_the_target_loses_fill_points() -> None:
+    rgb, alpha = photo()
+    result = score(rgb, alpha, final=finish(rgb, alpha, fill=0.7))
+    assert 5 < result.product_fill < 15
+    assert any("fills 70% of the frame, target 85%" in r for r in result.reasons)
+    assert score(rgb, alpha, final=finish(rgb, alpha, fill=0.6)).product_fill == 0
+    assert score(rgb, alpha, final=finish(rgb, alpha, fill=0.84)).product_fill == 25.0
+
+
+def test_a_colour_shift_after_finishing_loses_colour_points() -> None:
+    rgb, alpha = photo()
+    final_rgb, final_alpha = finish(rgb, alpha)
+    shifted = final_rgb.copy()
+    shifted[final_alpha == 255] = (30, 90, 220)
+    result = score(rgb, alpha, final=(shifted, final_alpha))
+    assert result.colour < 10
+    assert any("shifted by 20.0 levels" in r for r in result.reasons)
+
+
+def test_clipped_product_pixels_lose_colour_points() -> None:
+    rgb, alpha = photo(colour=(255, 255, 255), background=(90, 90, 90))
+    result = score(rgb, alpha)
+    assert result.colour == 0
+    assert any("clipped to pure white" in r for r in result.reasons)
+
+
+def test_a_white_product_on_white_is_held_for_review_even_with_a_high_score() -> None:
+    rgb, alpha = photo(colour=(244, 244, 244), background=(255, 255, 255))
+    result = score(rgb, alpha)
+    assert result.colour == 17.0
+    assert result.score >= QcThresholds().approve
+    assert result.decision == "review"
+    assert any("nearly the background colour" in r for r in result.reasons)
+    assert result.reasons[-1].startswith("needs a person")
+
+
+def test_a_background_that_is_not_pure_white_fails_and_cannot_auto_approve() -> None:
+    rgb, alpha = photo()
+    final_rgb, final_alpha = finish(rgb, alpha)
+    final_rgb[final_alpha == 0] = 252
+    result = score(rgb, alpha, final=(final_rgb, final_alpha))
+    assert result.background <= 20
+    assert result.decision == "review"
+    assert any(r.startswith("background") and "not pure white" in r for r in result.reasons)
+
+
+def test_a_grey_perimeter_loses_most_background_points() -> None:
+    rgb, alpha = photo()
+    final_rgb, final_alpha = finish(rgb, alpha)
+    final_rgb[final_alpha == 0] = 200
+    assert score(rgb, alpha, final=(final_rgb, final_alpha)).background == 0
+
+
+def test_decision_follows_the_thresholds() -> None:
+    rgb, alpha = photo()
+    assert score(rgb, alpha, thresholds=QcThresholds(approve=101, review=100)).decision == "review"
+    assert score(rgb, alpha, thresholds=QcThresholds(approve=102, review=101)).decision == "reject"
+    assert score(rgb, alpha, confidence=0.0).decision == "review"  # 75 points
+
+
+def test_rejects_shape_mismatches() -> None:
+    rgb, alpha = photo()
+    with pytest.raises(ValueError):
+        score_qc(rgb, alpha[:-1], rgb, alpha)
+
+
+def _flood_fill_areas(mask: np.ndarray) -> list[int]:
+    seen = np.zeros_like(mask)
+    areas = []
+    for y, x in zip(*np.nonzero(mask)):
+        if seen[y, x]:
+            continue
+        queue, area = deque([(y, x)]), 0
+        seen[y, x] = True
+        while queue:
+            cy, cx = queue.popleft()
+            area += 1
+            for dy in (-1, 0, 1):
+                for dx in (-1, 0, 1):
+                    ny, nx = cy + dy, cx + dx
+                    if 0 <= ny < mask.shape[0] and 0 <= nx < mask.shape[1] and mask[ny, nx] and not seen[ny, nx]:
+                        seen[ny, nx] = True
+                        queue.append((ny, nx))
+        areas.append(area)
+    return sorted(areas)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_component_labelling_matches_a_flood_fill(seed: int) -> None:
+    mask = np.random.default_rng(seed).random((40, 50)) < 0.4
+    assert sorted(_component_areas(mask).astype(int).tolist()) == _flood_fill_areas(mask)
