@@ -24,6 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--timeout", type=float, default=1800, help="seconds to wait for the batch (default: 1800)")
     run.add_argument("--concurrency", type=int, default=2, help="Lambda invocations at once (default: 2)")
     run.add_argument("--verbose", action="store_true", help="show the handlers' logs")
+    run.add_argument("--recursive", action="store_true", help="also upload files in subfolders (keys keep the path)")
 
     cut = sub.add_parser("cutout", help="cut out images without AWS: one RGBA PNG per input")
     cut.add_argument("inputs", type=Path, nargs="+")
@@ -35,13 +36,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "run":
         return run_command(args.directory, args.out, timeout_s=args.timeout, concurrency=args.concurrency,
-                           verbose=args.verbose)
+                           verbose=args.verbose, recursive=args.recursive)
     return cutout_command(args.inputs, args.out, args.model, args.model_path, args.threads)
 
 
-def discover(directory: Path) -> list[Path]:
+def discover(directory: Path, recursive: bool = False) -> list[Path]:
     """Every file a studio would drop in, except the manifest; odd types are uploaded and rejected with a reason."""
-    return sorted(p for p in directory.rglob("*") if p.is_file() and p.name not in MANIFEST_NAMES
+    candidates = directory.rglob("*") if recursive else directory.iterdir()
+    return sorted(p for p in candidates if p.is_file() and p.name not in MANIFEST_NAMES
                   and not p.name.startswith(".") and (p.suffix.lower() in IMAGE_SUFFIXES or p.suffix == ""))
 
 
@@ -59,14 +61,15 @@ def read_manifest(directory: Path) -> dict[str, dict[str, str]]:
     return metadata
 
 
-def run_command(directory: Path, out: Path, *, timeout_s: float, concurrency: int, verbose: bool) -> int:
+def run_command(directory: Path, out: Path, *, timeout_s: float, concurrency: int, verbose: bool,
+                recursive: bool = False) -> int:
     from packshot.local.embedded import EmbeddedAws
     from packshot.local.report import write_outputs
 
     if not directory.is_dir():
         print(f"packshot: {directory} is not a directory", file=sys.stderr)
         return 2
-    files = discover(directory)
+    files = discover(directory, recursive)
     if not files:
         print(f"packshot: no image files in {directory}", file=sys.stderr)
         return 2
