@@ -1,0 +1,53 @@
+"""Where model files live: the repo's models/ dir in development, /opt/models in the container image."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+# The container image of the cutout function copies the model here (see functions/cutout/Dockerfile).
+IMAGE_MODEL_DIR = Path("/opt/models")
+DEFAULT_MODEL_FILENAME = "u2netp.onnx"
+
+
+def repo_root() -> Path | None:
+    """The source checkout holding this package, or None when installed elsewhere (a Lambda layer)."""
+    # Walk up rather than count parents, so a moved file or a symlinked checkout still resolves; the marker
+    # is the layout itself (pyproject.toml next to layers/packshot/packshot), not a guessed depth.
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        if (parent / "pyproject.toml").is_file() and (parent / "layers" / "packshot" / "packshot").is_dir():
+            return parent
+    return None
+
+
+def default_model_dir() -> Path:
+    """Where fetch writes: $PACKSHOT_MODEL_DIR, else <repo>/models, else /opt/models (outside a checkout)."""
+    env = os.environ.get("PACKSHOT_MODEL_DIR")
+    if env:
+        return Path(env)
+    root = repo_root()
+    return root / "models" if root is not None else IMAGE_MODEL_DIR
+
+
+def default_model_path() -> Path:
+    """The u2netp file to load when none is configured.
+
+    Order: $PACKSHOT_MODEL_PATH; $PACKSHOT_MODEL_DIR/u2netp.onnx; <repo>/models/u2netp.onnx if present;
+    /opt/models/u2netp.onnx if present. When none exists the first candidate is returned anyway, so the
+    error raised on loading names the place where `make model` would put the file.
+    """
+    env = os.environ.get("PACKSHOT_MODEL_PATH")
+    if env:
+        return Path(env)
+    candidates: list[Path] = []
+    if os.environ.get("PACKSHOT_MODEL_DIR"):
+        candidates.append(Path(os.environ["PACKSHOT_MODEL_DIR"]) / DEFAULT_MODEL_FILENAME)
+    root = repo_root()
+    if root is not None:
+        candidates.append(root / "models" / DEFAULT_MODEL_FILENAME)
+    candidates.append(IMAGE_MODEL_DIR / DEFAULT_MODEL_FILENAME)
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    return candidates[0]

@@ -1,0 +1,54 @@
+"""Model families by name, and a per-process cache so each model file gets one onnxruntime session."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from packshot.errors import ModelError
+from packshot.models.base import SegmentationModel
+from packshot.models.birefnet import BiRefNetGeneralLite
+from packshot.models.fetch import KNOWN_MODELS
+from packshot.models.isnet import IsNetGeneralUse
+from packshot.models.u2net import Silueta, U2Net, U2NetP
+
+MODELS: dict[str, type[SegmentationModel]] = {
+    cls.name: cls for cls in (U2NetP, U2Net, Silueta, IsNetGeneralUse, BiRefNetGeneralLite)
+}
+
+_cache: dict[tuple[str, Path, int], SegmentationModel] = {}
+_lock = threading.Lock()
+
+
+def load_model(name: str, path: str | Path, *, threads: int = 1) -> SegmentationModel:
+    """The model `name` from the local file `path`, created once per process and reused after.
+
+    The file is checked against its sha256 when KNOWN_MODELS has one for this name and filename. The cache key
+    includes `threads` because a session's thread pool is fixed when it is created.
+    """
+    try:
+        cls = MODELS[name]
+    except KeyError:
+        raise ModelError(f"unknown model {name!r}; available: {', '.join(sorted(MODELS))}") from None
+    if str(path).startswith("s3://"):
+        raise ModelError(
+            f"model path {path} is on S3, which is not supported: copy the file to local disk (the cutout "
+            "container image has it at /opt/models) and pass that path or set PACKSHOT_MODEL_PATH"
+        )
+    resolved = Path(path).expanduser().resolve()
+    key = (name, resolved, threads)
+    # The lock makes two threads asking at once share one session instead of building two.
+    with _lock:
+        model = _cache.get(key)
+        if model is None:
+            known = KNOWN_MODELS.get(name)
+            expected = known.sha256 if known is not None and known.filename == resolved.name else None
+            model = cls(resolved, threads=threads, expected_sha256=expected)
+            _cache[key] = model
+        return model
+
+
+def clear_model_cache() -> None:
+    """Forget every loaded session (tests; a long-lived process that swaps model files)."""
+    with _lock:
+        _cache.clear()

@@ -1,0 +1,29 @@
+"""The U^2-Net family (u2netp, u2net, silueta): 320 px input, ImageNet statistics, sigmoid in the graph."""
+
+from __future__ import annotations
+
+from packshot.models.base import SegmentationModel
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+class U2NetP(SegmentationModel):
+    """U^2-Net-p: the 4.4 MB model that fits a Lambda and is fetchable here."""
+
+    name = "u2netp"
+    input_size = 320
+    mean = IMAGENET_MEAN
+    std = IMAGENET_STD
+
+
+class U2Net(U2NetP):
+    """U^2-Net full size (176 MB): same interface as u2netp, better edges."""
+
+    name = "u2net"
+
+
+class Silueta(U2NetP):
+    """U^2-Net pruned to 44 MB by the silueta project; same interface."""
+
+    name = "silueta"
