@@ -1,0 +1,253 @@
+"""The cutout core: refinement steps on small synthetic arrays, then u2netp on whole photos."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from packshot.cutout import (
+    Cutout,
+    Signals,
+    border_colour,
+    box_blur,
+    clear_background_holes,
+    confidence,
+    cut_out,
+    cut_out_files,
+    decode_rgb,
+    label_components,
+    remove_islands,
+    rgba_png_bytes,
+    sharpen_edge,
+    trim_edge_halo,
+    write_rgba_png,
+)
+from packshot.models import SegmentationModel, load_model
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = REPO / "examples"
+
+
+@pytest.fixture(scope="module")
+def u2netp() -> SegmentationModel:
+    path = REPO / "models" / "u2netp.onnx"
+    if not path.is_file():
+        pytest.fail(f"{path} is missing: run `make model` (python -m packshot.models.fetch) first")
+    return load_model("u2netp", path, threads=2)  # checks the sha256 too
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    return float((a & b).sum() / max((a | b).sum(), 1))
+
+
+# -- refinement on synthetic arrays -----------------------------------------------------------------------
+
+
+def test_components_touching_at_a_corner_are_one_component() -> None:
+    binary = np.zeros((6, 6), bool)
+    binary[1, 1] = binary[2, 2] = True  # diagonal neighbours
+    binary[4, 4:6] = True
+    labels, count = label_components(binary)
+    assert count == 2
+    assert labels[1, 1] == labels[2, 2] != labels[4, 4]
+
+
+def test_a_u_shape_is_one_component_although_its_arms_meet_late() -> None:
+    binary = np.zeros((5, 7), bool)
+    binary[0:4, 1] = binary[0:4, 5] = True
+    binary[4, 1:6] = True
+    assert label_components(binary)[1] == 1
+
+
+def test_a_small_speck_far_from_the_product_is_removed() -> None:
+    mask = np.zeros((100, 100), np.float32)
+    mask[30:70, 30:70] = 1.0
+    mask[5:7, 90:92] = 0.9
+    cleaned = remove_islands(mask)
+    assert cleaned[5:7, 90:92].max() == 0.0
+    np.testing.assert_array_equal(cleaned[30:70, 30:70], 1.0)
+
+
+def test_a_small_part_next_to_the_product_and_a_second_item_are_kept() -> None:
+    mask = np.zeros((100, 100), np.float32)
+    mask[30:70, 10:40] = 1.0
+    mask[40:42, 42:44] = 1.0  # a small detached part, right beside the product
+    mask[30:70, 70:95] = 1.0  # a second item of the set
+    np.testing.assert_array_equal(remove_islands(mask), mask)
+
+
+def test_the_edge_gets_steeper_but_stays_where_the_model_put_it() -> None:
+    ramp = np.linspace(0.0, 1.0, 101, dtype=np.float32)[None, :]
+    sharp = sharpen_edge(ramp, scale=6.0)
+    assert sharp[0, 50] == pytest.approx(0.5)
+    assert ((sharp > 0.02) & (sharp < 0.98)).sum() < ((ramp > 0.02) & (ramp < 0.98)).sum() / 3
+
+
+def test_the_border_colour_is_the_median_of_the_frame_edge() -> None:
+    rgb = np.full((100, 100, 3), (245, 242, 236), np.uint8)
+    rgb[40:60, 40:60] = (10, 10, 10)
+    rgb[0, :5] = (0, 0, 0)  # a few dust pixels on the border do not move a median
+    np.testing.assert_array_equal(border_colour(rgb), [245, 242, 236])
+
+
+def test_box_blur_is_a_window_mean() -> None:
+    image = np.zeros((9, 9), np.float32)
+    image[4, 4] = 9.0
+    blurred = box_blur(image, 1)
+    assert blurred[4, 4] == pytest.approx(1.0) and blurred[3, 3] == pytest.approx(1.0)
+    assert blurred[2, 2] == pytest.approx(0.0)
+
+
+def ring_scene() -> tuple[np.ndarray, np.ndarray]:
+    """A dark ring on white and a model mask that (wrongly) fills its hole with alpha 0.6."""
+    yy, xx = np.mgrid[0:120, 0:120]
+    r = np.hypot(yy - 60, xx - 60)
+    rgb = np.full((120, 120, 3), 255, np.uint8)
+    rgb[(r < 45) & (r > 25)] = (40, 40, 60)
+    soft = np.where(r < 45, 1.0, 0.0).astype(np.float32)
+    soft[r < 25] = 0.6
+    return rgb, soft
+
+
+def test_backdrop_seen_through_a_hole_is_made_transparent() -> None:
+    rgb, soft = ring_scene()
+    alpha = clear_background_holes(rgb, np.ones_like(soft) * (soft > 0), soft, border_colour(rgb))
+    assert alpha[60, 60] == 0.0  # the hole
+    assert alpha[60, 20] == 1.0  # the ring itself
+
+
+def test_a_white_product_the_model_is_sure_of_is_not_cleared() -> None:
+    rgb = np.full((120, 120, 3), 255, np.uint8)
+    rgb[20:100, 20:100] = 250  # white box on white
+    soft = np.zeros((120, 120), np.float32)
+    soft[20:100, 20:100] = 0.97
+    alpha = clear_background_holes(rgb, (soft > 0).astype(np.float32), soft, border_colour(rgb))
+    assert alpha[20:100, 20:100].min() == 1.0
+
+
+def test_a_thin_white_line_of_print_is_not_a_hole() -> None:
+    rgb = np.full((120, 120, 3), 255, np.uint8)
+    rgb[20:100, 20:100] = (30, 60, 120)
+    rgb[58:61, 25:95] = 255  # white lettering, 3 px thick
+    soft = np.zeros((120, 120), np.float32)
+    soft[20:100, 20:100] = 0.7
+    alpha = clear_background_holes(rgb, (soft > 0).astype(np.float32), soft, border_colour(rgb))
+    assert alpha[59, 60] == 1.0
+
+
+def test_a_white_fringe_outside_a_dark_product_is_trimmed() -> None:
+    rgb = np.full((80, 80, 3), 255, np.uint8)
+    rgb[:, :40] = (20, 40, 120)  # product on the left, backdrop on the right
+    soft = np.clip((44 - np.arange(80)) / 8 + 0.5, 0, 1).astype(np.float32)[None, :].repeat(80, 0)
+    alpha = sharpen_edge(soft, scale=1.0)
+    assert alpha[40, 42] > 0.5  # the model's edge is 2-4 px too far out: a white halo
+    trimmed = trim_edge_halo(rgb, alpha, soft, border_colour(rgb))
+    assert trimmed[40, 42] < 0.05 and trimmed[40, 30] == alpha[40, 30]
+
+
+def test_confidence_is_zero_when_the_model_output_has_no_range() -> None:
+    assert confidence(Signals(raw_range=0.02, band_width=1.5, colour_agreement=0.9, area=0.3)) == 0.0
+
+
+def test_confidence_is_low_for_a_mask_that_fills_the_frame_or_nothing() -> None:
+    assert confidence(Signals(raw_range=1.0, band_width=1.5, colour_agreement=0.9, area=0.99)) == 0.0
+    assert confidence(Signals(raw_range=1.0, band_width=1.5, colour_agreement=0.9, area=0.001)) == 0.0
+
+
+def test_confidence_is_high_for_a_crisp_mask_that_matches_the_colours() -> None:
+    assert confidence(Signals(raw_range=0.99, band_width=1.6, colour_agreement=0.85, area=0.25)) == 1.0
+
+
+def test_confidence_halves_when_the_mask_is_a_wide_blur() -> None:
+    assert confidence(Signals(raw_range=0.99, band_width=12.0, colour_agreement=0.85, area=0.25)) == 0.5
+
+
+# -- files ------------------------------------------------------------------------------------------------
+
+
+def test_an_rgba_png_round_trips_pixels_and_alpha(tmp_path: Path) -> None:
+    rgb = np.random.default_rng(1).integers(0, 256, (20, 30, 3), dtype=np.uint8)
+    alpha = np.tile(np.arange(30, dtype=np.uint8) * 8, (20, 1))
+    write_rgba_png(rgb, alpha, tmp_path / "out" / "x.png")
+    back = np.asarray(Image.open(tmp_path / "out" / "x.png"))
+    assert back.shape == (20, 30, 4)
+    np.testing.assert_array_equal(back[..., :3], rgb)
+    np.testing.assert_array_equal(back[..., 3], alpha)
+    assert Image.open(io.BytesIO(rgba_png_bytes(rgb, alpha))).mode == "RGBA"
+
+
+def test_an_alpha_of_another_size_is_refused() -> None:
+    with pytest.raises(ValueError, match="does not match"):
+        rgba_png_bytes(np.zeros((10, 10, 3), np.uint8), np.zeros((10, 11), np.uint8))
+
+
+def test_decoding_applies_the_exif_orientation(tmp_path: Path) -> None:
+    image = Image.new("RGB", (40, 20), (200, 10, 10))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 CW to display"
+    image.save(tmp_path / "rotated.jpg", exif=exif)
+    assert decode_rgb(tmp_path / "rotated.jpg").shape == (40, 20, 3)
+
+
+def test_decoding_puts_transparency_on_white(tmp_path: Path) -> None:
+    Image.new("RGBA", (8, 8), (0, 0, 0, 0)).save(tmp_path / "clear.png")
+    np.testing.assert_array_equal(decode_rgb(tmp_path / "clear.png"), 255)
+
+
+# -- with the real model ----------------------------------------------------------------------------------
+
+
+def test_a_clean_product_on_white_is_cut_out_with_high_confidence(u2netp: SegmentationModel) -> None:
+    rgb = decode_rgb(EXAMPLES / "box_on_white.jpg")
+    truth = np.asarray(Image.open(EXAMPLES / "masks" / "box_on_white.png")) >= 128
+    result = cut_out(rgb, u2netp)
+    assert isinstance(result, Cutout) and result.model == "u2netp"
+    assert result.alpha.shape == rgb.shape[:2] and result.alpha.dtype == np.uint8
+    assert result.confidence > 0.8
+    assert iou(result.alpha >= 128, truth) > 0.98
+
+
+def test_the_hole_in_a_mug_handle_is_transparent(u2netp: SegmentationModel) -> None:
+    rgb = decode_rgb(EXAMPLES / "mug_with_handle.jpg")
+    truth = np.asarray(Image.open(EXAMPLES / "masks" / "mug_with_handle.png")) >= 128
+    result = cut_out(rgb, u2netp)
+    assert result.confidence > 0.8
+    assert iou(result.alpha >= 128, truth) > 0.98
+
+
+def test_uniform_noise_has_no_clear_subject(u2netp: SegmentationModel) -> None:
+    noise = np.random.default_rng(0).integers(0, 256, (900, 1200, 3), dtype=np.uint8)
+    assert cut_out(noise, u2netp).confidence < 0.5
+
+
+def test_an_empty_white_frame_has_no_clear_subject(u2netp: SegmentationModel) -> None:
+    rng = np.random.default_rng(1)
+    empty = np.clip(252 + rng.normal(0, 1.5, (900, 1200, 3)), 0, 255).astype(np.uint8)
+    assert cut_out(empty, u2netp).confidence < 0.5
+
+
+def test_a_folder_run_writes_one_png_per_photo_and_reports_the_broken_one(
+    u2netp: SegmentationModel, tmp_path: Path
+) -> None:
+    good = tmp_path / "jar.jpg"
+    Image.open(EXAMPLES / "small_cream_jar.jpg").save(good)
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes((EXAMPLES / "broken.jpg").read_bytes())
+    twin = tmp_path / "jar.png"
+    Image.open(good).save(twin)
+    skipped: list[tuple[Path, str]] = []
+    written = cut_out_files(
+        [good, broken, twin],
+        tmp_path / "out",
+        model_path=u2netp.path,
+        on_skip=lambda path, reason: skipped.append((path, reason)),
+    )
+    assert written == [tmp_path / "out" / "jar.png"]
+    png = Image.open(written[0])
+    assert png.mode == "RGBA" and png.size == (800, 600)
+    assert [path for path, _ in skipped] == [broken, twin]
+    assert "cannot decode" in skipped[0][1] and "same output name" in skipped[1][1]
