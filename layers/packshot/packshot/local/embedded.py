@@ -38,6 +38,10 @@ _HANDLED = {
     "AWS::Serverless::StateMachine",
     "AWS::SNS::Topic",
     "AWS::CloudWatch::Alarm",
+    "AWS::CloudWatch::Dashboard",
+    "AWS::SNS::Subscription",
+    "AWS::Logs::LogGroup",
+    "AWS::S3::BucketPolicy",
 }
 
 
@@ -217,11 +221,32 @@ class EmbeddedAws:
                 roleArn=role_arn,
                 type=s.properties(logical).get("Type", "STANDARD"),
             )
+        self._create_operations()
+
+    def _create_operations(self) -> None:
+        """Alarms, the dashboard, the alarm e-mail subscription and the functions' log groups."""
+        s = self.stack
         cloudwatch = self.client("cloudwatch")
         for logical in s.of_type("AWS::CloudWatch::Alarm"):
             props = s.resolve(s.properties(logical))
             props.setdefault("AlarmName", s.physical[logical]["Ref"])
+            if "Threshold" in props:  # a parameter resolves to a string
+                props["Threshold"] = float(props["Threshold"])
             cloudwatch.put_metric_alarm(**props)
+        for logical in s.of_type("AWS::CloudWatch::Dashboard"):
+            props = s.resolve(s.properties(logical))
+            cloudwatch.put_dashboard(DashboardName=s.physical[logical]["Ref"], DashboardBody=props["DashboardBody"])
+        sns = self.client("sns")
+        for logical in s.of_type("AWS::SNS::Subscription"):
+            props = s.resolve(s.properties(logical))
+            sns.subscribe(TopicArn=props["TopicArn"], Protocol=props["Protocol"], Endpoint=props["Endpoint"])
+        logs = self.client("logs")
+        for logical in s.of_type("AWS::Logs::LogGroup"):
+            props = s.resolve(s.properties(logical))
+            name = s.physical[logical]["Ref"]
+            logs.create_log_group(logGroupName=name)
+            if "RetentionInDays" in props:
+                logs.put_retention_policy(logGroupName=name, retentionInDays=int(props["RetentionInDays"]))
 
     def _create_queues(self) -> None:
         s = self.stack
@@ -255,6 +280,9 @@ class EmbeddedAws:
             if props.get("PublicAccessBlockConfiguration"):
                 s3.put_public_access_block(Bucket=name,
                                            PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"])
+            policies = [s.resolve(s.properties(p)) for p in s.of_type("AWS::S3::BucketPolicy")]
+            for policy in (p for p in policies if p["Bucket"] == name):
+                s3.put_bucket_policy(Bucket=name, Policy=json.dumps(policy["PolicyDocument"]))
             queue_configs = props.get("NotificationConfiguration", {}).get("QueueConfigurations", [])
             if queue_configs:
                 s3.put_bucket_notification_configuration(Bucket=name, NotificationConfiguration={

@@ -15,6 +15,8 @@ from packshot.errors import ConfigurationError
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
 PARTITION = "aws"
+# What `!Ref AWS::NoValue` resolves to: the property or list item is dropped.
+_NO_VALUE: Any = object()
 
 
 class _CfnLoader(yaml.SafeLoader):
@@ -60,11 +62,42 @@ class Stack:
             stack.parameters[pname] = str((parameters or {}).get(pname, spec.get("Default", "")))
         for logical, resource in stack.resources.items():
             stack.physical[logical] = stack._names_for(logical, resource)
+        for logical, resource in stack.of_type("AWS::Logs::LogGroup").items():
+            if "LogGroupName" in resource.get("Properties", {}):
+                name = stack.resolve(resource["Properties"]["LogGroupName"])
+                stack.physical[logical] = {"Ref": name, "Arn": f"arn:{PARTITION}:logs:{REGION}:{ACCOUNT_ID}:log-group:{name}:*"}
         return stack
 
     @property
     def resources(self) -> dict[str, dict[str, Any]]:
-        return dict(self.template.get("Resources", {}))
+        """The resources this stack creates: those whose `Condition` is false are left out, as CloudFormation does."""
+        return {k: v for k, v in self.template.get("Resources", {}).items()
+                if "Condition" not in v or self.condition(v["Condition"])}
+
+    def condition(self, name: str) -> bool:
+        conditions = self.template.get("Conditions", {})
+        if name not in conditions:
+            raise ConfigurationError(f"template uses condition {name!r}, which is not in Conditions")
+        return self._truth(conditions[name])
+
+    def _truth(self, value: Any) -> bool:
+        """Evaluate a condition expression: Fn::Equals, Fn::Not, Fn::And, Fn::Or and named conditions."""
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, dict) and len(value) == 1:
+            (fn, arg), = value.items()
+            if fn == "Condition":
+                return self.condition(str(arg))
+            if fn == "Fn::Equals":
+                left, right = (self.resolve(a) for a in arg)
+                return str(left) == str(right)
+            if fn == "Fn::Not":
+                return not self._truth(arg[0])
+            if fn == "Fn::And":
+                return all(self._truth(a) for a in arg)
+            if fn == "Fn::Or":
+                return any(self._truth(a) for a in arg)
+        raise ConfigurationError(f"the embedded runner cannot evaluate the condition {value!r}")
 
     def of_type(self, *types: str) -> dict[str, dict[str, Any]]:
         return {k: v for k, v in self.resources.items() if v.get("Type") in types}
@@ -104,21 +137,31 @@ class Stack:
             return {"Ref": arn, "Arn": arn, "TopicName": name}
         if rtype == "AWS::CloudWatch::Alarm":
             return {"Ref": self.resolve(props.get("AlarmName", generated))}
+        if rtype == "AWS::Logs::LogGroup":
+            # Usually "/aws/lambda/${Function}": resolved once the functions have their names (second pass).
+            return {"Ref": generated}
+        if rtype == "AWS::CloudWatch::Dashboard":
+            return {"Ref": self.resolve(props.get("DashboardName", generated))}
         if rtype == "AWS::Serverless::LayerVersion":
             return {"Ref": f"{arn_prefix}:lambda:{REGION}:{ACCOUNT_ID}:layer:{generated}:1"}
         return {"Ref": generated}
 
     # --- intrinsic functions ---
     def resolve(self, value: Any) -> Any:
-        """Evaluate Ref, GetAtt, Sub and Join against the embedded stack; anything else is an error."""
+        """Evaluate Ref, GetAtt, Sub, Join and If against the embedded stack; anything else is an error."""
         if isinstance(value, list):
-            return [self.resolve(v) for v in value]
+            return [r for r in (self.resolve(v) for v in value) if r is not _NO_VALUE]
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
             (fn, arg), = value.items()
+            if fn == "Ref" and arg == "AWS::NoValue":
+                return _NO_VALUE
             if fn == "Ref":
                 return self._ref(str(arg))
+            if fn == "Fn::If":
+                name, if_true, if_false = arg
+                return self.resolve(if_true if self.condition(name) else if_false)
             if fn == "Fn::GetAtt":
                 logical, attr = arg if isinstance(arg, list) else str(arg).split(".", 1)
                 return self._attr(logical, attr)
@@ -129,7 +172,8 @@ class Stack:
                 return sep.join(str(self.resolve(i)) for i in items)
             if fn.startswith("Fn::"):
                 raise ConfigurationError(f"the embedded runner does not evaluate {fn} yet; extend local/template.py")
-        return {k: self.resolve(v) for k, v in value.items()}
+        resolved = {k: self.resolve(v) for k, v in value.items()}
+        return {k: v for k, v in resolved.items() if v is not _NO_VALUE}
 
     def _ref(self, name: str) -> str:
         pseudo = {
