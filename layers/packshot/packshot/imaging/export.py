@@ -1,56 +1,52 @@
-"""Render and verify the file each marketplace receives: size, format, profile, pure white background."""
+"""Render and verify the files each marketplace receives: frame, size, colour space, format, byte limit."""
 
 from __future__ import annotations
 
 import io
+import math
 from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
 from PIL import Image, ImageCms, UnidentifiedImageError
 
-from packshot.imaging.finish import composite_on_white, fill_ratio
+from packshot.imaging.finish import bounding_box, composite_on_white, fill_ratio
+from packshot.imaging.icc import adobe_rgb_1998_profile
+from packshot.platforms import FORMATS, PlatformSpec, load_platforms
+
+__all__ = ["PLATFORMS", "ExportCheck", "PlatformSpec", "Rendered", "output_size", "render", "render_export",
+           "verify_export"]
+
+# The shipped rules; the pipeline loads them again with a client's overrides merged in.
+PLATFORMS: dict[str, PlatformSpec] = load_platforms()
+
+JPEG_QUALITY = 92
+# The quality search never goes below this: under it product detail visibly blocks, and a smaller
+# frame at a good quality looks better than a full frame at a bad one.
+MIN_QUALITY = 40
+# JPEG codes 8x8 blocks; with 4:4:4 (no chroma subsampling) a block that is all 255 decodes to
+# exactly 255, while 4:2:0 would blur chroma across 16x16 and tint the white. Lossy WebP is always
+# 4:2:0 in 16x16 macroblocks, so its "pure" unit is 16.
+_BLOCK = {"JPEG": 8, "WEBP": 16}
+_FAINT_ALPHA = 3
+_MAX_DOWNSCALES = 6
+# Fill is verified to this tolerance: resampling moves the bbox edge by a pixel or two.
+FILL_TOLERANCE = 0.03
+_COLORANT_TOLERANCE = 0.002
 
 
 @dataclass(frozen=True)
-class PlatformSpec:
-    """What one marketplace accepts for a product image."""
+class Rendered:
+    """One platform file: its bytes and what went into them."""
 
-    name: str
-    format: str  # "JPEG" | "PNG"
-    size: tuple[int, int] | None  # exact canvas (w, h), or None to keep the canvas within the side limits
-    min_longest_side: int
-    max_longest_side: int
-    background_white: bool
-    fill: float
-    max_bytes: int
+    format: str
     extension: str
-
-
-_MB = 1024 * 1024
-
-# The platform rules in one place (a later change moves them to a data file). Sources: the
-# marketplace rules table in /work/shared/FACTS.md; "official" there means the platform's own docs.
-PLATFORMS: dict[str, PlatformSpec] = {
-    # Amazon main image: longest side 1000 (zoom) to 10000 px, pure white, ~85% fill, 10 MB.
-    "amazon_main": PlatformSpec("amazon_main", "JPEG", None, 1000, 10_000, True, 0.85, 10 * _MB, "jpg"),
-    # Shopify: 2048x2048 recommended square; under 20 MB and 4472 px a side.
-    "shopify": PlatformSpec("shopify", "JPEG", (2048, 2048), 2048, 4472, True, 0.85, 20 * _MB, "jpg"),
-    # Walmart: 2200x2200, seamless white, at most 5 MB, RGB 8 bit.
-    "walmart": PlatformSpec("walmart", "JPEG", (2200, 2200), 2200, 2200, True, 0.85, 5 * _MB, "jpg"),
-    # A lossless master with the cutout's transparency kept, for channels that composite themselves.
-    "transparent_png": PlatformSpec(
-        "transparent_png", "PNG", None, 1000, 10_000, False, 0.85, 20 * _MB, "png"
-    ),
-}
-
-JPEG_QUALITY = 92
-# Quality steps tried when a file comes out over the platform's byte limit.
-_FALLBACK_QUALITIES = (88, 84, 80)
-# JPEG codes 8x8 blocks; with 4:4:4 (no chroma subsampling) a block that is all 255 decodes to
-# exactly 255 at these qualities, while 4:2:0 would blur chroma across 16x16 and tint the white.
-_BLOCK = 8
-_FAINT_ALPHA = 3
+    data: bytes
+    width: int
+    height: int
+    quality: int | None  # None for lossless formats
+    downscaled: bool
+    alpha: np.ndarray  # the product mask at the output size, for verification
 
 
 @dataclass(frozen=True)
@@ -65,83 +61,106 @@ class ExportCheck:
     fill: float
 
 
-def render_export(rgb: np.ndarray, alpha: np.ndarray, spec: PlatformSpec) -> bytes:
-    """Turn the finished canvas (crop_to_fill output) into the platform's file bytes.
+def render(rgb: np.ndarray, alpha: np.ndarray, spec: PlatformSpec, fmt: str | None = None) -> Rendered:
+    """Turn the finished canvas (crop_to_fill output) into one of the platform's files.
 
-    White-background platforms get the product composited on white, sized, and encoded as sRGB
-    with the profile embedded; background pixels are forced to 255 after resampling, so every
-    8x8 JPEG block that holds no product decodes to exactly 255 (checked after encoding).
-    Background pixels that share a block with the product edge carry JPEG ringing, as in any JPEG.
+    White-background platforms get the product composited on white, framed to the platform's aspect and
+    fill, sized, converted to the platform's colour space with the profile embedded. Background pixels
+    are forced to 255 after resampling, so every JPEG/WebP block that holds no product decodes to exactly
+    255 (checked after encoding). The byte limit is met by searching the encoder quality, and only when
+    the lowest quality is still too big, by a smaller frame.
     """
-    canvas_rgb, canvas_alpha = _sized(rgb, alpha, spec)
-    if spec.format == "PNG" and not spec.background_white:
-        pixels = np.dstack((canvas_rgb, canvas_alpha))
-        return _encode(pixels, spec, JPEG_QUALITY)
-    # Alpha of 1-3 (under 1.2%) is resampling ringing, invisible but enough to turn 255 into 254:
-    # make it background so the white stays exact.
-    canvas_alpha = np.where(canvas_alpha <= _FAINT_ALPHA, 0, canvas_alpha).astype(np.uint8)
-    flat = composite_on_white(canvas_rgb, canvas_alpha)
-    if spec.format == "PNG":
-        return _encode(flat, spec, JPEG_QUALITY)
-
-    pure = _pure_background_blocks(canvas_alpha)
-    data = b""
-    for quality in (JPEG_QUALITY, *_FALLBACK_QUALITIES):
-        data = _encode(flat, spec, quality)
-        if len(data) <= spec.max_bytes:
-            break
-    decoded = _decode_rgb(data)
-    if not (decoded[pure] == 255).all():
-        # Has not happened at quality >= 80 with 4:4:4; if a codec ever differs, trade size for
-        # exactness rather than ship a grey background.
-        data = _encode(flat, spec, 100)
-    return data
+    fmt = (fmt or spec.format).upper()
+    if fmt not in spec.formats:
+        raise ValueError(f"{spec.name} does not take {fmt} (it takes {', '.join(spec.formats)})")
+    rgb, alpha = _framed(rgb, alpha, spec)
+    size = output_size(alpha.shape[1], alpha.shape[0], spec)
+    floor = _smallest_size(size, spec)
+    best: Rendered | None = None
+    for _ in range(_MAX_DOWNSCALES + 1):
+        sized_rgb, sized_alpha = _resized(rgb, alpha, size)
+        pixels = _pixels(sized_rgb, sized_alpha, spec)
+        candidate = _encode_within_limit(pixels, sized_alpha, spec, fmt, downscaled=best is not None)
+        if len(candidate.data) <= spec.max_bytes or size == floor:
+            return candidate
+        best = candidate
+        # Bytes scale roughly with pixel count; aim a little under so one step usually suffices.
+        factor = math.sqrt(spec.max_bytes / len(candidate.data)) * 0.9
+        size = (max(floor[0], int(size[0] * factor)), max(floor[1], int(size[1] * factor)))
+    assert best is not None
+    return best
 
 
-def verify_export(data: bytes, spec: PlatformSpec, expected_alpha: np.ndarray | None = None) -> ExportCheck:
-    """Decode exported bytes and list every way they miss the platform's rules."""
+def render_export(rgb: np.ndarray, alpha: np.ndarray, spec: PlatformSpec, fmt: str | None = None) -> bytes:
+    """The bytes of render(); kept for callers that need only the file."""
+    return render(rgb, alpha, spec, fmt).data
+
+
+def verify_export(
+    data: bytes, spec: PlatformSpec, expected_alpha: np.ndarray | None = None, fmt: str | None = None
+) -> ExportCheck:
+    """Decode exported bytes and list every way they miss the platform's rules.
+
+    `expected_alpha` is the product mask, either at the output size (Rendered.alpha) or the finished
+    canvas's, which is then framed and sized the way render() does it.
+    """
     problems: list[str] = []
     try:
         with Image.open(io.BytesIO(data)) as image:
             image.load()
-            fmt, mode = image.format, image.mode
+            decoded_format, mode, info = image.format, image.mode, dict(image.info)
             pixels = np.array(image)
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         return ExportCheck(False, (f"the file does not decode: {exc}",), 0, 0, len(data), 0.0)
     height, width = pixels.shape[:2]
-    if fmt != spec.format:
-        problems.append(f"format is {fmt}, {spec.name} needs {spec.format}")
+    wanted_formats = (fmt.upper(),) if fmt else spec.formats
+    if decoded_format not in wanted_formats:
+        problems.append(f"format is {decoded_format}, {spec.name} needs {' or '.join(wanted_formats)}")
     if spec.size is not None and (width, height) != spec.size:
         problems.append(f"size is {width}x{height}, {spec.name} needs {spec.size[0]}x{spec.size[1]}")
-    longest = max(width, height)
+    elif spec.aspect is not None and abs(width / height - spec.aspect) > 1.5 / min(width, height):
+        problems.append(f"aspect is {width}:{height}, {spec.name} needs {spec.aspect:.4f} (width / height)")
+    longest, shortest = max(width, height), min(width, height)
     if not spec.min_longest_side <= longest <= spec.max_longest_side:
         problems.append(
             f"longest side {longest} px is outside {spec.min_longest_side}-{spec.max_longest_side} px"
         )
+    if shortest < spec.min_shortest_side:
+        problems.append(f"shortest side {shortest} px is under the {spec.min_shortest_side} px minimum")
+    if spec.max_pixels is not None and width * height > spec.max_pixels:
+        problems.append(f"{width * height} pixels is over the {spec.max_pixels} pixel limit")
     if len(data) > spec.max_bytes:
         problems.append(f"file is {len(data)} bytes, over the {spec.max_bytes} byte limit")
-    wanted_mode = "RGB" if spec.background_white else "RGBA"
+    wanted_mode = "RGB" if spec.background == "white" else "RGBA"
     if mode != wanted_mode:
-        problems.append(f"colour mode is {mode}, expected {wanted_mode}")
+        problems.append(f"colour mode is {mode}, expected {wanted_mode} (8 bits per channel)")
+    problems.extend(_profile_problems(info.get("icc_profile"), spec))
+    if spec.dpi is not None:
+        dpi = info.get("dpi")
+        if not dpi or any(abs(float(d) - spec.dpi) > 0.5 for d in dpi):
+            problems.append(f"resolution is {dpi or 'unset'}, {spec.name} needs {spec.dpi} ppi")
 
-    resized_alpha = None
+    mask = None
     if expected_alpha is not None:
-        resized_alpha = _resize_alpha(expected_alpha, spec, (width, height))
-        fill = fill_ratio(resized_alpha)
+        mask = expected_alpha if expected_alpha.shape == (height, width) else _expected_alpha(expected_alpha, spec,
+                                                                                            (width, height))
+        fill = fill_ratio(mask)
     elif mode == "RGBA":
         fill = fill_ratio(pixels[:, :, 3])
     else:
         # Without a mask, anything visibly off-white is product.
         grey = pixels if pixels.ndim == 2 else pixels[:, :, :3].min(axis=2)
         fill = fill_ratio(np.where(grey < 245, 255, 0).astype(np.uint8))
+    if spec.fill is not None and abs(fill - spec.fill) > FILL_TOLERANCE:
+        problems.append(f"product fills {fill:.0%} of the longest side, {spec.name} needs {spec.fill:.0%}")
 
-    if spec.background_white and mode == "RGB":
+    if spec.pure_white_required and mode == "RGB":
         ring = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
         off = int(np.count_nonzero(ring.min(axis=1) < 255))
         if off:
             problems.append(f"{off} pixels on the image edge are not pure white 255,255,255")
-        if resized_alpha is not None:
-            pure = _pure_background_blocks(resized_alpha) if fmt == "JPEG" else resized_alpha == 0
+        if mask is not None:
+            pure = _pure_background_blocks(mask, _BLOCK.get(str(decoded_format), 1))
             bad = int(np.count_nonzero(pixels[pure].min(axis=1) < 255))
             if bad:
                 problems.append(f"{bad} background pixels are not pure white 255,255,255")
@@ -149,67 +168,152 @@ def verify_export(data: bytes, spec: PlatformSpec, expected_alpha: np.ndarray | 
 
 
 def output_size(width: int, height: int, spec: PlatformSpec) -> tuple[int, int]:
-    """The (w, h) the platform gets for a canvas of width x height."""
+    """The (w, h) the platform gets for a canvas of width x height (already at the platform's aspect)."""
     if spec.size is not None:
         return spec.size
-    longest = max(width, height)
-    target = min(max(longest, spec.min_longest_side), spec.max_longest_side)
-    if target == longest:
+    longest, shortest = max(width, height), min(width, height)
+    up = max(1.0, spec.min_longest_side / longest, spec.min_shortest_side / shortest if shortest else 1.0)
+    down = min(1.0, spec.max_longest_side / longest)
+    if spec.max_pixels is not None:
+        down = min(down, math.sqrt(spec.max_pixels / (width * height)))
+    scale = up if up > 1.0 else down
+    if scale == 1.0:
         return width, height
-    scale = target / longest
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
-def _sized(rgb: np.ndarray, alpha: np.ndarray, spec: PlatformSpec) -> tuple[np.ndarray, np.ndarray]:
-    rgb, alpha = _pad_to_aspect(rgb, alpha, spec)
-    size = output_size(alpha.shape[1], alpha.shape[0], spec)
+def _smallest_size(size: tuple[int, int], spec: PlatformSpec) -> tuple[int, int]:
+    """The smallest frame the platform still accepts at this aspect: where downscaling must stop."""
+    if spec.size is not None:
+        return spec.size
+    width, height = size
+    longest, shortest = max(width, height), min(width, height)
+    scale = min(1.0, max(spec.min_longest_side / longest, spec.min_shortest_side / shortest, 1 / longest))
+    return max(1, math.ceil(width * scale)), max(1, math.ceil(height * scale))
+
+
+def _framed(rgb: np.ndarray, alpha: np.ndarray, spec: PlatformSpec) -> tuple[np.ndarray, np.ndarray]:
+    """Re-frame the canvas to the platform's aspect and fill; without a fill rule, only pad to the aspect."""
+    height, width = alpha.shape
+    aspect = spec.aspect if spec.aspect is not None else width / height
+    box = bounding_box(alpha)
+    if spec.fill is None or box is None:
+        if spec.aspect is None or abs(width - height * aspect) < 1:
+            return rgb, alpha
+        new_w, new_h = max(width, round(height * aspect)), max(height, round(width / aspect))
+        centre = (width / 2, height / 2)
+    else:
+        x0, y0, x1, y1 = box
+        # The longest-side fill, max(bw / W, bh / H), equals the target on whichever side binds.
+        new_h = max((y1 - y0) / spec.fill, (x1 - x0) / (spec.fill * aspect))
+        new_w, new_h = max(x1 - x0, round(new_h * aspect)), max(y1 - y0, round(new_h))
+        centre = ((x0 + x1) / 2, (y0 + y1) / 2)
+    off_x, off_y = round(new_w / 2 - centre[0]), round(new_h / 2 - centre[1])
+    out_rgb = np.full((new_h, new_w, 3), 255, dtype=np.uint8)
+    out_alpha = np.zeros((new_h, new_w), dtype=np.uint8)
+    cx0, cy0 = max(0, off_x), max(0, off_y)
+    cx1, cy1 = min(new_w, off_x + width), min(new_h, off_y + height)
+    src = (slice(cy0 - off_y, cy1 - off_y), slice(cx0 - off_x, cx1 - off_x))
+    out_rgb[cy0:cy1, cx0:cx1] = rgb[src]
+    out_alpha[cy0:cy1, cx0:cx1] = alpha[src]
+    return out_rgb, out_alpha
+
+
+def _resized(rgb: np.ndarray, alpha: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     if size == (alpha.shape[1], alpha.shape[0]):
         return rgb, alpha
     # LANCZOS keeps product detail when upscaling to 1000 px and when downscaling 24 MP frames.
-    out_rgb = np.asarray(Image.fromarray(np.ascontiguousarray(rgb)).resize(size, Image.Resampling.LANCZOS))
-    return np.array(out_rgb), _resize_plain(alpha, size)
-
-
-def _pad_to_aspect(rgb: np.ndarray, alpha: np.ndarray, spec: PlatformSpec) -> tuple[np.ndarray, np.ndarray]:
-    """Pad with background so the canvas has the platform's aspect ratio; no product is stretched."""
-    if spec.size is None:
-        return rgb, alpha
-    height, width = alpha.shape
-    target_w, target_h = spec.size
-    if abs(width * target_h - height * target_w) < max(target_w, target_h):
-        return rgb, alpha
-    new_w = max(width, round(height * target_w / target_h))
-    new_h = max(height, round(width * target_h / target_w))
-    out_rgb = np.full((new_h, new_w, 3), 255, dtype=np.uint8)
-    out_alpha = np.zeros((new_h, new_w), dtype=np.uint8)
-    top, left = (new_h - height) // 2, (new_w - width) // 2
-    out_rgb[top : top + height, left : left + width] = rgb
-    out_alpha[top : top + height, left : left + width] = alpha
-    return out_rgb, out_alpha
+    out_rgb = np.array(Image.fromarray(np.ascontiguousarray(rgb)).resize(size, Image.Resampling.LANCZOS))
+    return out_rgb, _resize_plain(alpha, size)
 
 
 def _resize_plain(alpha: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.array(Image.fromarray(np.ascontiguousarray(alpha)).resize(size, Image.Resampling.LANCZOS))
 
 
-def _resize_alpha(alpha: np.ndarray, spec: PlatformSpec, size: tuple[int, int]) -> np.ndarray:
-    """The expected mask at the output size, made the way render_export makes it."""
-    if alpha.shape != (size[1], size[0]):
-        dummy = np.zeros((*alpha.shape, 3), dtype=np.uint8)
-        _, alpha = _pad_to_aspect(dummy, alpha, spec)
-        if alpha.shape != (size[1], size[0]):
-            alpha = _resize_plain(alpha, size)
-    return np.where(alpha <= _FAINT_ALPHA, 0, alpha).astype(np.uint8)
+def _expected_alpha(alpha: np.ndarray, spec: PlatformSpec, size: tuple[int, int]) -> np.ndarray:
+    """The product mask at the output size, framed and resized the way render() does it."""
+    dummy = np.full((*alpha.shape, 3), 255, dtype=np.uint8)
+    _, framed = _framed(dummy, alpha, spec)
+    if framed.shape != (size[1], size[0]):
+        framed = _resize_plain(framed, size)
+    return np.where(framed <= _FAINT_ALPHA, 0, framed).astype(np.uint8)
 
 
-def _pure_background_blocks(alpha: np.ndarray) -> np.ndarray:
-    """Background pixels whose 8x8 JPEG block holds no product at all (alpha 0 throughout)."""
+def _pixels(rgb: np.ndarray, alpha: np.ndarray, spec: PlatformSpec) -> np.ndarray:
+    """RGB on white (or RGBA), in the platform's colour space."""
+    if spec.background == "transparent":
+        out = np.dstack((_to_colour_space(rgb, spec), alpha))
+        return np.ascontiguousarray(out)
+    # Alpha of 1-3 (under 1.2%) is resampling ringing, invisible but enough to turn 255 into 254:
+    # make it background so the white stays exact.
+    alpha = np.where(alpha <= _FAINT_ALPHA, 0, alpha).astype(np.uint8)
+    return _to_colour_space(composite_on_white(rgb, alpha), spec)
+
+
+def _to_colour_space(rgb: np.ndarray, spec: PlatformSpec) -> np.ndarray:
+    if spec.colour_space == "sRGB":
+        return rgb  # the master is sRGB already (preprocess converted it)
+    converted = ImageCms.applyTransform(Image.fromarray(np.ascontiguousarray(rgb)), _srgb_to_adobe())
+    return np.array(converted)
+
+
+def _encode_within_limit(
+    pixels: np.ndarray, alpha: np.ndarray, spec: PlatformSpec, fmt: str, downscaled: bool
+) -> Rendered:
+    """The highest encoder quality whose file fits the byte limit and (where required) keeps white exact."""
     height, width = alpha.shape
-    pad_h, pad_w = -height % _BLOCK, -width % _BLOCK
+
+    def made(data: bytes, quality: int | None) -> Rendered:
+        return Rendered(fmt, FORMATS[fmt], data, width, height, quality, downscaled,
+                        np.where(alpha <= _FAINT_ALPHA, 0, alpha).astype(np.uint8))
+
+    if fmt not in _BLOCK:  # lossless: nothing to search
+        return made(_encode(pixels, spec, fmt, None), None)
+    pure = _pure_background_blocks(alpha, _BLOCK[fmt]) if spec.pure_white_required else None
+
+    def attempt(quality: int) -> tuple[bytes, bool, bool]:
+        data = _encode(pixels, spec, fmt, quality)
+        white = pure is None or bool((_decode_rgb(data)[pure] == 255).all())
+        return data, len(data) <= spec.max_bytes, white
+
+    data, fits, white = attempt(JPEG_QUALITY)
+    if fits and white:
+        return made(data, JPEG_QUALITY)
+    if fits and not white:
+        # Has not happened at quality >= 80 with 4:4:4; if a codec ever differs, trade size for
+        # exactness rather than ship a grey background.
+        top, top_fits, top_white = attempt(100)
+        if top_fits and top_white:
+            return made(top, 100)
+    # Binary search for the highest quality that fits: bytes fall (almost) monotonically with quality.
+    low, high, best = MIN_QUALITY, JPEG_QUALITY - 1, None
+    smallest = data
+    while low <= high:
+        quality = (low + high) // 2
+        candidate, fits, white = attempt(quality)
+        if len(candidate) < len(smallest):
+            smallest = candidate
+        if fits and white:
+            best = (candidate, quality)
+            low = quality + 1
+        else:
+            high = quality - 1
+    if best is not None:
+        return made(*best)
+    return made(smallest, MIN_QUALITY)
+
+
+def _pure_background_blocks(alpha: np.ndarray, block: int = 8) -> np.ndarray:
+    """Background pixels whose codec block holds no product at all (alpha 0 throughout)."""
+    height, width = alpha.shape
+    if block <= 1:
+        return alpha == 0
+    pad_h, pad_w = -height % block, -width % block
     padded = np.pad(alpha, ((0, pad_h), (0, pad_w)))
-    blocks = padded.reshape(padded.shape[0] // _BLOCK, _BLOCK, padded.shape[1] // _BLOCK, _BLOCK)
+    blocks = padded.reshape(padded.shape[0] // block, block, padded.shape[1] // block, block)
     empty = ~blocks.any(axis=(1, 3))
-    full = np.repeat(np.repeat(empty, _BLOCK, axis=0), _BLOCK, axis=1)
+    full = np.repeat(np.repeat(empty, block, axis=0), block, axis=1)
     return full[:height, :width]
 
 
@@ -218,22 +322,63 @@ def _srgb_icc() -> bytes:
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
 
-def _encode(pixels: np.ndarray, spec: PlatformSpec, quality: int) -> bytes:
+@cache
+def _srgb_to_adobe() -> ImageCms.ImageCmsTransform:
+    adobe = ImageCms.ImageCmsProfile(io.BytesIO(adobe_rgb_1998_profile()))
+    # Relative colorimetric keeps in-gamut colours exact and white at 255; sRGB fits inside Adobe RGB.
+    return ImageCms.buildTransform(ImageCms.createProfile("sRGB"), adobe, "RGB", "RGB",
+                                   renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC)
+
+
+def _icc_for(spec: PlatformSpec) -> bytes:
+    return adobe_rgb_1998_profile() if spec.colour_space == "Adobe RGB (1998)" else _srgb_icc()
+
+
+@cache
+def _expected_red(colour_space: str) -> tuple[float, float, float]:
+    data = adobe_rgb_1998_profile() if colour_space == "Adobe RGB (1998)" else _srgb_icc()
+    return tuple(ImageCms.ImageCmsProfile(io.BytesIO(data)).profile.red_colorant[0])  # type: ignore[return-value]
+
+
+def _profile_problems(icc: bytes | None, spec: PlatformSpec) -> list[str]:
+    """The embedded profile must be there and be the platform's colour space (by its colorants, not its name)."""
+    if not icc:
+        return [f"no ICC profile embedded; {spec.name} needs {spec.colour_space}"]
+    try:
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        red = profile.profile.red_colorant[0]
+        description = ImageCms.getProfileDescription(profile).strip()
+    except (OSError, TypeError, ValueError, ImageCms.PyCMSError) as exc:
+        return [f"the embedded ICC profile does not load: {exc}"]
+    expected = _expected_red(spec.colour_space)
+    if red is None or any(abs(a - b) > _COLORANT_TOLERANCE for a, b in zip(red, expected, strict=True)):
+        return [f"embedded profile '{description}' is not {spec.colour_space}"]
+    return []
+
+
+def _encode(pixels: np.ndarray, spec: PlatformSpec, fmt: str, quality: int | None) -> bytes:
     buffer = io.BytesIO()
     image = Image.fromarray(np.ascontiguousarray(pixels))
-    if spec.format == "JPEG":
-        image.save(
-            buffer,
-            format="JPEG",
-            quality=quality,
-            subsampling=0,  # 4:4:4, see _BLOCK
-            optimize=True,
-            icc_profile=_srgb_icc(),
-        )
-    elif spec.format == "PNG":
-        image.save(buffer, format="PNG", compress_level=6, icc_profile=_srgb_icc())
+    extra: dict[str, object] = {"icc_profile": _icc_for(spec)}
+    if spec.dpi is not None:
+        extra["dpi"] = (spec.dpi, spec.dpi)
+    if fmt == "JPEG":
+        try:
+            image.save(buffer, format="JPEG", quality=quality, subsampling=0, optimize=True, **extra)  # 4:4:4
+        except OSError:
+            # With optimize, libjpeg must hold the whole scan in Pillow's buffer of one byte per pixel; a
+            # noisy 4:4:4 frame needs more ("Suspension not allowed here"). Unoptimised Huffman streams.
+            buffer = io.BytesIO()
+            image.save(buffer, format="JPEG", quality=quality, subsampling=0, **extra)
+    elif fmt == "WEBP":
+        image.save(buffer, format="WEBP", quality=quality, method=4, **extra)
+    elif fmt == "PNG":
+        image.save(buffer, format="PNG", compress_level=6, **extra)
+    elif fmt == "TIFF":
+        # LZW: lossless and read by every print RIP; one flattened page.
+        image.save(buffer, format="TIFF", compression="tiff_lzw", **extra)
     else:
-        raise ValueError(f"{spec.name}: unsupported export format {spec.format}")
+        raise ValueError(f"{spec.name}: unsupported export format {fmt}")
     return buffer.getvalue()
 
 
