@@ -1,11 +1,14 @@
-"""Decode an uploaded photo into sRGB pixels, rejecting what we cannot or should not process."""
+"""Decode an uploaded photo (JPEG, PNG, TIFF, WebP, HEIC, camera RAW) into sRGB pixels, or say why not."""
 
 from __future__ import annotations
 
 import io
+import struct
 import warnings
+import zlib
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
@@ -18,7 +21,9 @@ from packshot.errors import (
 )
 from packshot.imaging.finish import composite_on_white
 
-SUPPORTED_FORMATS = frozenset({"JPEG", "PNG", "TIFF", "WEBP"})
+SUPPORTED_FORMATS = frozenset({"JPEG", "PNG", "TIFF", "WEBP", "HEIF"})
+RAW_FORMATS = frozenset({"CR2", "NEF", "ARW", "DNG"})
+_FORMATS_HINT = "a JPEG, PNG, TIFF, WebP, HEIC or camera RAW (CR2, NEF, ARW, DNG) photo"
 
 # Exceptions Pillow raises from corrupt or truncated data (decoders use OSError, header parsers
 # SyntaxError/ValueError, some plugins struct.error or EOFError).
@@ -31,7 +36,11 @@ _KNOWN_NON_IMAGES: tuple[tuple[bytes, str], ...] = (
     (b"<svg", "an SVG drawing"),
     (b"<?xml", "an XML file (perhaps SVG)"),
 )
-_HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"mif1", b"msf1", b"avif", b"avis")
+_HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"heim", b"heis", b"hevm", b"hevs", b"mif1", b"msf1")
+_AVIF_BRANDS = (b"avif", b"avis")
+# TIFF-based raw files: the maker named in IFD0 tells a camera raw from an ordinary TIFF the camera wrote.
+_RAW_MAKERS = (("NIKON", "NEF"), ("SONY", "ARW"), ("CANON", "CR2"))
+_TIFF_MAGIC = (b"II*\0", b"MM\0*")
 
 
 @dataclass(frozen=True)
@@ -45,12 +54,27 @@ class DecodedImage:
     height: int
     icc_profile: str | None  # description of the embedded source profile, None when there was none
     exif_orientation: int  # the orientation tag as found (1 = upright); the pixels are already upright
+    # The same picture at 16 bits per channel (sRGB, upright) when the source had more than 8 bits and we
+    # could keep them (16-bit TIFF, camera RAW); None otherwise. The editing master is written from it.
+    pixels16: np.ndarray | None = None
+    bit_depth: int = 8  # bits per channel the master keeps: 16 for 16-bit colour TIFF and RAW, else 8
+    had_gps: bool = False  # the source carried a GPS position; no output ever copies it
+
+    @property
+    def master_pixels(self) -> np.ndarray:
+        """What the lossless editing master keeps: 16-bit where the source had it, else the 8-bit pixels."""
+        return self.pixels16 if self.pixels16 is not None else self.pixels
 
 
 def decode_image(data: bytes, *, min_side: int = 1000, max_pixels: int = 100_000_000) -> DecodedImage:
     """Decode upload bytes to upright sRGB RGB uint8, or raise an ImageRejectedError saying why not."""
     if not data:
         raise UndecodableImageError("the file is empty (0 bytes); upload the photo again")
+    raw_kind = sniff_raw(data)
+    if raw_kind is not None:
+        return _decode_raw(data, raw_kind, min_side=min_side, max_pixels=max_pixels)
+    if _is_heif(data):
+        _register_heif()
     image = _open(data)
     try:
         width, height = image.size
@@ -62,9 +86,7 @@ def decode_image(data: bytes, *, min_side: int = 1000, max_pixels: int = 100_000
                 " downscale the photo before uploading"
             )
         if fmt not in SUPPORTED_FORMATS:
-            raise UnsupportedImageError(
-                f"the file is a {fmt} image; upload a JPEG, PNG, TIFF or WebP photo instead"
-            )
+            raise UnsupportedImageError(f"the file is a {fmt} image; upload {_FORMATS_HINT} instead")
         frames = getattr(image, "n_frames", 1)
         if frames > 1:
             kind = "pages" if fmt == "TIFF" else "frames"
@@ -81,7 +103,24 @@ def decode_image(data: bytes, *, min_side: int = 1000, max_pixels: int = 100_000
             )
         source_mode = image.mode
         orientation = _orientation(image)
+        had_gps = _has_gps(image)
         icc = image.info.get("icc_profile")
+        if fmt == "TIFF" and _is_16_bit_tiff(image):
+            deep = _decode_tiff16(data, icc, orientation)
+            if deep is not None:
+                pixels16, description = deep
+                return DecodedImage(
+                    pixels=to_8bit(pixels16),
+                    format=fmt,
+                    source_mode=source_mode,
+                    width=int(pixels16.shape[1]),
+                    height=int(pixels16.shape[0]),
+                    icc_profile=description,
+                    exif_orientation=orientation,
+                    pixels16=pixels16,
+                    bit_depth=16,
+                    had_gps=had_gps,
+                )
         try:
             image.load()
         except Image.DecompressionBombError as exc:
@@ -103,7 +142,198 @@ def decode_image(data: bytes, *, min_side: int = 1000, max_pixels: int = 100_000
         height=int(rgb.shape[0]),
         icc_profile=description,
         exif_orientation=orientation,
+        had_gps=had_gps,
     )
+
+
+def to_8bit(pixels16: np.ndarray, rows_per_chunk: int = 512) -> np.ndarray:
+    """uint16 -> uint8 with rounding (x / 257), in row chunks so a 100 MP frame needs no float copy."""
+    out = np.empty(pixels16.shape, dtype=np.uint8)
+    for top in range(0, pixels16.shape[0], rows_per_chunk):
+        block = pixels16[top : top + rows_per_chunk].astype(np.uint32)
+        out[top : top + rows_per_chunk] = ((block + 128) // 257).astype(np.uint8)
+    return out
+
+
+def sniff_raw(data: bytes) -> str | None:
+    """The camera RAW format by its magic bytes and IFD0 tags (CR2, NEF, ARW, DNG), or None for anything else."""
+    if data[:4] not in _TIFF_MAGIC:
+        return None
+    if data[8:10] == b"CR":
+        return "CR2"  # Canon writes "CR" and a version right after the TIFF header
+    tags = _ifd0_tags(data)
+    if tags is None:
+        return None
+    if 50706 in tags:  # DNGVersion
+        return "DNG"
+    make = tags.get(271, b"").decode("latin-1", "replace").strip("\0 ").upper()
+    photometric = tags.get(262)
+    raw_like = 330 in tags or photometric in (32803, 34892)  # SubIFDs (where makers keep the raw), CFA
+    for maker, kind in _RAW_MAKERS:
+        if make.startswith(maker) and raw_like:
+            return kind
+    return "RAW" if photometric == 32803 else None
+
+
+def _ifd0_tags(data: bytes) -> dict[int, Any] | None:
+    """Tag -> value for the few IFD0 tags sniffing needs: Make as bytes, Photometric as int, others present."""
+    order = "<" if data[:2] == b"II" else ">"
+    try:
+        (offset,) = struct.unpack(order + "I", data[4:8])
+        (count,) = struct.unpack(order + "H", data[offset : offset + 2])
+        tags: dict[int, Any] = {}
+        for i in range(min(count, 512)):
+            entry = data[offset + 2 + 12 * i : offset + 14 + 12 * i]
+            code, kind, n = struct.unpack(order + "HHI", entry[:8])
+            if code == 271 and kind == 2:
+                start = struct.unpack(order + "I", entry[8:12])[0] if n > 4 else offset + 2 + 12 * i + 8
+                tags[code] = data[start : start + min(n, 64)]
+            elif code == 262:
+                tags[code] = struct.unpack(order + "H", entry[8:10])[0]
+            else:
+                tags[code] = True
+        return tags
+    except struct.error:
+        return None
+
+
+def _decode_raw(data: bytes, kind: str, *, min_side: int, max_pixels: int) -> DecodedImage:
+    """Develop a camera RAW with LibRaw: camera white balance, sRGB, 16 bits, as-shot exposure."""
+    import rawpy  # imported here: only RAW uploads pay for it
+
+    name = "camera RAW" if kind == "RAW" else f"{kind} raw"
+    try:
+        raw = rawpy.imread(io.BytesIO(data))
+    except (rawpy.LibRawError, *_DECODE_ERRORS) as exc:
+        raise UndecodableImageError(
+            f"the {name} file cannot be read by LibRaw ({exc}); copy it from the card or camera again"
+        ) from exc
+    with raw:
+        sizes = raw.sizes
+        width, height = int(sizes.width), int(sizes.height)
+        if width * height > max_pixels:
+            raise ImageTooLargeError(
+                f"{width}x{height} px is {width * height / 1e6:.0f} MP, over the {max_pixels / 1e6:.0f} MP limit;"
+                " downscale the photo before uploading"
+            )
+        if max(width, height) < min_side:
+            raise ImageTooSmallError(
+                f"longest side {max(width, height)} px is under the {min_side} px minimum marketplaces need for"
+                " zoom; upload a larger original"
+            )
+        try:
+            # no_auto_bright keeps the photographer's exposure (a white sweep exposed near clipping stays
+            # so); LibRaw applies the camera's orientation itself (sizes.flip).
+            pixels16 = raw.postprocess(
+                output_bps=16,
+                use_camera_wb=True,
+                no_auto_bright=True,
+                output_color=rawpy.ColorSpace.sRGB,
+            )
+        except (rawpy.LibRawError, *_DECODE_ERRORS) as exc:
+            raise UndecodableImageError(
+                f"the {name} data is truncated or corrupt ({exc}); copy it from the card or camera again"
+            ) from exc
+        flip = int(sizes.flip)
+    pixels16 = np.ascontiguousarray(pixels16)
+    return DecodedImage(
+        pixels=to_8bit(pixels16),
+        format=kind,
+        source_mode="CFA",
+        width=int(pixels16.shape[1]),
+        height=int(pixels16.shape[0]),
+        icc_profile=f"{kind} camera colour (LibRaw)",
+        exif_orientation={0: 1, 3: 3, 5: 8, 6: 6}.get(flip, 1),
+        pixels16=pixels16,
+        bit_depth=16,
+    )
+
+
+def _is_heif(data: bytes) -> bool:
+    return data[4:8] == b"ftyp" and data[8:12] in _HEIF_BRANDS
+
+
+@cache
+def _register_heif() -> None:
+    """Teach Pillow HEIC/HEIF, once, and only when a HEIF upload arrives (it loads libheif)."""
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+
+
+def _has_gps(image: Image.Image) -> bool:
+    try:
+        exif = image.getexif()
+        return bool(exif.get(0x8825)) or bool(exif.get_ifd(0x8825))  # 0x8825 = GPSInfo
+    except _DECODE_ERRORS:
+        return False
+
+
+def _is_16_bit_tiff(image: Image.Image) -> bool:
+    bits = image.tag_v2.get(258) if hasattr(image, "tag_v2") else None  # BitsPerSample
+    samples = image.tag_v2.get(277, 1) if hasattr(image, "tag_v2") else 1
+    if isinstance(bits, int):
+        bits = (bits,)
+    return bool(bits) and all(b == 16 for b in bits) and samples in (3, 4)
+
+
+def _decode_tiff16(data: bytes, icc: bytes | None, orientation: int) -> tuple[np.ndarray, str | None] | None:
+    """A 16-bit RGB(A) TIFF kept at 16 bits in sRGB; None to fall back to the 8-bit path (LittleCMS).
+
+    Pillow reads 16-bit colour TIFFs as 8-bit, so tifffile reads the pixels; a matrix/TRC profile (Adobe RGB,
+    Display P3, ProPhoto) is applied in numpy at 16 bits, anything else (a LUT profile) goes to LittleCMS at 8.
+    """
+    import tifffile
+
+    from packshot.imaging.icc import convert_to_srgb16, parse_matrix_profile
+
+    description: str | None = None
+    profile = None
+    if icc:
+        try:
+            description = ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(icc))).strip()
+        except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+            icc = None
+    if icc and not (description or "").lower().startswith("srgb"):
+        profile = parse_matrix_profile(icc)
+        if profile is None:
+            return None
+    try:
+        with tifffile.TiffFile(io.BytesIO(data)) as tif:
+            page = tif.pages[0]
+            extra = page.extrasamples
+            pixels = page.asarray()
+    except (tifffile.TiffFileError, zlib.error, RuntimeError, NotImplementedError, *_DECODE_ERRORS):
+        # Broken data, or a compression tifffile cannot decode without imagecodecs: Pillow's 8-bit path
+        # then either reads it or rejects it with its own reason.
+        return None
+    if pixels.dtype != np.uint16 or pixels.ndim != 3 or pixels.shape[2] not in (3, 4):
+        return None
+    rgb = np.ascontiguousarray(pixels[:, :, :3])
+    if profile is not None:
+        rgb = convert_to_srgb16(rgb, profile)
+    if pixels.shape[2] == 4:
+        alpha = pixels[:, :, 3].astype(np.float32) / 65535.0
+        if extra and int(extra[0]) == 1:  # associated (premultiplied) alpha
+            rgb = np.clip(rgb + (1.0 - alpha[..., None]) * 65535.0, 0, 65535).astype(np.uint16)
+        elif float(alpha.min()) < 1.0:
+            rgb = np.rint(rgb * alpha[..., None] + (1.0 - alpha[..., None]) * 65535.0).astype(np.uint16)
+    del pixels
+    return np.ascontiguousarray(_orient(rgb, orientation)), description
+
+
+def _orient(pixels: np.ndarray, orientation: int) -> np.ndarray:
+    """Apply an EXIF orientation (2..8) to an array, as ImageOps.exif_transpose does to an image."""
+    ops = {
+        2: lambda a: a[:, ::-1],
+        3: lambda a: a[::-1, ::-1],
+        4: lambda a: a[::-1],
+        5: lambda a: np.swapaxes(a, 0, 1),
+        6: lambda a: np.rot90(a, -1),
+        7: lambda a: np.swapaxes(a, 0, 1)[::-1, ::-1],
+        8: lambda a: np.rot90(a, 1),
+    }
+    return ops[orientation](pixels) if orientation in ops else pixels
 
 
 def encode_png(rgb: np.ndarray, alpha: np.ndarray | None = None) -> bytes:
@@ -146,7 +376,7 @@ def _open(data: bytes) -> Image.Image:
         found = _sniff(data)
         if found is not None:
             raise UnsupportedImageError(
-                f"the file is {found}, not a photo; upload a JPEG, PNG, TIFF or WebP image"
+                f"the file is {found}, not a photo; upload {_FORMATS_HINT}"
             ) from exc
         raise UndecodableImageError(
             f"the {len(data)} bytes are not an image we can read; check the upload is a photo file"
@@ -160,8 +390,8 @@ def _sniff(data: bytes) -> str | None:
     for signature, name in _KNOWN_NON_IMAGES:
         if head.startswith(signature):
             return name
-    if data[4:8] == b"ftyp" and data[8:12] in _HEIF_BRANDS:
-        return f"a HEIF/AVIF image ({data[8:12].decode('ascii')})"
+    if data[4:8] == b"ftyp" and data[8:12] in _HEIF_BRANDS + _AVIF_BRANDS:
+        return f"a HEIF/AVIF image ({data[8:12].decode('ascii')}) we cannot read"
     return None
 
 
