@@ -5,15 +5,23 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 MODEL  := models/u2netp.onnx
 STAMP  := $(VENV)/.installed
+# checkov pins boto3==1.35.49 and packaging<24 (pytest 9 needs >=24): it gets a virtualenv of its own.
+SCAN_VENV := .venv-scan
+CHECKOV   := $(SCAN_VENV)/bin/checkov
+CHECKOV_VERSION := 3.3.30
 
 .PHONY: setup demo test lint clean
 
-setup: $(STAMP) $(MODEL)
+setup: $(STAMP) $(MODEL) $(CHECKOV)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $@
+
+$(CHECKOV):
+	test -x $(SCAN_VENV)/bin/python || $(PYTHON) -m venv $(SCAN_VENV)
+	$(SCAN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check checkov==$(CHECKOV_VERSION)
 
 $(MODEL): $(STAMP)
 	$(BIN)/python -m packshot.models.fetch --dest models
@@ -26,6 +34,7 @@ test: setup
 
 lint: setup
 	$(BIN)/cfn-lint template.yaml
+	$(CHECKOV) -f template.yaml --framework cloudformation --compact --quiet --skip-download
 
 clean:
 	rm -rf out .pytest_cache
