@@ -14,6 +14,7 @@ from packshot.adapters.executions import PipelineStarter
 from packshot.adapters.records import RecordsTable
 from packshot.config import Settings
 from packshot.events import MalformedEventError, parse_s3_notification
+from packshot.manifest import is_manifest_key
 from packshot.pipeline import record_rejection, start_pipeline
 
 logger = Logger()
@@ -36,6 +37,11 @@ def handle_message(record: SQSRecord) -> None:
         logger.warning("malformed message", extra={"message_id": message.message_id, "reason": exc.reason})
         return
     for ref in refs:
+        if is_manifest_key(ref.key):
+            # A batch manifest describes the photos beside it and is read by pre-processing: not an image.
+            logger.info("manifest received", extra={"key": ref.key})
+            metrics.add_metric(name="ManifestsReceived", unit=MetricUnit.Count, value=1)
+            continue
         started = start_pipeline(ref, records, starter)
         logger.info("object received", extra={"image_id": ref.image_id, "key": ref.key, "started": started})
         metrics.add_metric(name="ImagesReceived" if started else "DuplicateDeliveries", unit=MetricUnit.Count,

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 import time
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from packshot.manifest import MANIFEST_NAMES
+
+if TYPE_CHECKING:
+    from packshot.local.review_page import ReviewOptions
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".heic", ".heif", ".gif", ".bmp",
                   ".cr2", ".nef", ".arw", ".dng", ".pdf"}
-MANIFEST_NAMES = ("manifest.csv",)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,6 +29,20 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--concurrency", type=int, default=2, help="Lambda invocations at once (default: 2)")
     run.add_argument("--verbose", action="store_true", help="show the handlers' logs")
     run.add_argument("--recursive", action="store_true", help="also upload files in subfolders (keys keep the path)")
+    run_review = run.add_mutually_exclusive_group()
+    run_review.add_argument("--review", action="store_true",
+                            help="once the batch settles, serve the review page until you press Done")
+    run_review.add_argument("--approve-all", action="store_true",
+                            help="once the batch settles, approve every image waiting for review (scripted)")
+    _reviewer_arguments(run)
+
+    rev = sub.add_parser("review", help="the review page (or --approve-all) for a deployed stack or a live run")
+    rev.add_argument("--stack", default="", help="a deployed stack's name (its outputs name the review function)")
+    rev.add_argument("--endpoint", default="", help="the embedded AWS of a running `packshot run --review`")
+    rev.add_argument("--function", default="", help="the review function's name, if not from --stack")
+    rev.add_argument("--region", default="", help="AWS region (default: your configuration)")
+    rev.add_argument("--approve-all", action="store_true", help="approve every open review and exit")
+    _reviewer_arguments(rev)
 
     cut = sub.add_parser("cutout", help="cut out images without AWS: one RGBA PNG per input")
     cut.add_argument("inputs", type=Path, nargs="+")
@@ -35,36 +53,49 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     if args.command == "run":
+        from packshot.local.review_page import ReviewOptions
+
+        reviews = ReviewOptions(mode="page" if args.review else "approve_all" if args.approve_all else "",
+                                reviewer=args.reviewer, senior=args.senior or f"senior-{args.reviewer}",
+                                port=args.port)
         return run_command(args.directory, args.out, timeout_s=args.timeout, concurrency=args.concurrency,
-                           verbose=args.verbose, recursive=args.recursive)
+                           verbose=args.verbose, recursive=args.recursive, reviews=reviews)
+    if args.command == "review":
+        from packshot.local.review_page import review_command
+
+        return review_command(stack=args.stack, endpoint=args.endpoint, function=args.function, region=args.region,
+                              approve=args.approve_all, reviewer=args.reviewer,
+                              senior=args.senior or f"senior-{args.reviewer}", port=args.port)
     return cutout_command(args.inputs, args.out, args.model, args.model_path, args.threads)
+
+
+def _reviewer_arguments(parser: argparse.ArgumentParser) -> None:
+    import getpass
+
+    parser.add_argument("--reviewer", default=getpass.getuser(), help="who decides (default: your user name)")
+    parser.add_argument("--senior", default="", help="who signs complex products off with --approve-all "
+                                                     "(must differ from --reviewer; default: senior-REVIEWER)")
+    parser.add_argument("--port", type=int, default=0, help="review page port on 127.0.0.1 (default: any free)")
 
 
 def discover(directory: Path, recursive: bool = False) -> list[Path]:
     """Every file a studio would drop in, except the manifest; odd types are uploaded and rejected with a reason."""
     candidates = directory.rglob("*") if recursive else directory.iterdir()
-    return sorted(p for p in candidates if p.is_file() and p.name not in MANIFEST_NAMES
+    return sorted(p for p in candidates if p.is_file() and p.name.lower() not in MANIFEST_NAMES
                   and not p.name.startswith(".") and (p.suffix.lower() in IMAGE_SUFFIXES or p.suffix == ""))
 
 
-def read_manifest(directory: Path) -> dict[str, dict[str, str]]:
-    """filename -> S3 object metadata (category, sku) from manifest.csv beside the photos, if there is one."""
-    path = directory / "manifest.csv"
-    if not path.is_file():
-        return {}
-    metadata: dict[str, dict[str, str]] = {}
-    with path.open(newline="", encoding="utf-8") as fh:
-        for row in csv.DictReader(fh):
-            values = {k: (row.get(k) or "").strip() for k in ("category", "sku")}
-            # S3 user metadata travels as HTTP headers: ASCII only.
-            metadata[row["filename"]] = {k: v for k, v in values.items() if v and v.isascii()}
-    return metadata
+def find_manifests(directory: Path, recursive: bool = False) -> list[Path]:
+    """The batch manifests (manifest.csv / manifest.json) beside the photos, uploaded as they are."""
+    candidates = directory.rglob("*") if recursive else directory.iterdir()
+    return sorted(p for p in candidates if p.is_file() and p.name.lower() in MANIFEST_NAMES)
 
 
 def run_command(directory: Path, out: Path, *, timeout_s: float, concurrency: int, verbose: bool,
-                recursive: bool = False) -> int:
+                recursive: bool = False, reviews: ReviewOptions | None = None) -> int:
     from packshot.local.embedded import EmbeddedAws
     from packshot.local.report import write_outputs
+    from packshot.local.review_page import ReviewOptions, work_reviews_in_run
 
     if not directory.is_dir():
         print(f"packshot: {directory} is not a directory", file=sys.stderr)
@@ -78,7 +109,9 @@ def run_command(directory: Path, out: Path, *, timeout_s: float, concurrency: in
     print(f"packshot: starting the embedded AWS (moto on 127.0.0.1) from template.yaml ...", file=sys.stderr)
     with EmbeddedAws(max_concurrency=concurrency, log_level="INFO" if verbose else "ERROR") as aws:
         print(f"packshot: uploading {len(files)} files to s3://{aws.input_bucket}/", file=sys.stderr)
-        keys = aws.upload(files, directory, read_manifest(directory))
+        # The manifest goes first: pre-processing reads it beside each photo, so it must be there when they arrive.
+        aws.upload(find_manifests(directory, recursive), directory)
+        keys = aws.upload(files, directory)
         last = ""
 
         def show(progress: object) -> None:
@@ -89,17 +122,20 @@ def run_command(directory: Path, out: Path, *, timeout_s: float, concurrency: in
                 last = line.split("] ", 1)[1]
 
         progress = aws.wait(keys, timeout_s=timeout_s, on_progress=show)
+        progress = work_reviews_in_run(aws, keys, progress, reviews or ReviewOptions(), timeout_s=timeout_s,
+                                       on_progress=show, say=lambda line: print(line, file=sys.stderr))
         buckets = {"work": aws.work_bucket, "export": aws.export_bucket}
         s3 = aws.client("s3")
         rows = write_outputs(aws.records_by_key(), keys, directory, out,
                              lambda alias, key: s3.get_object(Bucket=buckets[alias], Key=key)["Body"].read())
         executions = aws.executions()
+    # A RUNNING execution here is parked on a review task token (wait() settles only then).
     failed = [r for r in rows if r["status"] in ("failed", "missing")] + [
-        e for e in executions if e["status"] not in ("SUCCEEDED",)]
+        e for e in executions if e["status"] not in ("SUCCEEDED", "RUNNING")]
     print(f"packshot: {len(rows)} images, {len(executions)} executions, "
           + ", ".join(f"{n} {s}" for s, n in sorted(progress.by_status.items())), file=sys.stderr)
     print(f"packshot: wrote {out / 'report.html'}, report.csv, report.json, exports/ and cutouts/", file=sys.stderr)
-    if progress.finished < progress.total or progress.dead_letters:
+    if progress.finished + progress.waiting < progress.total or progress.dead_letters:
         print(f"packshot: the batch did not finish ({progress.line()}, {progress.dead_letters} dead letters)",
               file=sys.stderr)
         return 1

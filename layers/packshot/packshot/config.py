@@ -20,10 +20,14 @@ class Settings:
     export_bucket: str = ""
     records_table: str = ""
     state_machine_arn: str = ""
+    review_table: str = ""
     # Amazon zoom needs 1000 px on the longest side; smaller inputs cannot make a compliant main image.
     min_side: int = 1000
     # Decompression-bomb guard: about 100 MP, well above any studio camera, far below what breaks a Lambda.
     max_pixels: int = 100_000_000
+    # Object size limit, checked from HeadObject before downloading: 200 MB holds a 100 MP 16-bit TIFF
+    # compressed, and keeps the download plus decode inside a 3 GB Lambda.
+    max_object_bytes: int = 200_000_000
     model_name: str = "u2netp"
     model_path: str = ""
     model_threads: int = 1
@@ -32,6 +36,8 @@ class Settings:
     # Product fills 85% of the longest side: the marketplace convention (FACTS.md).
     fill: float = 0.85
     export_platforms: tuple[str, ...] = DEFAULT_EXPORT_PLATFORMS
+    # A client's platform rules merged over platforms.json: s3://bucket/key or a local path ("" = none).
+    platform_rules_overrides: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -42,8 +48,10 @@ class Settings:
                 export_bucket=env.get("EXPORT_BUCKET", ""),
                 records_table=env.get("RECORDS_TABLE", ""),
                 state_machine_arn=env.get("STATE_MACHINE_ARN", ""),
+                review_table=env.get("REVIEW_TABLE", ""),
                 min_side=int(env.get("MIN_SIDE_PX", cls.min_side)),
                 max_pixels=int(env.get("MAX_PIXELS", cls.max_pixels)),
+                max_object_bytes=int(env.get("MAX_OBJECT_BYTES", cls.max_object_bytes)),
                 model_name=env.get("MODEL_NAME", cls.model_name),
                 model_path=env.get("MODEL_PATH", ""),
                 model_threads=int(env.get("MODEL_THREADS", cls.model_threads)),
@@ -51,6 +59,7 @@ class Settings:
                 qc_review=int(env.get("QC_REVIEW_MIN", cls.qc_review)),
                 fill=float(env.get("FILL_RATIO", cls.fill)),
                 export_platforms=_platforms(env.get("EXPORT_PLATFORMS", "")),
+                platform_rules_overrides=env.get("PLATFORM_RULES_OVERRIDES", "").strip(),
             )
         except ValueError as exc:
             raise ConfigurationError(f"a numeric setting has a value that is not a number: {exc}") from exc

@@ -31,6 +31,10 @@ class ImageTooLargeError(ImageRejectedError):
     """The image has more pixels than the configured limit (decompression-bomb guard)."""
 
 
+class FileTooLargeError(ImageRejectedError):
+    """The uploaded object is bigger than the configured byte limit (checked before downloading it)."""
+
+
 class ModelError(PackshotError):
     """The segmentation model file is missing, corrupt, or does not match its checksum."""
 

@@ -9,7 +9,7 @@ from typing import Any, Protocol, TypedDict
 import numpy as np
 
 from packshot.config import Settings
-from packshot.errors import ImageRejectedError
+from packshot.errors import FileTooLargeError, ImageRejectedError, SourceMissingError
 from packshot.events import ObjectRef, safe_name
 
 
@@ -27,6 +27,11 @@ class PipelineState(TypedDict, total=False):
     decision: str
     category: str
     sku: str
+    asin: str
+    client: str
+    platforms: list[str]
+    shoot_group: str
+    reference_white: list[float]
     master_key: str
     cutout_key: str
     final_key: str
@@ -104,24 +109,49 @@ def _work_key(state: PipelineState, name: str) -> str:
 def preprocess(
     state: PipelineState, store: ObjectStore, records: Records, settings: Settings, now: Callable[[], str] = utc_now
 ) -> PipelineState:
-    """Decode, orient, convert to sRGB and check the size; write the lossless working master."""
+    """Check the object's size, decode, orient, convert to sRGB, check the pixels; write the working masters.
+
+    work/<id>/master.png (8-bit sRGB, zlib level 1) is what classify and cutout read: quick to decode.
+    work/<id>/master.tif is the lossless editing master: deflate, 16-bit where the source had it, the sRGB
+    profile embedded, and no EXIF at all, so no GPS position leaves this stage.
+    """
+    from packshot.imaging.colour import measure_shoot, shoot_group
     from packshot.imaging.decode import decode_image, encode_png
+    from packshot.imaging.icc import srgb_profile
+    from packshot.imaging.tiff import encode_tiff
+    from packshot.manifest import batch_of
 
     image_id = state["image_id"]
+    meta_fields: dict[str, Any] = {}
     try:
         info = store.head(state["bucket"], state["key"])
+        metadata, metadata_notes = _image_metadata(state, info.metadata, store, settings)
+        meta_fields = {**metadata.as_record(), "metadata_notes": metadata_notes}
+        # Checked from HeadObject, before a byte is downloaded: a 2 GB upload must not fill the Lambda.
+        if info.size > settings.max_object_bytes:
+            raise FileTooLargeError(
+                f"the file is {info.size:,} bytes, over the {settings.max_object_bytes:,} byte limit;"
+                " export the photo at a lower resolution or with compression"
+            )
         decoded = decode_image(
             store.get(state["bucket"], state["key"]), min_side=settings.min_side, max_pixels=settings.max_pixels
         )
     except ImageRejectedError as exc:
         records.update(
-            image_id, {"status": REJECTED, "stage": "preprocess", "reasons": [exc.reason], "updated_at": now()}
+            image_id,
+            {"status": REJECTED, "stage": "preprocess", "reasons": [exc.reason], **meta_fields, "updated_at": now()},
         )
         return {**state, "status": REJECTED}
+    shoot = measure_shoot(decoded.pixels)
+    group = shoot_group(batch_of(state["key"]), shoot)
     master_key = _work_key(state, "master.png")
-    store.put(settings.work_bucket, master_key, encode_png(decoded.pixels), "image/png")
-    category = info.metadata.get("category", "").strip().lower()
-    sku = info.metadata.get("sku", "").strip()
+    editing_key = _work_key(state, "master.tif")
+    # One encoded file in memory at a time: a 100 MP frame's PNG and TIFF are each a few hundred MB.
+    encoded = encode_png(decoded.pixels)
+    store.put(settings.work_bucket, master_key, encoded, "image/png")
+    encoded = encode_tiff(decoded.master_pixels, icc_profile=srgb_profile())
+    store.put(settings.work_bucket, editing_key, encoded, "image/tiff")
+    del encoded
     records.update(
         image_id,
         {
@@ -132,13 +162,59 @@ def preprocess(
             "icc_profile": decoded.icc_profile or "none (assumed sRGB)",
             "width": decoded.width,
             "height": decoded.height,
-            "category": category,
-            "sku": sku,
+            "bit_depth": decoded.bit_depth,
+            "exif_orientation": decoded.exif_orientation,
+            "gps_removed": decoded.had_gps,
+            **meta_fields,
+            "shoot_group": group.group_id,
+            "shoot": {
+                "background": list(shoot.background),
+                "brightness": shoot.brightness,
+                "red_cast": shoot.red_cast,
+                "blue_cast": shoot.blue_cast,
+                "reference_white": list(group.reference_white),
+            },
+            "editing_master_key": editing_key,
             "outputs": {"master": master_key},
             "updated_at": now(),
         },
     )
-    return {**state, "status": "processing", "master_key": master_key, "category": category, "sku": sku}
+    return {
+        **state,
+        "status": "processing",
+        "master_key": master_key,
+        "category": meta_fields["category"],
+        "sku": meta_fields["sku"],
+        "asin": meta_fields["asin"],
+        "client": meta_fields["client"],
+        "platforms": meta_fields["platforms"],
+        "shoot_group": group.group_id,
+        "reference_white": list(group.reference_white),
+    }
+
+
+def _image_metadata(
+    state: PipelineState, object_metadata: dict[str, str], store: ObjectStore, settings: Settings
+) -> tuple[Any, list[str]]:
+    """Category, SKU/ASIN, client, platforms: object metadata over the batch manifest over defaults."""
+    from packshot.manifest import ManifestError, manifest_keys, parse_manifest, resolve
+
+    notes: list[str] = []
+    manifest = None
+    for key in manifest_keys(state["key"]):
+        try:
+            data = store.get(state["bucket"], key)
+        except SourceMissingError:
+            continue
+        try:
+            manifest = parse_manifest(data, key)
+        except ManifestError as exc:
+            # A broken manifest must not cost the photos: they keep object metadata and defaults.
+            notes.append(f"manifest ignored: {exc.reason}")
+            continue
+        notes.append(f"manifest: {key}")
+        break
+    return resolve(state["key"], manifest, object_metadata, settings.export_platforms), notes
 
 
 def load_master(state: PipelineState, store: ObjectStore, settings: Settings) -> np.ndarray:
@@ -208,11 +284,17 @@ def finish(
     state: PipelineState, store: ObjectStore, records: Records, settings: Settings, now: Callable[[], str] = utc_now
 ) -> PipelineState:
     """Crop to the fill, composite on pure white, verify the background and score QC; route by the score."""
+    from packshot.imaging.colour import apply_gains, white_balance
     from packshot.imaging.decode import decode_png_rgba, encode_png
     from packshot.imaging.finish import composite_on_white, crop_to_fill, verify_background
     from packshot.imaging.qc import QcThresholds, score_qc
 
     rgb, alpha = decode_png_rgba(store.get(settings.work_bucket, state["cutout_key"]))
+    # Before compositing: the background's colour cast comes off the product, with the shoot group's white.
+    # QC below then compares the result with this white-balanced original, so the correction is not
+    # scored as a colour shift.
+    balance = white_balance(rgb, alpha, _reference_white(state))
+    rgb = apply_gains(rgb, balance.gains)
     framed_rgb, framed_alpha = crop_to_fill(rgb, alpha, fill=settings.fill)
     final_rgb = composite_on_white(framed_rgb, framed_alpha)
     background = verify_background(final_rgb, framed_alpha)
@@ -245,12 +327,24 @@ def finish(
                 "perimeter_samples": background.perimeter_samples,
                 "non_white_background_pixels": background.non_white_background_pixels,
             },
+            "colour_normalisation": {
+                "gains": list(balance.gains),
+                "source": balance.source,
+                "shoot_group": state.get("shoot_group", ""),
+                "measured_background": list(balance.measured_background or []),
+                "note": balance.note,
+            },
             "reasons": list(qc.reasons),
             "outputs": {"master": state["master_key"], "cutout": state["cutout_key"], "final": final_key},
             "updated_at": now(),
         },
     )
     return {**state, "final_key": final_key, "decision": qc.decision, "status": status}
+
+
+def _reference_white(state: PipelineState) -> tuple[float, float, float] | None:
+    white = state.get("reference_white")
+    return (float(white[0]), float(white[1]), float(white[2])) if white and len(white) == 3 else None
 
 
 def export(

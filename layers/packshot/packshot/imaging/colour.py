@@ -1,0 +1,215 @@
+"""Shoot grouping from the studio background and white balance that removes its colour cast (pure numpy).
+
+Why grouping is stateless. The pipeline runs one execution per image, in parallel, in any order. A group
+made by "the first image of a shoot stores its reference white in DynamoDB, later ones read it" depends on
+which image happened to finish pre-processing first, needs a second item type and a race-free "find the
+nearest existing group" query, and gives different groups when a batch is rerun. Instead each image's group
+is a pure function of (batch, quantised shoot condition): the background brightness in steps of
+BRIGHTNESS_STEP levels and its white balance (log R/G and B/G) in steps of CAST_STEP. Every image of the
+same shoot lands in the same bins, so it gets the same group id, and the group's reference white is the
+centre of those bins, so every image of a group gets exactly the same white-balance gains whatever the
+order or concurrency, on a rerun too. The price: two images whose backgrounds sit either side of a bin edge
+land in neighbouring groups whose gains differ by one CAST_STEP (2%), which is below what a viewer sees
+across two listing images.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+# Width of the border band the background is measured in, as a share of the shorter side: a packshot's
+# product sits in the middle, so the outer 3% is studio background in all but cropped shots.
+BORDER_SHARE = 0.03
+# Bins of the shoot condition. Brightness: 16 of 255 levels (a stop is ~50 levels at the top). White
+# balance: 2% per step in log R/G and B/G, about 5 levels at 250 - a residual cast of at most 1% after
+# snapping to the bin centre.
+BRIGHTNESS_STEP = 16.0
+CAST_STEP = 0.02
+# A background tinted by more than this (15% between channels) is a coloured backdrop chosen on purpose,
+# not a lighting cast; correcting it would recolour the product.
+MAX_CAST = math.log(1.15)
+# Background pixels darker than this are shadows or the product's dark edge, not the studio white.
+_MIN_BACKGROUND_LEVEL = 60
+# Fewer background pixels than this cannot give a trustworthy white.
+_MIN_BACKGROUND_PIXELS = 500
+# Product pixels whose channels differ by under this share of their level are near-neutral (greys, whites,
+# blacks, and greys tinted by a lighting cast up to MAX_CAST).
+_NEAR_NEUTRAL_SPREAD = 0.16
+# Gains may not make the product's near-neutral pixels less neutral by more than this (log units, ~0.5%).
+_NEUTRAL_TOLERANCE = 0.005
+_SAMPLE_PIXELS = 400_000
+
+
+@dataclass(frozen=True)
+class ShootCondition:
+    """The studio background as the border of one image shows it."""
+
+    background: tuple[float, float, float]  # median RGB of the border band
+    brightness: float  # mean of the background's channels, 0..255
+    red_cast: float  # log(R/G) of the background: > 0 warm, < 0 cool
+    blue_cast: float  # log(B/G): > 0 blue, < 0 yellow
+
+
+@dataclass(frozen=True)
+class ShootGroup:
+    """A group of images of one batch shot under the same conditions, and the white its gains come from."""
+
+    group_id: str
+    reference_white: tuple[float, float, float]  # bin centre, normalised so G = brightness
+
+
+@dataclass(frozen=True)
+class WhiteBalance:
+    """Gains applied to the product (R, G, B multipliers), where they came from and why."""
+
+    gains: tuple[float, float, float]
+    source: str  # "group" | "image" | "none"
+    measured_background: tuple[float, float, float] | None
+    note: str
+
+    @property
+    def applied(self) -> bool:
+        return self.gains != (1.0, 1.0, 1.0)
+
+
+def measure_shoot(rgb: np.ndarray) -> ShootCondition:
+    """Measure background colour, brightness and white balance from the image's border band."""
+    _check(rgb)
+    height, width = rgb.shape[:2]
+    band = max(1, int(round(min(height, width) * BORDER_SHARE)))
+    step = max(1, int(math.sqrt(2 * band * (height + width) / 50_000)))  # about 50k samples whatever the size
+    border = np.concatenate(
+        [
+            rgb[:band:step, ::step].reshape(-1, 3),
+            rgb[height - band :: step, ::step].reshape(-1, 3),
+            rgb[band : height - band : step, :band:step].reshape(-1, 3),
+            rgb[band : height - band : step, width - band :: step].reshape(-1, 3),
+        ]
+    )
+    # The median ignores a product corner or a shadow poking into the band.
+    median = np.median(border.astype(np.float64), axis=0)
+    return _condition(median)
+
+
+def shoot_group(batch: str, shoot: ShootCondition) -> ShootGroup:
+    """The group of a batch (an input prefix) for this shoot condition; see the module docstring."""
+    level = int(shoot.brightness // BRIGHTNESS_STEP)
+    red_bin = int(round(shoot.red_cast / CAST_STEP))
+    blue_bin = int(round(shoot.blue_cast / CAST_STEP))
+    batch_tag = hashlib.sha256(batch.encode("utf-8")).hexdigest()[:8]
+    group_id = f"shoot-{batch_tag}-L{level:02d}-R{red_bin:+d}-B{blue_bin:+d}"
+    g = (level + 0.5) * BRIGHTNESS_STEP
+    reference = (g * math.exp(red_bin * CAST_STEP), g, g * math.exp(blue_bin * CAST_STEP))
+    return ShootGroup(group_id=group_id, reference_white=tuple(round(v, 3) for v in reference))  # type: ignore[arg-type]
+
+
+def background_white(rgb: np.ndarray, alpha: np.ndarray) -> tuple[float, float, float] | None:
+    """The studio white from the pixels the cutout marks as background (alpha 0); None when too few."""
+    _check(rgb)
+    stride = max(1, math.isqrt(alpha.size // _SAMPLE_PIXELS))
+    pixels = rgb[::stride, ::stride][alpha[::stride, ::stride] == 0]
+    pixels = pixels[pixels.min(axis=1) >= _MIN_BACKGROUND_LEVEL]
+    if len(pixels) < _MIN_BACKGROUND_PIXELS:
+        return None
+    median = np.median(pixels.astype(np.float64), axis=0)
+    return (float(median[0]), float(median[1]), float(median[2]))
+
+
+def white_balance(
+    rgb: np.ndarray,
+    alpha: np.ndarray,
+    reference_white: tuple[float, float, float] | None = None,
+) -> WhiteBalance:
+    """Gains that make the studio background neutral, consistent within a shoot group.
+
+    The cast is measured on the cutout's background; when it falls in the same white-balance bin as the
+    group's reference (measured at pre-processing from the border), the group's reference gives the gains,
+    so all images of the group get the same ones. Gains keep brightness (green-weighted mean 1) and are
+    dropped when the background is a coloured backdrop or when they would push the product's greys off
+    neutral (a tinted backdrop reflecting on the edges, not the light, made the cast).
+    """
+    measured = background_white(rgb, alpha)
+    if measured is None:
+        return WhiteBalance((1.0, 1.0, 1.0), "none", None, "too little background to measure a cast")
+    own = _condition(np.array(measured))
+    if max(abs(own.red_cast), abs(own.blue_cast)) > MAX_CAST:
+        return WhiteBalance((1.0, 1.0, 1.0), "none", measured,
+                            "the background is a coloured backdrop, not a lighting cast: colours left as shot")
+    white, source = measured, "image"
+    if reference_white is not None:
+        group = _condition(np.array(reference_white))
+        if (abs(group.red_cast - own.red_cast) <= CAST_STEP and abs(group.blue_cast - own.blue_cast) <= CAST_STEP):
+            white, source = reference_white, "group"
+    gains = _gains(white)
+    if _hurts_neutrals(rgb, alpha, gains):
+        return WhiteBalance((1.0, 1.0, 1.0), "none", measured,
+                            "the product's greys are already neutral: the cast is in the backdrop, not the light")
+    note = "background cast removed with the shoot group's white" if source == "group" else (
+        "background cast removed with this image's own background white")
+    if gains == (1.0, 1.0, 1.0):
+        note = "the background is neutral: nothing to correct"
+    return WhiteBalance(gains, source, measured, note)
+
+
+def apply_gains(rgb: np.ndarray, gains: tuple[float, float, float], rows_per_chunk: int = 512) -> np.ndarray:
+    """rgb * gains per channel, rounded and clipped to uint8; a copy, in row chunks to bound memory."""
+    _check(rgb)
+    if gains == (1.0, 1.0, 1.0):
+        return rgb
+    factors = np.array(gains, dtype=np.float32)
+    out = np.empty_like(rgb)
+    for top in range(0, rgb.shape[0], rows_per_chunk):
+        block = rgb[top : top + rows_per_chunk].astype(np.float32) * factors
+        out[top : top + rows_per_chunk] = np.clip(np.rint(block), 0, 255).astype(np.uint8)
+    return out
+
+
+def _condition(rgb: np.ndarray) -> ShootCondition:
+    r, g, b = (max(float(v), 1.0) for v in rgb)
+    return ShootCondition(
+        background=(round(float(rgb[0]), 2), round(float(rgb[1]), 2), round(float(rgb[2]), 2)),
+        brightness=round((r + g + b) / 3.0, 2),
+        red_cast=round(math.log(r / g), 5),
+        blue_cast=round(math.log(b / g), 5),
+    )
+
+
+def _gains(white: tuple[float, float, float]) -> tuple[float, float, float]:
+    r, g, b = (max(v, 1.0) for v in white)
+    # Scale each channel to the background's luminance-weighted level (Rec. 709 weights), so the correction
+    # changes colour, not exposure.
+    level = 0.2126 * r + 0.7152 * g + 0.0722 * b
+    gains = tuple(round(level / v, 4) for v in (r, g, b))
+    # Under a quarter of a level at 255: not worth touching the pixels for.
+    if max(abs(x - 1.0) for x in gains) < 0.001:
+        return (1.0, 1.0, 1.0)
+    return gains  # type: ignore[return-value]
+
+
+def _hurts_neutrals(rgb: np.ndarray, alpha: np.ndarray, gains: tuple[float, float, float]) -> bool:
+    stride = max(1, math.isqrt(alpha.size // _SAMPLE_PIXELS))
+    product = rgb[::stride, ::stride][alpha[::stride, ::stride] == 255].astype(np.float64)
+    if len(product) == 0:
+        return False
+    top = product.max(axis=1)
+    spread = top - product.min(axis=1)
+    greys = product[(top >= 30) & (top <= 250) & (spread <= _NEAR_NEUTRAL_SPREAD * top)]
+    if len(greys) < 100:
+        return False  # a colourful product gives no neutral to protect
+    before = _cast_of(greys.mean(axis=0))
+    after = _cast_of(greys.mean(axis=0) * np.array(gains))
+    return after > before + _NEUTRAL_TOLERANCE
+
+
+def _cast_of(rgb: np.ndarray) -> float:
+    r, g, b = (max(float(v), 1.0) for v in rgb)
+    return max(abs(math.log(r / g)), abs(math.log(b / g)))
+
+
+def _check(rgb: np.ndarray) -> None:
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+        raise ValueError(f"rgb must be (H, W, 3) uint8, got {rgb.dtype} {rgb.shape}")
