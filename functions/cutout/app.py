@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from packshot import pipeline
 from packshot.adapters.records import RecordsTable
 from packshot.adapters.s3 import S3Store
 from packshot.config import Settings
-from packshot.models.paths import default_model_path
-from packshot.models.registry import load_model
+from packshot.observability import emit_stage_metrics
+from packshot.models.registry import default_path_for, load_model
 
 logger = Logger()
 tracer = Tracer()
@@ -24,13 +24,16 @@ settings.require("records_table", "work_bucket")
 store = S3Store()
 records = RecordsTable(settings.records_table)
 # Loaded once per execution environment and verified by checksum; the image bakes the file in.
-model = load_model(settings.model_name, settings.model_path or default_model_path(), threads=settings.model_threads)
+model = load_model(
+    settings.model_name, settings.model_path or default_path_for(settings.model_name), threads=settings.model_threads
+)
 
 
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 @logger.inject_lambda_context(correlation_id_path="image_id")
 def lambda_handler(event: pipeline.PipelineState, context: LambdaContext) -> dict[str, Any]:
+    started = time.perf_counter()
     state = pipeline.cut_out(event, store, records, settings, model)
-    metrics.add_metric(name="ImagesProcessed", unit=MetricUnit.Count, value=1)
+    emit_stage_metrics(metrics, "cutout", state, started)
     return dict(state)

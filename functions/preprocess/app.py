@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from packshot import pipeline
 from packshot.adapters.records import RecordsTable
 from packshot.adapters.s3 import S3Store
 from packshot.config import Settings
+from packshot.observability import emit_stage_metrics
 
 logger = Logger()
 tracer = Tracer()
@@ -27,6 +28,7 @@ records = RecordsTable(settings.records_table)
 @tracer.capture_lambda_handler
 @logger.inject_lambda_context(correlation_id_path="image_id")
 def lambda_handler(event: pipeline.PipelineState, context: LambdaContext) -> dict[str, Any]:
+    started = time.perf_counter()
     state = pipeline.preprocess(event, store, records, settings)
-    metrics.add_metric(name="ImagesProcessed", unit=MetricUnit.Count, value=1)
+    emit_stage_metrics(metrics, "preprocess", state, started)
     return dict(state)

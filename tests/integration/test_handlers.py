@@ -14,6 +14,8 @@ from packshot.adapters.records import RecordsTable
 from tests.conftest import EVENTS, EXAMPLES
 
 STAGES = ["preprocess", "classify", "cutout", "finish", "export"]
+# Functions a person invokes, not the state machine.
+ON_DEMAND = ["deliver"]
 
 
 def load_event(name: str) -> dict:
@@ -28,7 +30,7 @@ def invoke(aws, logical: str, event: dict) -> dict:
 
 
 def test_every_event_file_is_fed_to_a_handler_here() -> None:
-    assert sorted(p.stem for p in EVENTS.glob("*.json")) == sorted(["ingest", *STAGES])
+    assert sorted(p.stem for p in EVENTS.glob("*.json")) == sorted(["ingest", *STAGES, *ON_DEMAND])
 
 
 def test_the_ingest_event_starts_one_execution_and_acknowledges_the_test_event(embedded_without_event_sources):
@@ -84,3 +86,43 @@ def test_the_stage_events_run_in_order_and_each_leaves_its_mark_on_the_record(em
         data = s3.get_object(Bucket=aws.export_bucket, Key=key)["Body"].read()
         pixels = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
         assert (pixels[:4, :, :] == 255).all() and (pixels[:, :4, :] == 255).all()
+
+
+def test_the_deliver_event_packages_the_batch_exports_with_manifests_and_checksums(embedded_without_event_sources):
+    import csv
+    import hashlib
+    import zipfile
+
+    aws = embedded_without_event_sources
+    batch = load_event("deliver")["batch"]
+    s3 = aws.client("s3")
+    table = RecordsTable(aws.records_table, aws.client("dynamodb"))
+    jpeg = (EXAMPLES / "box_on_white.jpg").read_bytes()
+    s3.put_object(Bucket=aws.export_bucket, Key="exports/amazon_main/box.jpg", Body=jpeg)
+    table.create_if_absent({
+        "image_id": "img-1", "source_key": f"{batch}/box.jpg", "batch": batch, "status": "exported",
+        "sku": "PS-1001", "qc_score": 95, "export_files": [{
+            "platform": "amazon_main", "format": "JPEG", "key": "exports/amazon_main/box.jpg",
+            "name": "B00TEST123.MAIN.jpg", "sha256": hashlib.sha256(jpeg).hexdigest(), "width": 1000,
+            "height": 1000}]})
+    table.create_if_absent({"image_id": "img-2", "source_key": f"{batch}/jar.jpg", "batch": batch,
+                            "status": "rejected", "reasons": ["too small"]})
+    table.create_if_absent({"image_id": "img-3", "source_key": "other/x.jpg", "batch": "other",
+                            "status": "exported", "export_files": []})
+
+    result = invoke(aws, "DeliverFunction", load_event("deliver"))
+
+    assert result["files"] == 1 and result["images"] == 1 and result["not_delivered"] == 1
+    assert result["keys"]["zip"] == "deliveries/shoot-01/shoot-01.zip"
+    package = s3.get_object(Bucket=aws.export_bucket, Key=result["keys"]["zip"])["Body"].read()
+    archive = zipfile.ZipFile(io.BytesIO(package))
+    assert sorted(archive.namelist()) == ["amazon_main/B00TEST123.MAIN.jpg", "manifest.csv", "manifest.json"]
+    assert archive.read("amazon_main/B00TEST123.MAIN.jpg") == jpeg
+    rows = list(csv.DictReader(io.StringIO(
+        s3.get_object(Bucket=aws.export_bucket, Key=result["keys"]["manifest_csv"])["Body"].read().decode())))
+    assert rows == [{"source": f"{batch}/box.jpg", "image_id": "img-1", "sku": "PS-1001", "platform": "amazon_main",
+                     "format": "JPEG", "file": "amazon_main/B00TEST123.MAIN.jpg", "bytes": str(len(jpeg)),
+                     "sha256": hashlib.sha256(jpeg).hexdigest(), "qc_score": "95", "width": "1000",
+                     "height": "1000", "naming_note": ""}]
+    manifest = json.loads(archive.read("manifest.json"))
+    assert [n["source"] for n in manifest["not_delivered"]] == [f"{batch}/jar.jpg"]

@@ -72,11 +72,19 @@ def parse_s3_notification(body: str) -> list[ObjectRef]:
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+# Longest export file stem; with a platform prefix and extension, far below S3's 1024-byte key limit.
+_MAX_NAME = 200
 
 
 def safe_name(key: str) -> str:
     """A file name from an object key that cannot escape a prefix: folders joined by '_', odd characters '-'."""
     parts = [p for p in key.split("/") if p not in ("", ".", "..")]
     stem_parts = parts[:-1] + [parts[-1].rsplit(".", 1)[0]] if parts else ["image"]
-    name = "_".join(_UNSAFE.sub("-", p).strip("-.") for p in stem_parts)
-    return name.strip("_") or "image"
+    name = "_".join(_UNSAFE.sub("-", p).strip("-.") for p in stem_parts).strip("_-.")
+    if not re.search(r"[A-Za-z0-9]", name):
+        name = "image"  # nothing readable left (only dots, slashes, symbols or non-Latin letters)
+    if len(name) > _MAX_NAME:
+        # An S3 key is at most 1024 bytes: a long key keeps its start, and a digest of the whole keeps it apart.
+        digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:12]
+        name = name[: _MAX_NAME - len(digest) - 1].rstrip("_-.") + "-" + digest
+    return name

@@ -36,6 +36,7 @@ class PipelineState(TypedDict, total=False):
     cutout_key: str
     final_key: str
     confidence: float
+    qc_score: float
 
 
 class ObjectStore(Protocol):
@@ -339,7 +340,7 @@ def finish(
             "updated_at": now(),
         },
     )
-    return {**state, "final_key": final_key, "decision": qc.decision, "status": status}
+    return {**state, "final_key": final_key, "decision": qc.decision, "status": status, "qc_score": qc.score}
 
 
 def _reference_white(state: PipelineState) -> tuple[float, float, float] | None:

@@ -12,6 +12,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from packshot.adapters.aws import client, error_code, is_transient
 from packshot.errors import TransientStorageError
 
+# The global secondary index on `batch` (template.yaml) the delivery step queries.
+BATCH_INDEX = "BatchIndex"
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
@@ -65,6 +67,22 @@ class RecordsTable:
             raise _translate(exc) from exc
         item = resp.get("Item")
         return _from_item(item) if item else None
+
+    def in_batch(self, batch: str) -> Iterator[dict[str, Any]]:
+        """Every record of one upload batch, from the batch index (records without a batch are not in it)."""
+        paginator = self._db.get_paginator("query")
+        try:
+            for page in paginator.paginate(
+                TableName=self._name,
+                IndexName=BATCH_INDEX,
+                KeyConditionExpression="#b = :b",
+                ExpressionAttributeNames={"#b": "batch"},
+                ExpressionAttributeValues={":b": {"S": batch}},
+            ):
+                for item in page.get("Items", []):
+                    yield _from_item(item)
+        except (ClientError, BotoCoreError) as exc:
+            raise _translate(exc) from exc
 
     def scan(self) -> Iterator[dict[str, Any]]:
         """Every record; for reports and the embedded runner, not for the hot path."""

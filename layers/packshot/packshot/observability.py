@@ -1,0 +1,39 @@
+"""The metrics each stage emits (EMF through Powertools): what the dashboard and the business alarms read."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from packshot.pipeline import REJECTED
+
+# States that mean "this image will not be delivered as is" at the stage that set them.
+_NOT_DELIVERED = frozenset({REJECTED, "redo", "failed"})
+
+
+class MetricSink(Protocol):
+    """The one method of Powertools' Metrics that the stages use."""
+
+    def add_metric(self, name: str, unit: Any, value: float) -> None: ...
+
+
+def emit_stage_metrics(metrics: MetricSink, stage: str, state: Mapping[str, Any], started: float) -> None:
+    """Images, latency and the stage's own outcome; `started` is time.perf_counter() at the handler's start."""
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    metrics.add_metric(name="ImagesProcessed", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name="StageLatency", unit=MetricUnit.Milliseconds,
+                       value=round((time.perf_counter() - started) * 1000, 1))
+    if state.get("status") in _NOT_DELIVERED:
+        metrics.add_metric(name="ImagesRejected", unit=MetricUnit.Count, value=1)
+    if stage == "classify" and state.get("route"):
+        metrics.add_metric(name=f"Route{str(state['route']).title()}", unit=MetricUnit.Count, value=1)
+    if stage == "finish" and "decision" in state:
+        # QcScored and QcRejected (0 or 1) together make the reject rate that QcRejectRateAlarm watches.
+        metrics.add_metric(name="QcScored", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name="QcRejected", unit=MetricUnit.Count, value=1 if state["decision"] == "reject" else 0)
+        if state.get("qc_score") is not None:
+            metrics.add_metric(name="QcScore", unit=MetricUnit.NoUnit, value=float(state["qc_score"]))
+    if stage == "export" and state.get("status") == "exported":
+        metrics.add_metric(name="ImagesExported", unit=MetricUnit.Count, value=1)
