@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from typing import Any, Protocol, TypedDict
 
@@ -50,6 +50,10 @@ class Records(Protocol):
     def update(self, image_id: str, fields: dict[str, Any]) -> None: ...
 
 
+class BatchRecords(Protocol):
+    def in_batch(self, batch: str) -> Iterable[dict[str, Any]]: ...
+
+
 class Starter(Protocol):
     def start(self, name: str, payload: dict[str, Any]) -> bool: ...
 
@@ -73,6 +77,8 @@ def start_pipeline(ref: ObjectRef, records: Records, starter: Starter, now: Call
         "version_id": ref.version_id,
         "name": ref.name,
     }
+    from packshot.delivery import batch_for
+
     at = now()
     records.create_if_absent(
         {
@@ -91,6 +97,8 @@ def start_pipeline(ref: ObjectRef, records: Records, starter: Starter, now: Call
     )
     # The execution name is the image id: a second start for the same object is refused by Step Functions.
     return starter.start(ref.image_id, dict(state))
+            # The delivery batch (top-level folder); export refines it from a `batch` metadata field.
+            "batch": batch_for(ref.key),
 
 
 def record_rejection(ref_id: str, reason: str, records: Records, now: Callable[[], str] = utc_now) -> None:
@@ -351,27 +359,52 @@ def _reference_white(state: PipelineState) -> tuple[float, float, float] | None:
 def export(
     state: PipelineState, store: ObjectStore, records: Records, settings: Settings, now: Callable[[], str] = utc_now
 ) -> PipelineState:
-    """Render each platform's file, verify the decoded file against its rules, deliver only what passes."""
+    """Render each platform's files, verify each decoded file against its rules, deliver only what passes.
+
+    Platforms come from the image's metadata, else the deployment's EXPORT_PLATFORMS; the rules from
+    platforms.json with the client's overrides. Files land at exports/<platform>/<safe source name>.<ext>;
+    the record lists each with the name the delivery package gives it, its size and its sha256.
+    """
+    import hashlib
+
+    from packshot.delivery import batch_for, load_rules, platforms_for
     from packshot.imaging.decode import decode_png_rgba
-    from packshot.imaging.export import PLATFORMS, render_export, verify_export
+    from packshot.imaging.export import render, verify_export
+    from packshot.naming import file_name
 
     rgb, alpha = decode_png_rgba(store.get(settings.work_bucket, state["final_key"]))
     exports: dict[str, str] = {}
     problems: list[str] = []
-    for platform in settings.export_platforms:
-        spec = PLATFORMS.get(platform)
+    notes: list[str] = []
+    for platform in platforms_for(state.get("platforms"), settings.export_platforms):
+        spec = rules.get(platform)
         if spec is None:
-            problems.append(f"{platform}: no such platform in the rules")
+            problems.append(f"{platform}: no such platform in the rules (known: {', '.join(sorted(rules))})")
             continue
-        data = render_export(rgb, alpha, spec)
-        check = verify_export(data, spec, alpha)
-        if not check.ok:
-            problems.append(f"{platform}: not delivered: {'; '.join(check.problems)}")
-            continue
-        key = f"exports/{platform}/{safe_name(state['key'])}.{spec.extension}"
-        store.put(settings.export_bucket, key, data, f"image/{spec.extension.replace('jpg', 'jpeg')}")
-        exports[platform] = key
+        # Where a platform takes WebP, the JPEG beside it is the fallback for tools that do not.
+        for fmt in spec.formats:
+            rendered = render(rgb, alpha, spec, fmt)
+            check = verify_export(rendered.data, spec, rendered.alpha, fmt)
+            if not check.ok:
+                problems.append(f"{platform} {fmt}: not delivered: {'; '.join(check.problems)}")
+                continue
+            key = f"exports/{platform}/{safe_name(state['key'])}.{rendered.extension}"
+            store.put(settings.export_bucket, key, rendered.data, _MEDIA_TYPES[fmt])
+            named = file_name(spec.naming, metadata, state["key"], platform, rendered.extension, batch)
+            if named.note and named.note not in notes:
+                notes.append(named.note)
+            exports.setdefault(platform, key)
+            files.append({
+                "platform": platform, "format": fmt, "key": key, "name": named.name, "naming_note": named.note,
+                "bytes": len(rendered.data), "sha256": hashlib.sha256(rendered.data).hexdigest(),
+                "width": rendered.width, "height": rendered.height, "quality": rendered.quality,
+                "downscaled": rendered.downscaled, "fill": check.fill,
+            })
+    rules = load_rules(settings.platform_rules_overrides, store.get)
+    metadata = _naming_metadata(state, store)
+    batch = batch_for(state["key"], metadata.get("batch", ""))
     status = EXPORTED if exports else REJECTED
+    files: list[dict[str, Any]] = []
     records.update(
         state["image_id"],
         {
@@ -383,3 +416,52 @@ def export(
         },
     )
     return {**state, "status": status}
+            "batch": batch,
+            "export_files": files,
+            "naming_notes": notes,
+
+
+_MEDIA_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "TIFF": "image/tiff"}
+
+
+def _naming_metadata(state: PipelineState, store: ObjectStore) -> dict[str, str]:
+    """IDs for file names: the source object's metadata (asin, ean, upc, gtin, view, variant, batch), then state's."""
+    try:
+        metadata = dict(store.head(state["bucket"], state["key"]).metadata)
+    except SourceMissingError:
+        metadata = {}  # the original was deleted after pre-processing: names fall back to the source name
+    for field in ("sku", "asin"):
+        value = state.get(field)
+        if isinstance(value, str) and value.strip():
+            metadata[field] = value.strip()
+    return metadata
+
+
+def deliver(batch: str, store: ObjectStore, records: BatchRecords, settings: Settings,
+            now: Callable[[], str] = utc_now) -> dict[str, Any]:
+    """Package every exported image of a batch: deliveries/<batch>/<batch>.zip, manifest.csv, manifest.json.
+
+    Re-runnable: each run packages what is exported now (images approved since are included) and
+    overwrites the previous package (the export bucket is versioned, so earlier packages stay retrievable).
+    """
+    from packshot.delivery import DeliveryRequestError, build_package
+
+    if not isinstance(batch, str) or not batch.strip():
+        raise DeliveryRequestError("the request needs a 'batch': the top-level folder the photos were uploaded to")
+    package = build_package(batch, records.in_batch(batch), lambda key: store.get(settings.export_bucket, key))
+    prefix = f"deliveries/{package.slug}/"
+    keys = {"zip": f"{prefix}{package.slug}.zip", "manifest_csv": f"{prefix}manifest.csv",
+            "manifest_json": f"{prefix}manifest.json"}
+    store.put(settings.export_bucket, keys["manifest_csv"], package.manifest_csv, "text/csv")
+    store.put(settings.export_bucket, keys["manifest_json"], package.manifest_json, "application/json")
+    store.put(settings.export_bucket, keys["zip"], package.zip_bytes, "application/zip")
+    return {
+        "batch": batch,
+        "bucket": settings.export_bucket,
+        "keys": keys,
+        "files": len(package.rows),
+        "images": len({r["image_id"] for r in package.rows}),
+        "not_delivered": len(package.not_delivered),
+        "zip_sha256": package.zip_sha256,
+        "delivered_at": now(),
+    }
