@@ -69,6 +69,8 @@ def utc_now() -> str:
 
 def start_pipeline(ref: ObjectRef, records: Records, starter: Starter, now: Callable[[], str] = utc_now) -> bool:
     """Create the image's record and its execution; True when this delivery started it (False: a duplicate)."""
+    from packshot.delivery import batch_for
+
     state: PipelineState = {
         "image_id": ref.image_id,
         "bucket": ref.bucket,
@@ -77,8 +79,6 @@ def start_pipeline(ref: ObjectRef, records: Records, starter: Starter, now: Call
         "version_id": ref.version_id,
         "name": ref.name,
     }
-    from packshot.delivery import batch_for
-
     at = now()
     records.create_if_absent(
         {
@@ -89,6 +89,8 @@ def start_pipeline(ref: ObjectRef, records: Records, starter: Starter, now: Call
             "version_id": ref.version_id,
             "name": ref.name,
             "size_bytes": ref.size,
+            # The delivery batch (top-level folder); export refines it from a `batch` metadata field.
+            "batch": batch_for(ref.key),
             "status": "received",
             "reasons": [],
             "created_at": at,
@@ -97,8 +99,6 @@ def start_pipeline(ref: ObjectRef, records: Records, starter: Starter, now: Call
     )
     # The execution name is the image id: a second start for the same object is refused by Step Functions.
     return starter.start(ref.image_id, dict(state))
-            # The delivery batch (top-level folder); export refines it from a `batch` metadata field.
-            "batch": batch_for(ref.key),
 
 
 def record_rejection(ref_id: str, reason: str, records: Records, now: Callable[[], str] = utc_now) -> None:
@@ -373,7 +373,11 @@ def export(
     from packshot.naming import file_name
 
     rgb, alpha = decode_png_rgba(store.get(settings.work_bucket, state["final_key"]))
+    rules = load_rules(settings.platform_rules_overrides, store.get)
+    metadata = _naming_metadata(state, store)
+    batch = batch_for(state["key"], metadata.get("batch", ""))
     exports: dict[str, str] = {}
+    files: list[dict[str, Any]] = []
     problems: list[str] = []
     notes: list[str] = []
     for platform in platforms_for(state.get("platforms"), settings.export_platforms):
@@ -400,25 +404,21 @@ def export(
                 "width": rendered.width, "height": rendered.height, "quality": rendered.quality,
                 "downscaled": rendered.downscaled, "fill": check.fill,
             })
-    rules = load_rules(settings.platform_rules_overrides, store.get)
-    metadata = _naming_metadata(state, store)
-    batch = batch_for(state["key"], metadata.get("batch", ""))
     status = EXPORTED if exports else REJECTED
-    files: list[dict[str, Any]] = []
     records.update(
         state["image_id"],
         {
             "stage": "export",
             "status": status,
+            "batch": batch,
             "exports": exports,
+            "export_files": files,
             "export_problems": problems,
+            "naming_notes": notes,
             "updated_at": now(),
         },
     )
     return {**state, "status": status}
-            "batch": batch,
-            "export_files": files,
-            "naming_notes": notes,
 
 
 _MEDIA_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "TIFF": "image/tiff"}
