@@ -155,6 +155,24 @@ def test_packshot_run_writes_exports_cutouts_and_a_report_for_every_input(tmp_pa
         assert f'id="{name}"' in html
     for src in [s.split('"')[0] for s in html.split('src="')[1:]]:
         assert (out / src).is_file(), src
+    # The delivery package of the batch (photos at the bucket root form the batch "default").
+    import csv
+    import hashlib
+    import zipfile
+
+    delivery = out / "deliveries" / "default"
+    archive = zipfile.ZipFile(delivery / "default.zip")
+    manifest = list(csv.DictReader((delivery / "manifest.csv").open(encoding="utf-8")))
+    images = sorted(n for n in archive.namelist() if not n.startswith("manifest."))
+    assert images == ["amazon_main/box_on_white.jpg", "shopify/box_on_white.jpg"]
+    assert sorted(row["file"] for row in manifest) == images
+    for row in manifest:
+        data = archive.read(row["file"])
+        assert row["sha256"] == hashlib.sha256(data).hexdigest() and int(row["bytes"]) == len(data)
+        assert row["source"] == "box_on_white.jpg" and float(row["qc_score"]) >= 90
+    assert "no asin, ean, upc or isbn" in next(r for r in manifest if r["platform"] == "amazon_main")["naming_note"]
+    not_delivered = json.loads(archive.read("manifest.json"))["not_delivered"]
+    assert sorted(n["source"] for n in not_delivered) == BAD
 
 
 def test_packshot_run_refuses_a_missing_directory(tmp_path: Path) -> None:

@@ -44,6 +44,15 @@ def main(argv: list[str] | None = None) -> int:
     rev.add_argument("--approve-all", action="store_true", help="approve every open review and exit")
     _reviewer_arguments(rev)
 
+    dlv = sub.add_parser("deliver", help="package batches (exports + manifests, zipped) on a deployed stack or a "
+                                         "live embedded AWS; re-run it after reviews to include new exports")
+    dlv.add_argument("batches", nargs="+", help="batch names: the top-level folders the photos were uploaded to")
+    dlv.add_argument("--stack", default="", help="a deployed stack's name (its outputs name the deliver function)")
+    dlv.add_argument("--endpoint", default="", help="the embedded AWS of a running `packshot run --review`")
+    dlv.add_argument("--function", default="", help="the deliver function's name, if not from --stack")
+    dlv.add_argument("--region", default="", help="AWS region (default: your configuration)")
+    dlv.add_argument("--out", type=Path, default=None, help="also download each package here")
+
     cut = sub.add_parser("cutout", help="cut out images without AWS: one RGBA PNG per input")
     cut.add_argument("inputs", type=Path, nargs="+")
     cut.add_argument("--out", type=Path, required=True)
@@ -66,6 +75,9 @@ def main(argv: list[str] | None = None) -> int:
         return review_command(stack=args.stack, endpoint=args.endpoint, function=args.function, region=args.region,
                               approve=args.approve_all, reviewer=args.reviewer,
                               senior=args.senior or f"senior-{args.reviewer}", port=args.port)
+    if args.command == "deliver":
+        return deliver_command(args.batches, stack=args.stack, endpoint=args.endpoint, function=args.function,
+                               region=args.region, out=args.out)
     return cutout_command(args.inputs, args.out, args.model, args.model_path, args.threads)
 
 
@@ -128,6 +140,8 @@ def run_command(directory: Path, out: Path, *, timeout_s: float, concurrency: in
         s3 = aws.client("s3")
         rows = write_outputs(aws.records_by_key(), keys, directory, out,
                              lambda alias, key: s3.get_object(Bucket=buckets[alias], Key=key)["Body"].read())
+        delivered = deliver_batches(aws.client("lambda"), s3, aws.physical("DeliverFunction"),
+                                    batches_of(aws.records_by_key(), keys), out / "deliveries")
         executions = aws.executions()
     # A RUNNING execution here is parked on a review task token (wait() settles only then).
     failed = [r for r in rows if r["status"] in ("failed", "missing")] + [
@@ -135,6 +149,9 @@ def run_command(directory: Path, out: Path, *, timeout_s: float, concurrency: in
     print(f"packshot: {len(rows)} images, {len(executions)} executions, "
           + ", ".join(f"{n} {s}" for s, n in sorted(progress.by_status.items())), file=sys.stderr)
     print(f"packshot: wrote {out / 'report.html'}, report.csv, report.json, exports/ and cutouts/", file=sys.stderr)
+    for result in delivered:
+        print(f"packshot: delivery {result['batch']!r}: {result['files']} files of {result['images']} images "
+              f"({result['not_delivered']} not delivered) in {out / result['keys']['zip']}", file=sys.stderr)
     if progress.finished + progress.waiting < progress.total or progress.dead_letters:
         print(f"packshot: the batch did not finish ({progress.line()}, {progress.dead_letters} dead letters)",
               file=sys.stderr)
@@ -142,6 +159,53 @@ def run_command(directory: Path, out: Path, *, timeout_s: float, concurrency: in
     if failed:
         print(f"packshot: {len(failed)} pipeline failures; see report.json", file=sys.stderr)
         return 1
+    return 0
+
+
+def batches_of(records: dict[str, dict[str, object]], keys: list[str]) -> list[str]:
+    """The delivery batches of the uploaded keys, as their records name them."""
+    from packshot.delivery import batch_for
+
+    return sorted({str(records.get(key, {}).get("batch") or batch_for(key)) for key in keys})
+
+
+def deliver_batches(lambda_client: object, s3_client: object, function: str, batches: list[str],
+                    out_dir: Path | None) -> list[dict[str, object]]:
+    """Invoke the deliver function per batch and, with out_dir, download each package there."""
+    from packshot.adapters.delivery import download_package, invoke_deliver
+
+    results = []
+    for batch in batches:
+        result = invoke_deliver(lambda_client, function, batch)
+        if out_dir is not None:
+            download_package(s3_client, result, out_dir)
+        results.append(result)
+    return results
+
+
+def deliver_command(batches: list[str], *, stack: str, endpoint: str, function: str, region: str,
+                    out: Path | None) -> int:
+    """`packshot deliver`: package batches on a deployed stack (your credentials) or a live embedded AWS."""
+    from packshot.adapters.delivery import DeliveryError, clients, function_from_stack
+
+    if not (stack or function or endpoint):
+        print("packshot deliver: say where: --stack NAME (a deployed stack) or --endpoint URL (a running "
+              "`packshot run --review`, which prints it)", file=sys.stderr)
+        return 2
+    make = clients(endpoint=endpoint, region=region)
+    try:
+        name = function or (function_from_stack(stack, make("cloudformation")) if stack
+                            else "packshot-local-DeliverFunction")
+        results = deliver_batches(make("lambda"), make("s3"), name, batches, out)
+    except DeliveryError as exc:
+        print(f"packshot deliver: {exc.reason}", file=sys.stderr)
+        return 1
+    for result in results:
+        where = out / result["keys"]["zip"].removeprefix("deliveries/") if out else \
+            f"s3://{result['bucket']}/{result['keys']['zip']}"
+        print(f"packshot deliver: {result['batch']!r}: {result['files']} files of {result['images']} images "
+              f"({result['not_delivered']} not delivered), sha256 {result['zip_sha256'][:12]}..., {where}",
+              file=sys.stderr)
     return 0
 
 
