@@ -16,6 +16,8 @@ from tests.conftest import EVENTS, EXAMPLES
 STAGES = ["preprocess", "classify", "cutout", "finish", "export"]
 # Functions a person invokes, not the state machine.
 ON_DEMAND = ["deliver"]
+# Invoked by the state machine with a task token (enqueue) and by reviewers (list, decide).
+REVIEW = ["review"]
 
 
 def load_event(name: str) -> dict:
@@ -30,7 +32,7 @@ def invoke(aws, logical: str, event: dict) -> dict:
 
 
 def test_every_event_file_is_fed_to_a_handler_here() -> None:
-    assert sorted(p.stem for p in EVENTS.glob("*.json")) == sorted(["ingest", *STAGES, *ON_DEMAND])
+    assert sorted(p.stem for p in EVENTS.glob("*.json")) == sorted(["ingest", *STAGES, *ON_DEMAND, *REVIEW])
 
 
 def test_the_ingest_event_starts_one_execution_and_acknowledges_the_test_event(embedded_without_event_sources):
@@ -126,3 +128,25 @@ def test_the_deliver_event_packages_the_batch_exports_with_manifests_and_checksu
                      "height": "1000", "naming_note": ""}]
     manifest = json.loads(archive.read("manifest.json"))
     assert [n["source"] for n in manifest["not_delivered"]] == [f"{batch}/jar.jpg"]
+
+
+def test_the_review_event_puts_the_image_on_the_review_list_without_showing_its_token(embedded_without_event_sources):
+    aws = embedded_without_event_sources
+    event = load_event("review")
+    image_id = event["state"]["image_id"]
+    table = RecordsTable(aws.records_table, aws.client("dynamodb"))
+    table.create_if_absent({"image_id": image_id, "source_key": event["state"]["key"], "status": "processing",
+                            "qc_score": 84, "reasons": ["edge quality 12/25"]})
+
+    assert invoke(aws, "ReviewFunction", event) == {"review_id": f"{image_id}:review", "status": "needs_review"}
+
+    assert table.get(image_id)["status"] == "needs_review"
+    listed = invoke(aws, "ReviewFunction", {"op": "list"})
+    (task,) = listed["tasks"]
+    assert task["members"][0]["reasons"] == ["edge quality 12/25"]
+    assert event["task_token"] not in json.dumps(listed)
+    # No execution waits on the sample token: the decision says so and the dead item leaves the list.
+    result = invoke(aws, "ReviewFunction", {"op": "decide", "task_id": task["task_id"], "decision": "approve",
+                                            "reviewer": "alice"})
+    assert result["photos"][0]["result"].startswith("expired")
+    assert invoke(aws, "ReviewFunction", {"op": "list"}) == {"tasks": []}

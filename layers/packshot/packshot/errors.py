@@ -49,3 +49,19 @@ class ConfigurationError(PackshotError):
 
 class SourceMissingError(ImageRejectedError):
     """The uploaded object was deleted (or never readable) before it could be processed."""
+
+
+class ReviewError(PackshotError):
+    """A review request cannot be carried out as asked; the reason says what to do instead."""
+
+
+class ReviewNotFoundError(ReviewError):
+    """No open review task has this id: it was decided already, or its deadline passed."""
+
+
+class InvalidDecisionError(ReviewError):
+    """The decision is incomplete or not allowed (no reason for a reject, the same person signing twice...)."""
+
+
+class ReviewTokenExpiredError(ReviewError):
+    """Step Functions no longer waits on this task token (decided elsewhere or timed out)."""

@@ -59,8 +59,16 @@ class Starter(Protocol):
 
 
 # Terminal statuses: every image's record ends in exactly one of these.
-EXPORTED, NEEDS_REVIEW, REJECTED, FAILED = "exported", "needs_review", "rejected", "failed"
-TERMINAL_STATUSES = frozenset({EXPORTED, NEEDS_REVIEW, REJECTED, FAILED})
+EXPORTED, REJECTED, FAILED = "exported", "rejected", "failed"
+# QC < 70: the machine's result is not usable; the studio redoes the shot or the retouch (reasons on the record).
+REDO = "redo"
+REJECTED_BY_REVIEWER, REVIEW_EXPIRED = "rejected_by_reviewer", "review_expired"
+# A multi-shot product's other photos, once the editor uploaded the composite for the group.
+MERGED = "merged"
+TERMINAL_STATUSES = frozenset({EXPORTED, REJECTED, FAILED, REDO, REJECTED_BY_REVIEWER, REVIEW_EXPIRED, MERGED})
+# Parked on a task token until a person decides: pending by design, not stuck.
+NEEDS_REVIEW, NEEDS_SENIOR = "needs_review", "needs_senior"
+WAITING_STATUSES = frozenset({NEEDS_REVIEW, NEEDS_SENIOR})
 
 
 def utc_now() -> str:
@@ -253,7 +261,7 @@ def classify(
     }
     status = state.get("status", "processing")
     if result.route == "complex":
-        status = NEEDS_REVIEW
+        # Still cut out and finished: the reviewer judges a candidate, not a blank.
         fields["reasons"] = [f"complex route: {'; '.join(result.reasons)}"]
     fields["status"] = status
     records.update(state["image_id"], fields)
@@ -317,7 +325,14 @@ def finish(
     )
     final_key = _work_key(state, "final.png")
     store.put(settings.work_bucket, final_key, encode_png(final_rgb, framed_alpha), "image/png")
-    status = {"approve": "approved", "review": NEEDS_REVIEW, "reject": REJECTED}[qc.decision]
+    decision = qc.decision
+    reasons = list(qc.reasons)
+    if state.get("route") == "complex":
+        # Whatever QC says: its colour and edge checks are least reliable exactly where the route is complex.
+        decision = "review"
+        reasons.insert(0, "complex route: a reviewer and a senior editor sign off before export")
+    # "processing" until the review item (with its task token) exists: only then is the record waiting.
+    status = {"approve": "approved", "review": "processing", "reject": REDO}[decision]
     records.update(
         state["image_id"],
         {
@@ -343,12 +358,12 @@ def finish(
                 "measured_background": list(balance.measured_background or []),
                 "note": balance.note,
             },
-            "reasons": list(qc.reasons),
+            "reasons": reasons,
             "outputs": {"master": state["master_key"], "cutout": state["cutout_key"], "final": final_key},
             "updated_at": now(),
         },
     )
-    return {**state, "final_key": final_key, "decision": qc.decision, "status": status, "qc_score": qc.score}
+    return {**state, "final_key": final_key, "decision": decision, "status": status, "qc_score": qc.score}
 
 
 def _reference_white(state: PipelineState) -> tuple[float, float, float] | None:

@@ -25,7 +25,9 @@ from packshot.local.template import ACCOUNT_ID, REGION, Stack
 REPO_ROOT = Path(__file__).resolve().parents[4]
 DEFAULT_TEMPLATE = REPO_ROOT / "template.yaml"
 ROLE_NAME = "packshot-local-role"
-TERMINAL = frozenset({"exported", "needs_review", "rejected", "failed"})
+TERMINAL = frozenset({"exported", "rejected", "failed", "redo", "rejected_by_reviewer", "review_expired", "merged"})
+# Parked on a review task token: pending by design, so a batch with these in it has settled.
+WAITING = frozenset({"needs_review", "needs_senior"})
 
 # Resource types the runner creates; anything else in the template must be added here on purpose.
 _HANDLED = {
@@ -58,6 +60,10 @@ class Progress:
     @property
     def finished(self) -> int:
         return sum(n for s, n in self.by_status.items() if s in TERMINAL)
+
+    @property
+    def waiting(self) -> int:
+        return sum(n for s, n in self.by_status.items() if s in WAITING)
 
     def line(self) -> str:
         parts = [f"{n} {s}" for s, n in sorted(self.by_status.items())]
@@ -282,7 +288,9 @@ class EmbeddedAws:
                                            PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"])
             policies = [s.resolve(s.properties(p)) for p in s.of_type("AWS::S3::BucketPolicy")]
             for policy in (p for p in policies if p["Bucket"] == name):
-                s3.put_bucket_policy(Bucket=name, Policy=json.dumps(policy["PolicyDocument"]))
+                document = _without_tls_only(policy["PolicyDocument"])
+                if document["Statement"]:
+                    s3.put_bucket_policy(Bucket=name, Policy=json.dumps(document))
             queue_configs = props.get("NotificationConfiguration", {}).get("QueueConfigurations", [])
             if queue_configs:
                 s3.put_bucket_notification_configuration(Bucket=name, NotificationConfiguration={
@@ -398,14 +406,18 @@ class EmbeddedAws:
 
     def wait(self, keys: list[str], *, timeout_s: float = 900, on_progress: Callable[[Progress], None] | None = None,
              interval_s: float = 0.5) -> Progress:
-        """Wait until every key has a terminal record and nothing is running or queued (or dead-lettered)."""
+        """Wait until every key has a terminal record and nothing is running or queued (or dead-lettered).
+
+        A record waiting for review counts as settled: its execution is parked on a task token by design.
+        """
         deadline = time.monotonic() + timeout_s
         while True:
             progress = self.progress(keys)
             if on_progress:
                 on_progress(progress)
-            settled = progress.running_executions == 0 and progress.queued_messages == 0
-            if settled and (progress.finished == progress.total or progress.dead_letters):
+            # Each waiting record parks exactly one execution; anything beyond that is still moving.
+            settled = progress.running_executions <= progress.waiting and progress.queued_messages == 0
+            if settled and (progress.finished + progress.waiting == progress.total or progress.dead_letters):
                 return progress
             if time.monotonic() > deadline:
                 return progress
@@ -417,6 +429,13 @@ class EmbeddedAws:
         for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=self.state_machine_arn):
             out.extend(page["executions"])
         return out
+
+
+def _without_tls_only(document: dict[str, Any]) -> dict[str, Any]:
+    """Drop TLS-only denials: the embedded AWS speaks plain HTTP on loopback, and moto enforces them (403)."""
+    keep = [s for s in document.get("Statement", [])
+            if "aws:SecureTransport" not in json.dumps(s.get("Condition", {}))]
+    return {**document, "Statement": keep}
 
 
 @contextmanager

@@ -1,0 +1,136 @@
+"""Review adapters: the review table, task tokens, presigned URLs, and the review API as a client sees it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from packshot.adapters.aws import client, error_code, is_transient
+from packshot.adapters.records import _from_item, _to_item
+from packshot.errors import ReviewError, ReviewTokenExpiredError, TransientStorageError
+
+# Long enough to look at a batch, short enough that a leaked link soon stops working.
+PRESIGN_SECONDS = 900
+
+
+class ReviewTable:
+    """Open review tasks keyed by review_id; each item holds its task token (never logged, never listed)."""
+
+    def __init__(self, table_name: str, dynamodb_client: Any | None = None) -> None:
+        self._name = table_name
+        self._db = dynamodb_client or client("dynamodb")
+
+    def put(self, item: dict[str, Any]) -> None:
+        try:
+            self._db.put_item(TableName=self._name, Item=_to_item(item))
+        except (ClientError, BotoCoreError) as exc:
+            raise _translate(exc, "DynamoDB") from exc
+
+    def delete(self, review_id: str) -> None:
+        try:
+            self._db.delete_item(TableName=self._name, Key={"review_id": {"S": review_id}})
+        except (ClientError, BotoCoreError) as exc:
+            raise _translate(exc, "DynamoDB") from exc
+
+    def scan(self) -> Iterator[dict[str, Any]]:
+        # Only open tasks live here (decided ones are deleted), so the table stays small.
+        for page in self._db.get_paginator("scan").paginate(TableName=self._name, ConsistentRead=True):
+            for item in page.get("Items", []):
+                yield _from_item(item)
+
+
+class StepFunctionsTokens:
+    """Resumes executions waiting on a task token."""
+
+    def __init__(self, sfn_client: Any | None = None) -> None:
+        self._sfn = sfn_client or client("stepfunctions")
+
+    def succeed(self, token: str, output: dict[str, Any]) -> None:
+        try:
+            self._sfn.send_task_success(taskToken=token, output=json.dumps(output))
+        except ClientError as exc:
+            if error_code(exc) in {"TaskTimedOut", "TaskDoesNotExist", "InvalidToken"}:
+                raise ReviewTokenExpiredError("Step Functions no longer waits on this review") from None
+            raise _translate(exc, "Step Functions") from None
+        except BotoCoreError as exc:
+            raise _translate(exc, "Step Functions") from None
+
+
+class S3Presigner:
+    """Presigned GET/PUT URLs for one bucket; the URLs go to the reviewer only, never to a log."""
+
+    def __init__(self, bucket: str, s3_client: Any | None = None, expires_s: int = PRESIGN_SECONDS) -> None:
+        self._bucket = bucket
+        self._s3 = s3_client or client("s3")
+        self._expires = expires_s
+
+    def get_url(self, key: str) -> str:
+        return str(self._s3.generate_presigned_url("get_object", Params={"Bucket": self._bucket, "Key": key},
+                                                   ExpiresIn=self._expires))
+
+    def put_url(self, key: str, content_type: str) -> str:
+        return str(self._s3.generate_presigned_url(
+            "put_object", Params={"Bucket": self._bucket, "Key": key, "ContentType": content_type},
+            ExpiresIn=self._expires))
+
+
+class LambdaReviewApi:
+    """The review API through lambda:Invoke, signed with the caller's own credentials (IAM decides who may)."""
+
+    def __init__(self, function_name: str, lambda_client: Any | None = None) -> None:
+        self._name = function_name
+        self._lambda = lambda_client or client("lambda")
+
+    def call(self, command: dict[str, Any]) -> dict[str, Any]:
+        try:
+            resp = self._lambda.invoke(FunctionName=self._name, Payload=json.dumps(command).encode())
+        except (ClientError, BotoCoreError) as exc:
+            raise ReviewError(f"cannot reach the review function {self._name}: {exc}") from exc
+        payload = json.loads(resp["Payload"].read() or b"{}")
+        if "FunctionError" in resp:
+            # The error type is the class name: keep the reason, which is written for a person.
+            raise ReviewError(str(payload.get("errorMessage", payload)))
+        return dict(payload)
+
+
+def stack_outputs(stack_name: str, cfn_client: Any | None = None) -> dict[str, str]:
+    """A deployed stack's outputs by key (ReviewFunctionName and friends)."""
+    cfn = cfn_client or client("cloudformation")
+    try:
+        stacks = cfn.describe_stacks(StackName=stack_name)["Stacks"]
+    except (ClientError, BotoCoreError) as exc:
+        raise ReviewError(f"cannot read stack {stack_name!r}: {exc}") from exc
+    return {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
+
+
+def _translate(exc: Exception, service: str) -> Exception:
+    if is_transient(exc):
+        return TransientStorageError(f"{service} call failed transiently: {exc}")
+    return exc
+
+
+def review_clients(endpoint: str = "", region: str = "") -> Any:
+    """A client factory for `packshot review`: the user's own credentials, or the embedded AWS's test ones."""
+    import boto3
+
+    session = boto3.session.Session(region_name=region or None)
+    if endpoint and session.get_credentials() is None:
+        # moto accepts any key; only the embedded AWS gets these.
+        session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
+                                        region_name=region or "us-east-1")
+
+    def make(service: str) -> Any:
+        return session.client(service, endpoint_url=endpoint or None,
+                              region_name=session.region_name or "us-east-1")
+
+    return make
+
+
+def caller_identity(sts_client: Any) -> str:
+    try:
+        return str(sts_client.get_caller_identity()["Arn"])
+    except (ClientError, BotoCoreError) as exc:
+        raise ReviewError(f"your AWS credentials do not work here: {exc}") from exc

@@ -1,0 +1,226 @@
+"""The review service with small fakes for its ports: the list, pairing, decisions and the HTTP mapping."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from packshot.errors import InvalidDecisionError, ReviewNotFoundError, ReviewTokenExpiredError
+from packshot.review import ReviewService, command_from_http
+
+
+class FakeItems:
+    def __init__(self) -> None:
+        self.items: dict[str, dict[str, Any]] = {}
+
+    def put(self, item: dict[str, Any]) -> None:
+        self.items[item["review_id"]] = dict(item)
+
+    def delete(self, review_id: str) -> None:
+        self.items.pop(review_id, None)
+
+    def scan(self) -> list[dict[str, Any]]:
+        return [dict(i) for i in self.items.values()]
+
+
+class FakeRecords:
+    def __init__(self) -> None:
+        self.records: dict[str, dict[str, Any]] = {}
+
+    def get(self, image_id: str) -> dict[str, Any] | None:
+        return self.records.get(image_id)
+
+    def update(self, image_id: str, fields: dict[str, Any]) -> None:
+        self.records.setdefault(image_id, {"image_id": image_id}).update(fields)
+
+
+class FakeTokens:
+    def __init__(self) -> None:
+        self.sent: dict[str, dict[str, Any]] = {}
+        self.dead: set[str] = set()
+
+    def succeed(self, token: str, output: dict[str, Any]) -> None:
+        if token in self.dead or token in self.sent:
+            raise ReviewTokenExpiredError("gone")
+        self.sent[token] = output
+
+
+class FakePresigner:
+    def get_url(self, key: str) -> str:
+        return f"https://signed.example/{key}?sig=secret"
+
+    def put_url(self, key: str, content_type: str) -> str:
+        return f"https://signed.example/{key}?put=1"
+
+
+class FakeStore:
+    def __init__(self) -> None:
+        self.objects: dict[tuple[str, str], bytes] = {}
+
+    def head(self, bucket: str, key: str) -> Any:
+        return None
+
+    def get(self, bucket: str, key: str) -> bytes:
+        return self.objects[(bucket, key)]
+
+    def put(self, bucket: str, key: str, data: bytes, content_type: str) -> None:
+        self.objects[(bucket, key)] = data
+
+
+@pytest.fixture()
+def service() -> ReviewService:
+    return ReviewService(FakeItems(), FakeRecords(), FakeTokens(), FakePresigner(), FakeStore(), "work",
+                         now=lambda: "2026-01-02T03:04:05.000+00:00")
+
+
+def wait_for_review(service: ReviewService, image_id: str, *, step: str = "review", sku: str = "",
+                    role: str = "", route: str = "medium") -> None:
+    service.records.update(image_id, {"name": f"{image_id}.jpg", "sku": sku, "role": role, "qc_score": 80,
+                                      "qc_parts": {"background": 25, "edge_quality": 10},
+                                      "reasons": ["edges are rough"]})
+    state = {"image_id": image_id, "name": f"{image_id}.jpg", "route": route, "master_key": f"work/{image_id}/m.png",
+             "cutout_key": f"work/{image_id}/c.png", "final_key": f"work/{image_id}/f.png"}
+    service.enqueue(step, f"token-{image_id}-{step}", state, "exec")
+
+
+def png(alpha_value: int) -> bytes:
+    rgba = np.zeros((4, 4, 4), np.uint8)
+    rgba[..., 3] = alpha_value
+    rgba[1:3, 1:3, 3] = 255
+    out = io.BytesIO()
+    Image.fromarray(rgba).save(out, format="PNG")
+    return out.getvalue()
+
+
+def test_enqueue_keeps_the_token_on_the_item_and_marks_the_record_waiting(service) -> None:
+    wait_for_review(service, "a")
+    wait_for_review(service, "b", step="senior")
+
+    assert service.items.items["a:review"]["task_token"] == "token-a-review"
+    assert service.records.get("a")["status"] == "needs_review"
+    assert service.records.get("b")["status"] == "needs_senior"
+
+
+def test_the_list_shows_qc_and_reasons_but_never_a_task_token(service) -> None:
+    wait_for_review(service, "a")
+
+    (task,) = service.pending()
+
+    (member,) = task["members"]
+    assert member["qc_score"] == 80 and member["qc_parts"]["edge_quality"] == 10
+    assert member["reasons"] == ["edges are rough"]
+    assert set(member["images"]) == {"before", "after", "cutout"}
+    assert "token-a" not in json.dumps(task)
+
+
+def test_an_item_whose_record_moved_on_is_not_offered(service) -> None:
+    wait_for_review(service, "a")
+    service.records.update("a", {"status": "review_expired"})
+
+    assert service.pending() == []
+
+
+def test_photos_of_one_sku_with_roles_are_one_task_and_one_approval_resumes_both(service) -> None:
+    wait_for_review(service, "z-label", sku="SKU-1", role="inside_label")
+    wait_for_review(service, "y-front", sku="SKU-1", role="front")
+    wait_for_review(service, "other", sku="SKU-1")  # no role: a photo of its own
+
+    tasks = service.pending()
+
+    (pair,) = [t for t in tasks if t["multi_shot"]]
+    assert [m["role"] for m in pair["members"]] == ["front", "inside_label"]
+    service.decide(pair["members"][1]["review_id"], "approve", "alice")
+    assert {t: o["decision"] for t, o in service.tokens.sent.items()} == {
+        "token-y-front-review": "approve", "token-z-label-review": "approve"}
+    assert [t["task_id"] for t in service.pending()] == ["other:review"]
+
+
+def test_a_corrected_composite_goes_to_the_front_shot_and_the_other_shots_are_merged(service) -> None:
+    wait_for_review(service, "y-front", sku="SKU-1", role="front")
+    wait_for_review(service, "z-label", sku="SKU-1", role="inside_label")
+    upload = service.upload_url("z-label:review")
+    service.store.put("work", upload["key"], png(0), "image/png")
+
+    service.decide("z-label:review", "corrected", "alice", corrected_cutout_key=upload["key"])
+
+    front, label = service.tokens.sent["token-y-front-review"], service.tokens.sent["token-z-label-review"]
+    assert (front["decision"], front["corrected_cutout_key"]) == ("corrected", upload["key"])
+    assert (label["decision"], label["status"]) == ("merged", "merged")
+    assert "y-front" in label["summary"]
+
+
+def test_a_reject_needs_a_reason_and_records_who_rejected_it(service) -> None:
+    wait_for_review(service, "a")
+    with pytest.raises(InvalidDecisionError, match="reason"):
+        service.decide("a:review", "reject", "alice")
+
+    service.decide("a:review", "reject", "alice", reason="label is upside down")
+
+    sent = service.tokens.sent["token-a-review"]
+    assert sent["status"] == "rejected_by_reviewer"
+    assert sent["summary"] == "rejected by alice at the review step: label is upside down"
+    assert (sent["reviewer"], sent["at"]) == ("alice", "2026-01-02T03:04:05.000+00:00")
+
+
+def test_the_senior_sign_off_must_come_from_someone_else(service) -> None:
+    wait_for_review(service, "a", step="senior", route="complex")
+    service.records.update("a", {"decisions": [{"step": "review", "decision": "approve", "reviewer": "alice"}]})
+
+    with pytest.raises(InvalidDecisionError, match="someone else"):
+        service.decide("a:senior", "approve", "alice")
+    service.decide("a:senior", "approve", "bob")
+
+    assert service.tokens.sent["token-a-senior"]["step"] == "senior"
+
+
+def test_a_token_nothing_waits_on_is_reported_and_its_item_removed(service) -> None:
+    wait_for_review(service, "a")
+    service.tokens.dead.add("token-a-review")
+
+    result = service.decide("a:review", "approve", "alice")
+
+    assert result["photos"][0]["result"].startswith("expired")
+    assert service.items.items == {}
+    with pytest.raises(ReviewNotFoundError):
+        service.decide("a:review", "approve", "alice")
+
+
+@pytest.mark.parametrize("key, data, problem", [
+    ("elsewhere/a/x.png", png(0), "upload URL"),
+    ("review/a/opaque.png", png(255), "transparency"),
+    ("review/a/junk.png", b"not a png", "cannot be read"),
+])
+def test_a_corrected_cutout_must_be_an_uploaded_rgba_png(service, key, data, problem) -> None:
+    wait_for_review(service, "a")
+    service.store.put("work", key, data, "image/png")
+
+    with pytest.raises(InvalidDecisionError, match=problem):
+        service.decide("a:review", "corrected", "alice", corrected_cutout_key=key)
+    assert service.tokens.sent == {}
+
+
+def function_url_event(method: str, path: str, body: dict | None = None, caller: str = "arn:aws:iam::1:user/alice"):
+    context: dict[str, Any] = {"http": {"method": method}}
+    if caller:
+        context["authorizer"] = {"iam": {"userArn": caller}}
+    return {"rawPath": path, "requestContext": context, "body": json.dumps(body) if body else None}
+
+
+def test_over_the_function_url_the_reviewer_is_the_signed_caller_not_a_body_field() -> None:
+    command = command_from_http(function_url_event("POST", "/reviews/a%3Areview/decision",
+                                                   {"decision": "approve", "reviewer": "mallory"}))
+
+    assert command == {"op": "decide", "task_id": "a:review", "decision": "approve",
+                       "reviewer": "arn:aws:iam::1:user/alice", "reason": "", "corrected_cutout_key": ""}
+
+
+def test_the_function_url_refuses_unsigned_requests_and_cannot_enqueue() -> None:
+    with pytest.raises(InvalidDecisionError, match="unsigned"):
+        command_from_http(function_url_event("GET", "/reviews", caller=""))
+    with pytest.raises(ReviewNotFoundError):
+        command_from_http(function_url_event("POST", "/enqueue", {"task_token": "t"}))
