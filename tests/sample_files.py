@@ -76,7 +76,7 @@ def tiff16(rgb16: np.ndarray | None = None, icc: bytes | None = None) -> bytes:
 def multipage_tiff() -> bytes:
     pages = [Image.fromarray(scene()), Image.fromarray(scene(product=(0, 0, 200)))]
     buffer = io.BytesIO()
-    pages[0].save(buffer, format="TIFF", save_all=True, append_images=pages[1:])
+    pages[0].save(buffer, format="TIFF", save_all=True, append_images=pages[1:], compression="tiff_deflate")
     return buffer.getvalue()
 
 
