@@ -114,8 +114,8 @@ def build_package(batch: str, records: Iterable[Mapping[str, Any]], fetch: Calla
                 if file.get("sha256") and digest != file["sha256"]:
                     not_delivered.append({"source": record.get("source_key", ""), "image_id": record.get("image_id"),
                                           "status": "changed", "reasons": [
-                                              f"{platform} {file.get('format')}: s3 object {file['key']} changed "
-                                              "since it was exported and verified; export the image again"]})
+                                              (f"{platform} {file.get('format')}: s3 object {file['key']} changed "
+                                               "since it was exported and verified; export the image again")]})
                     continue
                 path = f"{safe_filename(platform)}/{name}"
                 info = zipfile.ZipInfo(path, date_time=_ZIP_TIME)

@@ -33,7 +33,7 @@ def naming_fields(metadata: Mapping[str, str], source_key: str, platform: str, e
     """(values, problems): every naming placeholder we can fill, and why the others are empty."""
     meta = {str(k).lower(): str(v).strip() for k, v in metadata.items() if v is not None and str(v).strip()}
     problems: dict[str, str] = {}
-    values = {k: meta[k] for k in ("sku", "asin", "ean", "upc", "isbn") if k in meta}
+    values: dict[str, str] = {k: meta[k] for k in ("sku", "asin", "ean", "upc", "isbn") if k in meta}
     values.update(source=safe_name(source_key), platform=platform, ext=ext, view=meta.get("view", "main"))
     if batch:
         values["batch"] = batch

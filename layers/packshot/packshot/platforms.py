@@ -89,7 +89,7 @@ def merge_rules(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[s
         raise PlatformRulesError("(document)", "the overrides must be a mapping with a 'platforms' key")
     unknown = set(overrides) - {"platforms", "_comment"}
     if unknown:
-        raise PlatformRulesError(sorted(unknown)[0], "unknown top-level key; put platforms under 'platforms'")
+        raise PlatformRulesError(min(unknown), "unknown top-level key; put platforms under 'platforms'")
     platforms = {name: dict(raw) for name, raw in base.get("platforms", {}).items()}
     extra = overrides.get("platforms", {})
     if not isinstance(extra, Mapping):
@@ -115,7 +115,7 @@ def parse_platform(name: str, raw: Mapping[str, Any]) -> PlatformSpec:
         raise PlatformRulesError(where, "a platform name uses letters, digits, '_' and '-' only")
     unknown = set(raw) - set(_FIELDS) - _OPTIONAL - {"_comment"}
     if unknown:
-        raise PlatformRulesError(f"{where}.{sorted(unknown)[0]}", f"unknown field (known: {', '.join(_FIELDS)})")
+        raise PlatformRulesError(f"{where}.{min(unknown)}", f"unknown field (known: {', '.join(_FIELDS)})")
     missing = [f for f in _FIELDS if f not in raw]
     if missing:
         raise PlatformRulesError(f"{where}.{missing[0]}", "missing (a new platform needs every field, or 'extends')")
@@ -209,7 +209,7 @@ def parse_overrides(text: str, origin: str) -> dict[str, Any]:
         raise PlatformRulesError("(document)", f"{origin} is YAML but PyYAML is not installed; use JSON") from exc
     except ValueError as exc:  # json.JSONDecodeError and yaml.YAMLError's usual causes
         raise PlatformRulesError("(document)", f"{origin} does not parse: {exc}") from exc
-    except Exception as exc:  # noqa: BLE001 - yaml.YAMLError is not a ValueError
+    except Exception as exc:  # yaml.YAMLError is not a ValueError
         raise PlatformRulesError("(document)", f"{origin} does not parse: {exc}") from exc
     if not isinstance(document, dict):
         raise PlatformRulesError("(document)", f"{origin} must hold a mapping with a 'platforms' key")

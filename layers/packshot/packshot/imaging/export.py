@@ -337,7 +337,9 @@ def _icc_for(spec: PlatformSpec) -> bytes:
 @cache
 def _expected_red(colour_space: str) -> tuple[float, float, float]:
     data = adobe_rgb_1998_profile() if colour_space == "Adobe RGB (1998)" else _srgb_icc()
-    return tuple(ImageCms.ImageCmsProfile(io.BytesIO(data)).profile.red_colorant[0])  # type: ignore[return-value]
+    colorant = ImageCms.ImageCmsProfile(io.BytesIO(data)).profile.red_colorant
+    assert colorant is not None  # both profiles are built here with their colorants
+    return colorant[0]
 
 
 def _profile_problems(icc: bytes | None, spec: PlatformSpec) -> list[str]:
@@ -346,7 +348,8 @@ def _profile_problems(icc: bytes | None, spec: PlatformSpec) -> list[str]:
         return [f"no ICC profile embedded; {spec.name} needs {spec.colour_space}"]
     try:
         profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-        red = profile.profile.red_colorant[0]
+        colorant = profile.profile.red_colorant
+        red = colorant[0] if colorant is not None else None
         description = ImageCms.getProfileDescription(profile).strip()
     except (OSError, TypeError, ValueError, ImageCms.PyCMSError) as exc:
         return [f"the embedded ICC profile does not load: {exc}"]

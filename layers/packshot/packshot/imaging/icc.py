@@ -86,7 +86,7 @@ def _d50_colorants() -> np.ndarray:
 
 
 def _s15f16(values: tuple[float, ...] | np.ndarray) -> bytes:
-    return b"".join(struct.pack(">i", int(round(float(v) * 65536))) for v in values)
+    return b"".join(struct.pack(">i", round(float(v) * 65536)) for v in values)
 
 
 def _xyz(values: tuple[float, ...] | np.ndarray) -> bytes:
