@@ -112,7 +112,7 @@ class ReviewService:
             "execution_id": execution_id,
             "name": state.get("name") or record.get("name", ""),
             "sku": str(record.get("sku") or state.get("sku") or ""),
-            "role": str(record.get("role") or state.get("role") or ""),
+            "role": str(record.get("role") or state.get("role") or self._source_role(state)),
             "route": state.get("route", ""),
             "master_key": state.get("master_key", ""),
             "cutout_key": state.get("cutout_key", ""),
@@ -123,6 +123,15 @@ class ReviewService:
         self.records.update(image_id, {"status": status, "stage": "review", "review_step": step,
                                        "review_requested_at": at, "updated_at": at})
         return {"review_id": rid, "status": status}
+
+    def _source_role(self, state: dict[str, Any]) -> str:
+        """The shot's role (front, inside_label...) from the upload's metadata when the record has none."""
+        try:
+            info = self.store.head(state["bucket"], state["key"])
+        except (PackshotError, KeyError):
+            return ""  # the original may be gone; the photo is then reviewed on its own
+        metadata = getattr(info, "metadata", None) or {}
+        return str(metadata.get("role", "")).strip().lower()
 
     # ---------- the reviewers' side ----------
     def pending(self) -> list[dict[str, Any]]:
