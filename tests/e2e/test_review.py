@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import time
 import warnings
 from collections.abc import Iterator
@@ -11,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from packshot.adapters.review import LambdaReviewApi
+from packshot.cli import main as packshot_main
 from packshot.local.review_page import ReviewPage
 from tests.conftest import EXAMPLES
 
@@ -105,3 +108,38 @@ def test_a_review_nobody_decides_in_time_ends_as_review_expired_not_as_a_failed_
     assert [e["status"] for e in aws.executions()] == ["SUCCEEDED"]
     api = LambdaReviewApi(aws.physical("ReviewFunction"), aws.client("lambda"))
     assert api.call({"op": "list"}) == {"tasks": []}
+
+
+def jewelry_batch(tmp_path: Path) -> Path:
+    """One photo the category rule sends to a reviewer and then to a senior editor."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    shutil.copy(EXAMPLES / "box_on_white.jpg", photos / "box_on_white.jpg")
+    (photos / "manifest.csv").write_text("filename,sku,category\nbox_on_white.jpg,PS-1,jewelry\n")
+    return photos
+
+
+def test_packshot_run_leaves_review_items_pending_and_says_how_to_work_them(tmp_path: Path, model_file: Path,
+                                                                            capsys) -> None:
+    out = tmp_path / "out"
+
+    assert packshot_main(["run", str(jewelry_batch(tmp_path)), "--out", str(out)]) == 0
+
+    (row,) = json.loads((out / "report.json").read_text())
+    assert row["status"] == "needs_review"
+    err = capsys.readouterr().err
+    assert "1 images wait for review" in err
+    assert "--review" in err and "--approve-all" in err
+
+
+def test_packshot_run_approve_all_signs_complex_products_off_twice_and_exports_them(tmp_path: Path,
+                                                                                    model_file: Path) -> None:
+    out = tmp_path / "out"
+
+    assert packshot_main(["run", str(jewelry_batch(tmp_path)), "--out", str(out), "--approve-all",
+                          "--reviewer", "alice"]) == 0
+
+    (row,) = json.loads((out / "report.json").read_text())
+    assert row["status"] == "exported" and row["exports"]
+    assert [(d["step"], d["decision"], d["reviewer"]) for d in row["record"]["decisions"]] == [
+        ("review", "approve", "alice"), ("senior", "approve", "senior-alice")]
