@@ -12,9 +12,8 @@ from packshot import pipeline
 from packshot.adapters.records import RecordsTable
 from packshot.adapters.s3 import S3Store
 from packshot.config import Settings
-from packshot.models.paths import default_model_path
-from packshot.models.registry import load_model
 from packshot.observability import emit_stage_metrics
+from packshot.models.registry import default_path_for, load_model
 
 logger = Logger()
 tracer = Tracer()
@@ -25,7 +24,9 @@ settings.require("records_table", "work_bucket")
 store = S3Store()
 records = RecordsTable(settings.records_table)
 # Loaded once per execution environment and verified by checksum; the image bakes the file in.
-model = load_model(settings.model_name, settings.model_path or default_model_path(), threads=settings.model_threads)
+model = load_model(
+    settings.model_name, settings.model_path or default_path_for(settings.model_name), threads=settings.model_threads
+)
 
 
 @metrics.log_metrics

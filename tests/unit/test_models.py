@@ -46,8 +46,10 @@ def product_on_white(height: int = 480, width: int = 640) -> np.ndarray:
     return rgb
 
 
-def test_the_registry_offers_the_five_rembg_families_by_name() -> None:
-    assert set(MODELS) == {"u2netp", "u2net", "silueta", "isnet-general-use", "birefnet-general-lite"}
+def test_the_registry_offers_the_five_rembg_families_and_the_fast_default_by_name() -> None:
+    assert set(MODELS) == {
+        "u2netp-fast", "u2netp", "u2net", "silueta", "isnet-general-use", "birefnet-general-lite"
+    }
     assert all(cls.name == name for name, cls in MODELS.items())
 
 
@@ -165,3 +167,14 @@ def test_u2netp_gives_an_empty_frame_a_narrow_raw_range(u2netp: SegmentationMode
 def test_a_model_file_of_another_family_is_named_as_such(u2netp: SegmentationModel) -> None:
     with pytest.raises(ModelError, match="another model family"):
         IsNetGeneralUse(u2netp.path)
+
+
+def test_the_fast_default_is_u2netp_derived_by_checksum_and_runs_at_224(model_file: Path) -> None:
+    from packshot.models.derive import DERIVED_SHA256, derive
+    from packshot.models.fetch import sha256_of
+    from packshot.models.registry import default_path_for
+
+    path = derive(model_file.parent)
+    assert sha256_of(path) == DERIVED_SHA256 and default_path_for("u2netp-fast") == path
+    model = load_model("u2netp-fast", path)
+    assert model.predict(np.full((300, 400, 3), 128, np.uint8)).mask.shape == (224, 224)

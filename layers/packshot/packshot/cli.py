@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     cut = sub.add_parser("cutout", help="cut out images without AWS: one RGBA PNG per input")
     cut.add_argument("inputs", type=Path, nargs="+")
     cut.add_argument("--out", type=Path, required=True)
-    cut.add_argument("--model", default="u2netp")
+    cut.add_argument("--model", default="u2netp-fast")
     cut.add_argument("--model-path", type=Path, default=None)
     cut.add_argument("--threads", type=int, default=2)
 

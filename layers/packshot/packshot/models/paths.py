@@ -30,8 +30,8 @@ def default_model_dir() -> Path:
     return root / "models" if root is not None else IMAGE_MODEL_DIR
 
 
-def default_model_path() -> Path:
-    """The u2netp file to load when none is configured.
+def default_model_path(filename: str = DEFAULT_MODEL_FILENAME) -> Path:
+    """The model file (u2netp's unless `filename` names another) to load when none is configured.
 
     Order: $PACKSHOT_MODEL_PATH; $PACKSHOT_MODEL_DIR/u2netp.onnx; <repo>/models/u2netp.onnx if present;
     /opt/models/u2netp.onnx if present. When none exists the first candidate is returned anyway, so the
@@ -42,11 +42,11 @@ def default_model_path() -> Path:
         return Path(env)
     candidates: list[Path] = []
     if os.environ.get("PACKSHOT_MODEL_DIR"):
-        candidates.append(Path(os.environ["PACKSHOT_MODEL_DIR"]) / DEFAULT_MODEL_FILENAME)
+        candidates.append(Path(os.environ["PACKSHOT_MODEL_DIR"]) / filename)
     root = repo_root()
     if root is not None:
-        candidates.append(root / "models" / DEFAULT_MODEL_FILENAME)
-    candidates.append(IMAGE_MODEL_DIR / DEFAULT_MODEL_FILENAME)
+        candidates.append(root / "models" / filename)
+    candidates.append(IMAGE_MODEL_DIR / filename)
     for candidate in candidates:
         if candidate.is_file():
             return candidate

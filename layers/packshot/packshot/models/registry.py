@@ -10,10 +10,11 @@ from packshot.models.base import SegmentationModel
 from packshot.models.birefnet import BiRefNetGeneralLite
 from packshot.models.fetch import KNOWN_MODELS
 from packshot.models.isnet import IsNetGeneralUse
-from packshot.models.u2net import Silueta, U2Net, U2NetP
+from packshot.models.derive import DERIVED_FILENAME, DERIVED_SHA256
+from packshot.models.u2net import Silueta, U2Net, U2NetP, U2NetPFast
 
 MODELS: dict[str, type[SegmentationModel]] = {
-    cls.name: cls for cls in (U2NetP, U2Net, Silueta, IsNetGeneralUse, BiRefNetGeneralLite)
+    cls.name: cls for cls in (U2NetPFast, U2NetP, U2Net, Silueta, IsNetGeneralUse, BiRefNetGeneralLite)
 }
 
 _cache: dict[tuple[str, Path, int], SegmentationModel] = {}
@@ -43,9 +44,19 @@ def load_model(name: str, path: str | Path, *, threads: int = 1) -> Segmentation
         if model is None:
             known = KNOWN_MODELS.get(name)
             expected = known.sha256 if known is not None and known.filename == resolved.name else None
+            if resolved.name == DERIVED_FILENAME:
+                expected = DERIVED_SHA256
             model = cls(resolved, threads=threads, expected_sha256=expected)
             _cache[key] = model
         return model
+
+
+def default_path_for(name: str) -> Path:
+    """Where the model `name` is found when no path is configured (see paths.default_model_path)."""
+    from packshot.models.paths import default_model_path
+
+    cls = MODELS.get(name)
+    return default_model_path(cls.filename) if cls is not None and cls.filename else default_model_path()
 
 
 def clear_model_cache() -> None:

@@ -13,6 +13,7 @@ class U2NetP(SegmentationModel):
 
     name = "u2netp"
     input_size = 320
+    filename = "u2netp.onnx"
     mean = IMAGENET_MEAN
     std = IMAGENET_STD
 
@@ -27,3 +28,20 @@ class Silueta(U2NetP):
     """U^2-Net pruned to 44 MB by the silueta project; same interface."""
 
     name = "silueta"
+
+
+class U2NetPFast(U2NetP):
+    """u2netp at 224 px: the project's default, about half of 320's compute for the same mask quality.
+
+    The weights are u2netp's; the file is u2netp.onnx with a symbolic input size (packshot.models.derive),
+    and the full-resolution refinement in packshot.cutout draws the edges from the photo, not the mask.
+    """
+
+    name = "u2netp-fast"
+    input_size = 224
+    filename = "u2netp-dynamic.onnx"
+    fast_resize = True
+
+    def _check_input_shape(self, shape: list[object]) -> None:
+        if any(isinstance(d, int) for d in shape[2:]):
+            super()._check_input_shape(shape)  # a fixed-size file: only its own size will do
