@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from packshot.local.embedded import DEFAULT_TEMPLATE
 from packshot.local.template import Stack
@@ -239,5 +240,7 @@ def test_the_embedded_aws_creates_every_alarm_the_dashboard_and_the_log_groups(e
     groups = {g["logGroupName"]: g for g in aws.client("logs").describe_log_groups()["logGroups"]}
     for logical in s.of_type("AWS::Serverless::Function"):
         assert groups[f"/aws/lambda/{s.physical[logical]['Ref']}"]["retentionInDays"] > 0
-    policy = json.loads(aws.client("s3").get_bucket_policy(Bucket=aws.input_bucket)["Policy"])
-    assert policy["Statement"][0]["Effect"] == "Deny"
+    # The TLS-only denial is checked on the template above; moto cannot evaluate aws:SecureTransport (it denies
+    # every request, and the embedded AWS speaks plain HTTP), so the embedded runner leaves that statement out.
+    with pytest.raises(ClientError, match="NoSuchBucketPolicy"):
+        aws.client("s3").get_bucket_policy(Bucket=aws.input_bucket)

@@ -33,7 +33,7 @@ def test_every_lambda_task_retries_transient_errors_and_catches_the_rest() -> No
     definition = json.loads(stack().state_machine_definition("PipelineStateMachine"))
     tasks = {n: st for n, st in definition["States"].items() if st["Type"] == "Task"
              and "lambda" in st["Resource"]}
-    assert len(tasks) == 5
+    assert len(tasks) == 6  # five stages and the review wait
     for name, state in tasks.items():
         retried = {e for r in state["Retry"] for e in r["ErrorEquals"]}
         assert "TransientStorageError" in retried, name
@@ -55,7 +55,7 @@ def test_every_function_has_a_handler_file_and_the_cutout_is_a_container_image()
     specs = handler_specs(s)
     assert {spec.logical_id for spec in specs.values()} == {
         "IngestFunction", "PreprocessFunction", "ClassifyFunction", "CutoutFunction", "FinishFunction",
-        "ExportFunction", "DeliverFunction"}
+        "ExportFunction", "DeliverFunction", "ReviewFunction"}
     assert s.properties("CutoutFunction")["PackageType"] == "Image"
     dockerfile = (s.root / s.resources["CutoutFunction"]["Metadata"]["Dockerfile"]).read_text()
     assert "sha256sum -c" in dockerfile, "the image must verify the model it bakes in"

@@ -8,10 +8,9 @@ from typing import Any
 
 import numpy as np
 import pytest
-from PIL import Image
-
 from packshot.errors import InvalidDecisionError, ReviewNotFoundError, ReviewTokenExpiredError
 from packshot.review import ReviewService, command_from_http
+from PIL import Image
 
 
 class FakeItems:
@@ -224,3 +223,43 @@ def test_the_function_url_refuses_unsigned_requests_and_cannot_enqueue() -> None
         command_from_http(function_url_event("GET", "/reviews", caller=""))
     with pytest.raises(ReviewNotFoundError):
         command_from_http(function_url_event("POST", "/enqueue", {"task_token": "t"}))
+
+
+class FakeApi:
+    """Hands out the review step first, then the senior step of the same photo, then nothing."""
+
+    def __init__(self) -> None:
+        self.rounds = [[{"task_id": "a:review", "step": "review"}], [{"task_id": "a:senior", "step": "senior"}], []]
+        self.decided: list[tuple[str, str]] = []
+        self.gone = False
+
+    def call(self, command: dict[str, Any]) -> dict[str, Any]:
+        from packshot.errors import ReviewError
+
+        if self.gone:
+            raise ReviewError("cannot reach the review function")
+        if command["op"] == "list":
+            return {"tasks": self.rounds[0]}
+        self.decided.append((command["task_id"], command["reviewer"]))
+        self.rounds.pop(0)
+        return {"decision": "approve", "reviewer": command["reviewer"], "photos": []}
+
+
+def test_approve_all_signs_the_senior_step_as_the_senior() -> None:
+    from packshot.local.review_page import approve_all
+
+    api = FakeApi()
+
+    assert approve_all(api, "alice", "bob", settle=lambda: None, say=lambda line: None) == 2
+    assert api.decided == [("a:review", "alice"), ("a:senior", "bob")]
+
+
+def test_approve_all_against_a_run_that_finished_stops_quietly_only_after_deciding_something() -> None:
+    from packshot.errors import ReviewError
+    from packshot.local.review_page import approve_all
+
+    api = FakeApi()
+    assert approve_all(api, "alice", "bob", settle=lambda: setattr(api, "gone", True), say=lambda line: None,
+                       gone_means_done=True) == 1
+    with pytest.raises(ReviewError):
+        approve_all(api, "alice", "bob", settle=lambda: None, say=lambda line: None, gone_means_done=True)

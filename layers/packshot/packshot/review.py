@@ -235,7 +235,7 @@ class ReviewService:
             _, alpha = decode_png_rgba(data)
         except PackshotError as exc:
             raise InvalidDecisionError(f"the corrected cutout cannot be read: {exc.reason}") from exc
-        except Exception as exc:  # noqa: BLE001 - a bad upload of any kind gets the same actionable answer
+        except Exception as exc:
             raise InvalidDecisionError(f"the corrected cutout is not a PNG we can read ({exc})") from exc
         if int(alpha.min()) == 255:
             raise InvalidDecisionError("the corrected cutout has no transparency: upload an RGBA PNG whose "

@@ -28,13 +28,13 @@ class ReviewApi(Protocol):
 
 def fetch_url(url: str) -> bytes:
     """Read a presigned URL server-side, so the page needs no CORS and shows no signed links."""
-    with urllib.request.urlopen(url, timeout=30) as resp:  # noqa: S310 - presigned https/loopback URL
+    with urllib.request.urlopen(url, timeout=30) as resp:
         return bytes(resp.read())
 
 
 def put_url(url: str, data: bytes, content_type: str) -> None:
     req = urllib.request.Request(url, data=data, method="PUT", headers={"Content-Type": content_type})
-    with urllib.request.urlopen(req, timeout=60) as resp:  # noqa: S310 - presigned https/loopback URL
+    with urllib.request.urlopen(req, timeout=60) as resp:
         resp.read()
 
 
@@ -70,13 +70,13 @@ class ReviewPage:
         page = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            def do_GET(self) -> None:
                 page._get(self)
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 page._post(self)
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: Any) -> None:
                 pass  # request lines would print presigned image paths; keep the terminal for progress
 
         # Loopback only: the page carries the reviewer's authority (their credentials sign every call).
@@ -211,11 +211,19 @@ def _sniff(data: bytes) -> str:
 
 
 def approve_all(api: ReviewApi, reviewer: str, senior: str, settle: Callable[[], None], *,
-                max_rounds: int = 10, say: Callable[[str], None] = print) -> int:
-    """Approve every open task (senior steps as `senior`) until none is left; returns the decisions made."""
+                max_rounds: int = 10, say: Callable[[str], None] = print, gone_means_done: bool = False) -> int:
+    """Approve every open task (senior steps as `senior`) until none is left; returns the decisions made.
+
+    `gone_means_done`: the API is a `packshot run --review` process, which stops once every image is decided.
+    """
     made = 0
     for _ in range(max_rounds):
-        tasks = api.call({"op": "list"})["tasks"]
+        try:
+            tasks = api.call({"op": "list"})["tasks"]
+        except PackshotError:
+            if gone_means_done and made:
+                return made
+            raise
         if not tasks:
             return made
         for task in tasks:
@@ -233,8 +241,11 @@ def poll_settle(api: ReviewApi, *, quiet_s: float = 10.0, interval_s: float = 1.
     def settle() -> None:
         deadline = time.monotonic() + quiet_s
         while time.monotonic() < deadline:
-            if api.call({"op": "list"})["tasks"]:
-                return
+            try:
+                if api.call({"op": "list"})["tasks"]:
+                    return
+            except PackshotError:
+                return  # approve_all's next list call says whether that matters
             time.sleep(interval_s)
 
     return settle
@@ -312,7 +323,7 @@ def review_command(*, stack: str, endpoint: str, function: str, region: str, app
         api = LambdaReviewApi(function or "packshot-local-ReviewFunction", clients("lambda"))
         if approve:
             made = approve_all(api, reviewer, senior, poll_settle(api),
-                               say=lambda line: print(line, file=sys.stderr))
+                               say=lambda line: print(line, file=sys.stderr), gone_means_done=bool(endpoint))
             print(f"packshot review: {made} decisions; nothing is left to review", file=sys.stderr)
             return 0
         page = ReviewPage(api, reviewer, title=f"packshot review ({stack or endpoint})")
