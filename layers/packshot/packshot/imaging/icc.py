@@ -188,18 +188,24 @@ def convert_to_srgb16(pixels: np.ndarray, profile: MatrixProfile, rows_per_chunk
     """(H, W, 3) uint16 in the profile's space -> uint16 sRGB, relative colorimetric (out-of-gamut clipped).
 
     Pillow's ImageCms works on 8-bit images only, so 16-bit masters are converted here with the same
-    matrix/TRC maths LittleCMS uses for such profiles; worked in row chunks to bound float memory.
+    matrix/TRC maths LittleCMS uses for such profiles. Both tone curves are 65536-entry tables (decoding is
+    exact per input code; encoding from linear light quantised to 1/65535 is off by under 0.03%), which keeps
+    a 100 MP frame to a few seconds; row chunks bound the float memory.
     """
     srgb = parse_matrix_profile(srgb_profile())
     assert srgb is not None
-    to_srgb = np.linalg.inv(srgb.matrix) @ profile.matrix
-    out = np.empty_like(pixels, dtype=np.uint16)
+    to_srgb = (np.linalg.inv(srgb.matrix) @ profile.matrix).T.astype(np.float32)
+    codes = np.linspace(0.0, 1.0, 65536)
     index = np.linspace(0.0, 1.0, 4096)
+    decode = [np.interp(codes, index, profile.curves[c]).astype(np.float32) * 65535.0 for c in range(3)]
+    encode = np.rint(_srgb_encode(codes) * 65535.0).astype(np.uint16)
+    out = np.empty_like(pixels, dtype=np.uint16)
     for top in range(0, pixels.shape[0], rows_per_chunk):
-        block = pixels[top : top + rows_per_chunk].astype(np.float32) / 65535.0
-        linear = np.stack([np.interp(block[..., c], index, profile.curves[c]) for c in range(3)], axis=-1)
-        mapped = np.clip(linear @ to_srgb.T.astype(np.float32), 0.0, 1.0)
-        out[top : top + rows_per_chunk] = np.rint(_srgb_encode(mapped) * 65535.0).astype(np.uint16)
+        block = pixels[top : top + rows_per_chunk]
+        linear = np.stack([decode[c][block[..., c]] for c in range(3)], axis=-1)
+        mapped = linear @ to_srgb
+        np.clip(mapped, 0.0, 65535.0, out=mapped)
+        out[top : top + rows_per_chunk] = encode[np.rint(mapped).astype(np.uint16)]
     return out
 
 
