@@ -36,5 +36,16 @@ lint: setup
 	$(BIN)/cfn-lint template.yaml
 	$(CHECKOV) -f template.yaml --framework cloudformation --compact --quiet --skip-download
 
+# Evidence for the operations claims (evidence/, numbers in README): the 1,000-upload soak runs outside
+# `make test`; the per-image AWS cost model prints with the benchmarks.
+.PHONY: soak cost
+soak: setup
+	$(BIN)/python -m evidence.soak --n 1000
+
+cost: setup
+	$(BIN)/python -m evidence.cost
+
+bench: cost
+
 clean:
 	rm -rf out .pytest_cache

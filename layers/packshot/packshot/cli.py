@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 from packshot.manifest import MANIFEST_NAMES
 
 if TYPE_CHECKING:
+    from packshot.adapters.operations import Status
+    from packshot.local.embedded import EmbeddedAws
     from packshot.local.review_page import ReviewOptions
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".heic", ".heif", ".gif", ".bmp",
@@ -53,6 +55,15 @@ def main(argv: list[str] | None = None) -> int:
     dlv.add_argument("--region", default="", help="AWS region (default: your configuration)")
     dlv.add_argument("--out", type=Path, default=None, help="also download each package here")
 
+    st = sub.add_parser("status", help="images by status, queue depths and alarms of a deployed stack "
+                                       "(`packshot run` prints the same for its embedded AWS at the end)")
+    st.add_argument("--stack", required=True, help="the CloudFormation stack name (your AWS credentials)")
+    st.add_argument("--region", default=None)
+
+    rd = sub.add_parser("redrive", help="move every dead-lettered message of a deployed stack back to its queue")
+    rd.add_argument("--stack", required=True, help="the CloudFormation stack name (your AWS credentials)")
+    rd.add_argument("--region", default=None)
+
     cut = sub.add_parser("cutout", help="cut out images without AWS: one RGBA PNG per input")
     cut.add_argument("inputs", type=Path, nargs="+")
     cut.add_argument("--out", type=Path, required=True)
@@ -78,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "deliver":
         return deliver_command(args.batches, stack=args.stack, endpoint=args.endpoint, function=args.function,
                                region=args.region, out=args.out)
+    if args.command in ("status", "redrive"):
+        return operations_command(args.command, args.stack, args.region)
     return cutout_command(args.inputs, args.out, args.model, args.model_path, args.threads)
 
 
@@ -143,6 +156,8 @@ def run_command(directory: Path, out: Path, *, timeout_s: float, concurrency: in
         delivered = deliver_batches(aws.client("lambda"), s3, aws.physical("DeliverFunction"),
                                     batches_of(aws.records_by_key(), keys), out / "deliveries")
         executions = aws.executions()
+        status = embedded_status(aws)
+    print("\n".join(status.lines()), file=sys.stderr)
     # A RUNNING execution here is parked on a review task token (wait() settles only then).
     failed = [r for r in rows if r["status"] in ("failed", "missing")] + [
         e for e in executions if e["status"] not in ("SUCCEEDED", "RUNNING")]
@@ -159,6 +174,35 @@ def run_command(directory: Path, out: Path, *, timeout_s: float, concurrency: in
     if failed:
         print(f"packshot: {len(failed)} pipeline failures; see report.json", file=sys.stderr)
         return 1
+    return 0
+
+
+def embedded_status(aws: EmbeddedAws) -> Status:
+    """The `packshot status` view of the embedded AWS (nothing can attach to it from outside during a run)."""
+    from packshot.adapters.operations import StackNames, collect_status
+
+    s = aws.stack
+    names = StackNames(records_table=aws.records_table,
+                       queues={q: s.physical[q]["Ref"] for q in s.of_type("AWS::SQS::Queue")},
+                       alarms=sorted(s.physical[a]["Ref"] for a in s.of_type("AWS::CloudWatch::Alarm")))
+    return collect_status(names, aws.client("dynamodb"), aws.client("sqs"), aws.client("cloudwatch"))
+
+
+def operations_command(command: str, stack: str, region: str | None) -> int:
+    """`status` and `redrive` against a deployed stack, with the caller's own AWS credentials."""
+    import boto3
+
+    from packshot.adapters.operations import StackNames, collect_status, dead_letter_sources, redrive
+
+    session = boto3.Session(region_name=region)
+    names = StackNames.from_cloudformation(session.client("cloudformation"), stack)
+    sqs = session.client("sqs")
+    if command == "status":
+        status = collect_status(names, session.client("dynamodb"), sqs, session.client("cloudwatch"))
+        print("\n".join(status.lines()))
+        return 0
+    for dead_letters, source in dead_letter_sources(sqs, names.queues).items():
+        print(f"packshot: {dead_letters} -> {source}: {redrive(sqs, dead_letters, source)}")
     return 0
 
 

@@ -1,0 +1,89 @@
+"""The evidence scripts (evidence/) at a small size: duplicates, bad input, transient faults, logs, cost model."""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from evidence import bad_inputs, cost, duplicates, faults
+from tests.conftest import EXAMPLES
+
+# What must never reach a log: SigV4 presigned URL parts and Step Functions task tokens.
+SECRET_PATTERNS = [r"X-Amz-Signature=", r"X-Amz-Credential=", r"X-Amz-Security-Token=",
+                   r"(?i)\"?task_?token\"?\s*[:=]\s*\"?[A-Za-z0-9+/=_-]{16,}"]
+
+
+@pytest.fixture()
+def small_size_limit_aws(model_file: Path) -> Iterator[object]:
+    """The embedded AWS with a 3 MB object limit, so the corpus's "too big" file stays small."""
+    from packshot.local.embedded import EmbeddedAws
+
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
+    with EmbeddedAws(log_level="ERROR", parameters={"MaxObjectBytes": str(bad_inputs.SIZE_LIMIT)}) as aws:
+        yield aws
+
+
+def test_uploads_delivered_three_times_give_one_execution_one_record_and_one_export_set_each(embedded) -> None:
+    result = duplicates.run(embedded, n=2, deliveries=3)
+
+    assert result["problems"] == []
+    assert result["executions"] == result["records"] == 2
+    assert result["notifications_captured"] == 2  # each first receive failed, so SQS redelivered it
+    assert result["export_retry_checked"]
+
+
+def test_every_kind_of_bad_input_settles_with_a_reason_and_leaves_the_original_untouched(small_size_limit_aws) -> None:
+    result = bad_inputs.run(small_size_limit_aws)
+
+    assert result["kinds"] >= 25
+    assert result["problems"] == []
+    assert result["handler_errors"] == 0 and result["dead_letters"] == 0
+    rows = {row["kind"]: row for row in result["rows"]}
+    for kind in ("zero bytes", "truncated JPEG", "HTML named .jpg", "PDF", "1x1 pixel", "999 px",
+                 "30,000 px bomb header", "object deleted before processing"):
+        assert rows[kind]["status"] == "rejected" and rows[kind]["reason"], kind
+    if "MaxObjectBytes" in small_size_limit_aws.stack.parameters:
+        assert rows["object over the size limit"]["status"] == "rejected"
+
+
+def test_with_ten_percent_transient_faults_every_image_finishes_once(embedded) -> None:
+    result = faults.run(embedded, n=3, rate=0.1, seed=3)
+
+    assert result["problems"] == []
+    assert result["faults_injected"] > 0
+    assert result["by_status"].get("failed", 0) == 0
+
+
+def test_the_logs_of_a_run_with_a_review_hold_no_task_token_or_presigned_url(model_file, capfd) -> None:
+    from packshot.local.embedded import EmbeddedAws
+
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
+    with EmbeddedAws(log_level="DEBUG") as aws:
+        # Jewellery goes to a reviewer by category rule: the review step runs with its task token.
+        keys = aws.upload([EXAMPLES / "chain_necklace.jpg"], EXAMPLES, {"chain_necklace.jpg": {"category": "jewelry"}})
+        aws.wait(keys, timeout_s=300)
+    captured = capfd.readouterr()
+    logs = captured.out + captured.err
+    assert '"correlation_id"' in logs, "the stages log JSON with the image id as correlation id"
+    for pattern in SECRET_PATTERNS:
+        assert not re.search(pattern, logs), pattern
+
+
+def test_the_cost_model_adds_up_lambda_state_machine_queue_storage_and_table_costs() -> None:
+    measured = {"images": 2, "durations": {"fn-a": [1.0, 1.0], "fn-b": [0.5, 0.5]},
+                "memory_mb": {"fn-a": 1024, "fn-b": 2048}, "logical": {"fn-a": "AFunction", "fn-b": "BFunction"},
+                "requests": {"s3:PUT": 4, "s3:GET": 6, "UpdateItem": 8}, "transitions": [10, 10],
+                "stored_bytes": 2_000_000, "record_kb": 1.5}
+
+    result = cost.model(measured)
+
+    lambda_gb_s = 1.0 * 1 + 0.5 * 2  # per image
+    assert result["stages"]["AFunction"]["seconds_per_image"] == 1.0
+    assert result["by_service_usd_per_image"]["lambda"] == pytest.approx(
+        lambda_gb_s * cost.PRICES["lambda_arm64_gb_second"] + 2 * cost.PRICES["lambda_request"])
+    assert result["by_service_usd_per_image"]["step_functions"] == pytest.approx(10 * 0.025 / 1000)
+    assert result["usd_per_image"] == pytest.approx(sum(result["by_service_usd_per_image"].values()))
