@@ -6,9 +6,8 @@ import io
 import struct
 
 import numpy as np
-from PIL import Image
-
 from packshot.imaging.tiff import ASCII, BYTE, CFA, LONG, NONE, RATIONAL, SHORT, SRATIONAL, Tag, encode_tiff
+from PIL import Image
 
 W, H = 1200, 1000
 # A studio scene: warm-grey sweep with a red product in the middle.
@@ -104,7 +103,7 @@ def dng(width: int = W, height: int = H) -> bytes:
     """A minimal valid DNG 1.4: one uncompressed CFA IFD with the DNG colour tags LibRaw needs."""
 
     def ratio(v: float) -> tuple[int, int]:
-        return (int(round(v * 10000)), 10000)
+        return (round(v * 10000), 10000)
 
     # Canon EOS 5D Mark III's ColorMatrix1 (Adobe DNG Converter), D65; AsShotNeutral undoes the warm light.
     matrix = (0.6722, -0.0635, -0.0963, -0.4287, 1.2460, 0.2028, -0.0908, 0.2162, 0.5668)

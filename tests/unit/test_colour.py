@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from packshot.imaging.colour import apply_gains, measure_shoot, shoot_group, white_balance
 
 H, W = 200, 240
@@ -20,7 +19,7 @@ def shot(background: tuple[int, int, int], product: tuple[int, int, int]) -> tup
 
 
 def cast(rgb: tuple[int, ...], light: tuple[float, float, float]) -> tuple[int, int, int]:
-    return tuple(int(round(c * f)) for c, f in zip(rgb, light))  # type: ignore[return-value]
+    return tuple(round(c * f) for c, f in zip(rgb, light))  # type: ignore[return-value]
 
 
 WARM = (1.0, 0.96, 0.88)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from packshot.manifest import (
     ImageMetadata,
     ManifestError,

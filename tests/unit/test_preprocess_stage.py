@@ -9,14 +9,14 @@ from typing import Any
 import numpy as np
 import pytest
 import tifffile
-from PIL import Image
-
 from packshot import pipeline
 from packshot.adapters.s3 import ObjectInfo
 from packshot.config import Settings
 from packshot.errors import SourceMissingError
 from packshot.imaging.decode import decode_png_rgba, encode_png
 from packshot.imaging.icc import srgb_profile
+from PIL import Image
+
 from tests import sample_files as sf
 
 INPUT, WORK = "input", "work"
@@ -134,7 +134,7 @@ def test_a_broken_manifest_is_noted_and_the_deployment_defaults_apply() -> None:
 
 def test_two_photos_of_one_shoot_get_one_group_and_its_reference_white() -> None:
     first, _, records_a = run_preprocess("shoot/a.jpg", sf.jpeg(sf.scene(product=(30, 30, 200))))
-    second, _, records_b = run_preprocess("shoot/b.jpg", sf.jpeg(sf.scene(product=(30, 160, 30))))
+    second, _, _records_b = run_preprocess("shoot/b.jpg", sf.jpeg(sf.scene(product=(30, 160, 30))))
     assert first["shoot_group"] == second["shoot_group"]
     assert records_a.items["img-1"]["shoot_group"] == first["shoot_group"]
     assert first["reference_white"] == second["reference_white"]
@@ -145,8 +145,8 @@ def test_two_photos_of_one_shoot_get_one_group_and_its_reference_white() -> None
 @pytest.mark.parametrize("warm", [True, False])
 def test_finish_removes_the_background_cast_and_qc_does_not_count_it_as_a_colour_shift(warm: bool) -> None:
     light = (1.0, 0.96, 0.88) if warm else (1.0, 1.0, 1.0)
-    background = tuple(int(round(245 * f)) for f in light)
-    grey = tuple(int(round(128 * f)) for f in light)
+    background = tuple(round(245 * f) for f in light)
+    grey = tuple(round(128 * f) for f in light)
     rgb = sf.scene(background=background, product=grey)  # type: ignore[arg-type]
     alpha = np.zeros((sf.H, sf.W), dtype=np.uint8)
     alpha[sf.H // 4 : 3 * sf.H // 4, sf.W // 3 : 2 * sf.W // 3] = 255

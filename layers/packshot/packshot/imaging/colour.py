@@ -80,7 +80,7 @@ def measure_shoot(rgb: np.ndarray) -> ShootCondition:
     """Measure background colour, brightness and white balance from the image's border band."""
     _check(rgb)
     height, width = rgb.shape[:2]
-    band = max(1, int(round(min(height, width) * BORDER_SHARE)))
+    band = max(1, round(min(height, width) * BORDER_SHARE))
     step = max(1, int(math.sqrt(2 * band * (height + width) / 50_000)))  # about 50k samples whatever the size
     border = np.concatenate(
         [
@@ -98,8 +98,8 @@ def measure_shoot(rgb: np.ndarray) -> ShootCondition:
 def shoot_group(batch: str, shoot: ShootCondition) -> ShootGroup:
     """The group of a batch (an input prefix) for this shoot condition; see the module docstring."""
     level = int(shoot.brightness // BRIGHTNESS_STEP)
-    red_bin = int(round(shoot.red_cast / CAST_STEP))
-    blue_bin = int(round(shoot.blue_cast / CAST_STEP))
+    red_bin = round(shoot.red_cast / CAST_STEP)
+    blue_bin = round(shoot.blue_cast / CAST_STEP)
     batch_tag = hashlib.sha256(batch.encode("utf-8")).hexdigest()[:8]
     group_id = f"shoot-{batch_tag}-L{level:02d}-R{red_bin:+d}-B{blue_bin:+d}"
     g = (level + 0.5) * BRIGHTNESS_STEP
