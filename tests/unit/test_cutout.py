@@ -10,18 +10,26 @@ import pytest
 from PIL import Image
 
 from packshot.cutout import (
+    Band,
     Cutout,
     Signals,
+    backdrop_distance,
     border_colour,
     box_blur,
+    box_mean,
     clear_background_holes,
     confidence,
     cut_out,
     cut_out_files,
     decode_rgb,
+    decontaminate,
+    edge_support,
+    fit_backdrop,
     label_components,
+    refine_alpha,
     remove_islands,
     rgba_png_bytes,
+    sample_bilinear,
     sharpen_edge,
     trim_edge_halo,
     write_rgba_png,
@@ -243,6 +251,7 @@ def test_a_folder_run_writes_one_png_per_photo_and_reports_the_broken_one(
     written = cut_out_files(
         [good, broken, twin],
         tmp_path / "out",
+        model_name="u2netp",
         model_path=u2netp.path,
         on_skip=lambda path, reason: skipped.append((path, reason)),
     )
@@ -251,3 +260,65 @@ def test_a_folder_run_writes_one_png_per_photo_and_reports_the_broken_one(
     assert png.mode == "RGBA" and png.size == (800, 600)
     assert [path for path, _ in skipped] == [broken, twin]
     assert "cannot decode" in skipped[0][1] and "same output name" in skipped[1][1]
+
+
+# -- full-resolution refinement ---------------------------------------------------------------------------
+
+
+def test_box_mean_matches_box_blur() -> None:
+    image = np.random.default_rng(3).random((30, 40)).astype(np.float32)
+    assert np.allclose(box_mean(image, 3), box_blur(image, 3), atol=1e-5)
+
+
+def test_bilinear_sampling_interpolates_between_pixels() -> None:
+    grid = np.array([[0.0, 1.0], [2.0, 3.0]], np.float32)
+    values = sample_bilinear(grid, np.array([0.0, 0.5, 1.0]), np.array([0.0, 0.5, 1.0]))
+    assert values.tolist() == pytest.approx([0.0, 1.5, 3.0])
+
+
+def test_the_backdrop_fit_follows_a_studio_gradient() -> None:
+    height, width = 60, 80
+    rows = np.linspace(200, 250, height, dtype=np.float32)[:, None, None]
+    rgb = np.broadcast_to(rows, (height, width, 3)).astype(np.uint8)
+    coeffs = fit_backdrop(rgb, np.ones((height, width), bool))
+    u = (np.arange(width) + 0.5) / width
+    v = (np.arange(height) + 0.5) / height
+    assert backdrop_distance(rgb, coeffs, u, v).max() < 2.0 / 255.0
+
+
+def test_a_soft_model_edge_becomes_as_crisp_as_the_photo_edge() -> None:
+    # Full size 800 px wide with the photo's edge at column 400; the model's mask, at a quarter of that,
+    # ramps over 8 of its pixels (32 full-size pixels) around the edge.
+    rgb = np.full((120, 800, 3), 250, np.uint8)
+    rgb[:, :400] = (40, 60, 160)
+    small_rgb = np.asarray(Image.fromarray(rgb).reduce(4))
+    ramp = np.clip((100 - (np.arange(200) + 0.5)) / 8 + 0.5, 0, 1).astype(np.float32)
+    soft_small = np.broadcast_to(ramp, (30, 200)).copy()
+    coeffs = fit_backdrop(small_rgb, soft_small < 0.02)
+    distance = backdrop_distance(small_rgb, coeffs, (np.arange(200) + 0.5) / 200, (np.arange(30) + 0.5) / 30)
+    alpha, band = refine_alpha(rgb, soft_small, distance, coeffs, scale=4.0)
+    assert (alpha[:, :396] >= 250).all() and (alpha[:, 404:] <= 5).all()
+    assert edge_support(band) > 0.9
+
+
+def test_a_white_product_on_white_keeps_the_model_edge_and_has_no_support() -> None:
+    height, width = 120, 200
+    rgb = np.full((height, width, 3), 252, np.uint8)
+    small = np.clip((90 - (np.arange(width) + 0.5)) / 8 + 0.5, 0, 1).astype(np.float32)
+    soft_small = np.broadcast_to(small, (height, width)).copy()
+    coeffs = fit_backdrop(rgb, soft_small < 0.02)
+    distance = backdrop_distance(rgb, coeffs, (np.arange(width) + 0.5) / width, (np.arange(height) + 0.5) / height)
+    alpha, band = refine_alpha(rgb, soft_small, distance, coeffs, scale=1.0)
+    assert (alpha[:, :85] == 255).all() and (alpha[:, 95:] == 0).all()
+    assert edge_support(band) < 0.1
+
+
+def test_a_grey_backdrop_is_taken_out_of_partly_transparent_edge_pixels() -> None:
+    backdrop = np.zeros((6, 3), np.float32)
+    backdrop[0] = (128, 128, 128)
+    rgb = np.full((1, 3, 3), 128, np.uint8)
+    rgb[0, 1] = (64, 128, 128)  # half red-ish product (0, 128, 128) over grey
+    band = Band(np.array([0]), np.array([1]), np.array([0.5], np.float32), np.array([1.0], np.float32))
+    out = decontaminate(rgb, np.zeros((1, 3), np.uint8), band, backdrop)
+    assert out is not None and out[0, 1].tolist() == [0, 128, 128]
+    assert out[0, 0].tolist() == [128, 128, 128]

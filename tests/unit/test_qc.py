@@ -208,3 +208,15 @@ def _flood_fill_areas(mask: np.ndarray) -> list[int]:
 def test_component_labelling_matches_a_flood_fill(seed: int) -> None:
     mask = np.random.default_rng(seed).random((40, 50)) < 0.4
     assert sorted(_component_areas(mask).astype(int).tolist()) == _flood_fill_areas(mask)
+
+
+def test_an_unsure_cutout_is_held_for_review_even_with_a_high_score() -> None:
+    rgb, alpha = photo()
+    result = score(rgb, alpha, confidence=0.85, thresholds=QcThresholds(approve=50, min_confidence=0.9))
+    assert result.score >= 50 and result.decision == "review"
+    assert any("the cutout is unsure (confidence 0.85 < 0.90)" in r for r in result.reasons)
+
+
+def test_a_sure_cutout_is_not_held_by_the_confidence_gate() -> None:
+    rgb, alpha = photo()
+    assert score(rgb, alpha, confidence=0.95, thresholds=QcThresholds(min_confidence=0.9)).decision == "approve"

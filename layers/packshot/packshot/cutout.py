@@ -20,6 +20,14 @@ logger = logging.getLogger(__name__)
 # Edge: after upscaling, the model's 2-3 px soft edge is 10-20 px wide at full size; this many full-size
 # pixels is what a sharp lens gives, so the edge is crisp without a staircase.
 EDGE_WIDTH_PX = 2.5
+# Refinement: the guided filter's coefficients are fitted at this long side (the model sees 320, so 640
+# places them finely enough; the full-resolution photo still decides where each edge pixel falls).
+WORK_SIDE = 640
+GUIDE_RADIUS = 3  # 7x7 window at WORK_SIDE: about two model pixels
+# Guide variance (distance units, 1 = 255 levels) below which the filter trusts the model over the photo.
+GUIDE_EPS = 0.03**2
+# A light contrast curve on the guided alpha: it follows the photo already and needs only a little help.
+GUIDED_GAIN = 1.5
 # Islands: a separate blob smaller than this share of the main subject's mass, and this far (as a share of
 # the model's input side) from the subject's box, is a speck of dust or a reflection, not a second item.
 ISLAND_MAX_SHARE = 0.03
@@ -44,6 +52,10 @@ class Cutout:
     alpha: np.ndarray  # (H, W) uint8 at full input resolution
     confidence: float  # 0..1; under 0.5 means "no clear subject", send to review
     model: str
+    # The photo with backdrop colour removed from semi-transparent edge pixels (no white or grey fringe
+    # when composited on another colour); None means "use the photo as it is".
+    foreground: np.ndarray | None = None
+    signals: Signals | None = None
 
 
 @dataclass(frozen=True)
@@ -54,29 +66,210 @@ class Signals:
     band_width: float  # mean width of the uncertain band (0.1 < mask < 0.9) in model pixels
     colour_agreement: float  # IoU of mask > 0.5 and "differs from the backdrop colour", at model size
     area: float  # share of the frame with mask > 0.5
+    edge_support: float = 1.0  # share of the outline the photo's contrast confirms (see edge_support)
 
 
 def cut_out(rgb: np.ndarray, model: SegmentationModel) -> Cutout:
-    """Segment the product in an RGB uint8 photo and return its full-resolution alpha with a confidence."""
+    """Segment the product in an RGB uint8 photo and return its full-resolution alpha with a confidence.
+
+    The expensive work is bounded: the model runs at its input size; the guided filter's coefficients and
+    the backdrop model are computed at WORK_SIDE; the full-resolution image is read only in the edge band.
+    """
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
         raise ValueError(f"expected an RGB uint8 array (H, W, 3), got {rgb.dtype} {rgb.shape}")
     output = model.predict(rgb)
     mask = remove_islands(output.mask)
     height, width = rgb.shape[:2]
-    soft = upscale_mask(mask, width, height)
-    alpha = sharpen_edge(soft, scale=max(width, height) / mask.shape[0])
-    background = border_colour(rgb)
-    alpha = clear_background_holes(rgb, alpha, soft, background)
-    alpha = trim_edge_halo(rgb, alpha, soft, background)
-    signals = measure(rgb, output, mask)
+    side = max(height, width)
+    factor = max(1, side // WORK_SIDE)
+    small_rgb = np.asarray(Image.fromarray(rgb).reduce(factor)) if factor > 1 else rgb
+    small_h, small_w = small_rgb.shape[:2]
+    soft_small = upscale_mask(mask, small_w, small_h)
+    backdrop = fit_backdrop(small_rgb, soft_small < 0.02)
+    distance_small = backdrop_distance(
+        small_rgb, backdrop, (np.arange(small_w) + 0.5) / small_w, (np.arange(small_h) + 0.5) / small_h
+    )
+    soft_small = clear_background_holes(small_rgb, soft_small, soft_small, border_colour(small_rgb))
+    alpha, band = refine_alpha(rgb, soft_small, distance_small, backdrop, scale=side / mask.shape[0])
+    foreground = decontaminate(rgb, alpha, band, backdrop)
+    signals = measure(rgb, output, mask, edge_support(band))
     return Cutout(
-        alpha=np.round(alpha * 255.0).astype(np.uint8),
+        alpha=alpha,
         confidence=confidence(signals),
         model=model.name,
+        foreground=foreground,
+        signals=signals,
     )
 
 
+def edge_support(band: Band) -> float:
+    """Share of the outline the photo itself confirms (0..1): low for white on white, glass, soft shadows.
+
+    Over the pixels that ended up partly transparent, the mean guide strength: where product and backdrop
+    differ, the edge follows the photo; where they do not, the edge is only the model's guess.
+    """
+    edge = (band.alpha > 0.1) & (band.alpha < 0.9)
+    if not edge.any():
+        return 1.0
+    return float(band.support[edge].mean())
+
+
 # -- refinement -------------------------------------------------------------------------------------------
+
+
+def refine_alpha(
+    rgb: np.ndarray,
+    soft_small: np.ndarray,
+    distance_small: np.ndarray,
+    backdrop: np.ndarray,
+    *,
+    scale: float,
+) -> tuple[np.ndarray, Band]:
+    """Full-resolution alpha: a fast guided filter (He and Sun) on the colour distance from the backdrop.
+
+    The filter's linear coefficients (alpha ~ a * distance + b per window) are fitted at WORK_SIDE, then
+    applied to the full-resolution distance, but only in the band where the upscaled mask is unsure; the
+    rest of the frame is 0 or 255 without reading the photo. Where the photo gives the filter nothing to
+    follow (white on white: the distance is flat), it falls back to the model's edge made crisp.
+    """
+    height, width = rgb.shape[:2]
+    r = GUIDE_RADIUS
+    guide, target = distance_small, soft_small
+    mean_i, mean_p = box_mean(guide, r), box_mean(target, r)
+    var_i = box_mean(guide * guide, r) - mean_i * mean_i
+    cov_ip = box_mean(guide * target, r) - mean_i * mean_p
+    a = cov_ip / (var_i + GUIDE_EPS)
+    b = mean_p - a * mean_i
+    a, b = box_mean(a, r), box_mean(b, r)
+    # How much the photo itself says where the edge is: the guide's local contrast against eps.
+    strength = box_mean(np.clip(var_i / (4.0 * GUIDE_EPS), 0.0, 1.0), r)
+
+    # One byte per pixel: a 4 MP float map would cost four times the memory and the resize time, and the
+    # band test needs only "fully out", "fully in" or "in between".
+    soft8 = Image.fromarray(np.round(soft_small * 255.0).astype(np.uint8)).resize(
+        (width, height), Image.Resampling.BILINEAR
+    )
+    soft = np.asarray(soft8)
+    alpha = np.where(soft >= 128, np.uint8(255), np.uint8(0))
+    ys, xs = np.nonzero((soft > 0) & (soft < 255))
+    if len(ys) == 0:
+        return alpha, Band(ys, xs, np.zeros(0, np.float32), np.zeros(0, np.float32))
+    sy = (ys + 0.5) * (soft_small.shape[0] / height) - 0.5
+    sx = (xs + 0.5) * (soft_small.shape[1] / width) - 0.5
+    coeff_a, coeff_b, coeff_s = (sample_bilinear(m, sy, sx) for m in (a, b, strength))
+    distance = backdrop_distance(rgb[ys, xs], backdrop, (xs + 0.5) / width, (ys + 0.5) / height)
+    guided = coeff_a * distance + coeff_b
+    # The guided result is already as sharp as the photo; the model-only fallback needs the contrast curve.
+    gain = coeff_s * GUIDED_GAIN + (1.0 - coeff_s) * max(1.0, 2.0 * scale / EDGE_WIDTH_PX)
+    t = np.clip((guided - 0.5) * gain + 0.5, 0.0, 1.0)
+    values = (t * t * (3.0 - 2.0 * t)).astype(np.float32)
+    alpha[ys, xs] = np.round(values * 255.0).astype(np.uint8)
+    return alpha, Band(ys, xs, values, coeff_s)
+
+
+@dataclass(frozen=True)
+class Band:
+    """The full-resolution pixels refine_alpha decided individually, and their alpha in 0..1."""
+
+    ys: np.ndarray
+    xs: np.ndarray
+    alpha: np.ndarray
+    support: np.ndarray  # 0..1 per pixel: how much the photo's own contrast decided it (vs the model)
+
+
+def decontaminate(rgb: np.ndarray, alpha: np.ndarray, band: Band, backdrop: np.ndarray) -> np.ndarray | None:
+    """The photo with the backdrop's colour taken out of partly transparent edge pixels.
+
+    An edge pixel is alpha * product + (1 - alpha) * backdrop; solving for the product colour removes the
+    grey or white fringe a grey or off-white backdrop leaves when the cutout is put on pure white.
+    """
+    partial = (band.alpha > 0.05) & (band.alpha < 0.95)
+    if not partial.any():
+        return None
+    ys, xs, a = band.ys[partial], band.xs[partial], band.alpha[partial][:, None]
+    height, width = rgb.shape[:2]
+    behind = backdrop_colour(backdrop, (xs + 0.5) / width, (ys + 0.5) / height)
+    pixels = rgb[ys, xs].astype(np.float32)
+    product = behind + (pixels - behind) / a
+    out = rgb.copy()
+    out[ys, xs] = np.clip(np.round(product), 0, 255).astype(np.uint8)
+    return out
+
+
+def fit_backdrop(rgb_small: np.ndarray, sure_background: np.ndarray) -> np.ndarray:
+    """Quadratic-in-(x, y) colour per channel fitted to the sure-background pixels: (6, 3) coefficients.
+
+    A studio sweep is a smooth gradient (brighter in the middle, darker at the top); one flat colour would
+    call its dark corners "product". Falls back to the border colour when too little background is sure.
+    """
+    height, width = sure_background.shape
+    ys, xs = np.nonzero(sure_background)
+    coeffs = np.zeros((6, 3), np.float32)
+    if len(ys) < 200:
+        coeffs[0] = border_colour(rgb_small)
+        return coeffs
+    step = max(1, len(ys) // 20000)
+    ys, xs = ys[::step], xs[::step]
+    basis = _basis((xs + 0.5) / width, (ys + 0.5) / height)
+    fitted, *_ = np.linalg.lstsq(basis, rgb_small[ys, xs].astype(np.float32), rcond=None)
+    return fitted.astype(np.float32)
+
+
+def backdrop_colour(coeffs: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """The fitted backdrop's RGB at normalised positions (u across, v down, both 0..1)."""
+    return _basis(u, v) @ coeffs
+
+
+def backdrop_distance(pixels: np.ndarray, coeffs: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Euclidean RGB distance from the fitted backdrop, in 0..1 (1 = 255 levels).
+
+    `pixels` is (N, 3) with positions u, v of length N, or (H, W, 3) with u of length W and v of length H.
+    """
+    if pixels.ndim == 3:
+        height, width = pixels.shape[:2]
+        grid_u = np.broadcast_to(np.asarray(u, np.float32)[None, :], (height, width))
+        grid_v = np.broadcast_to(np.asarray(v, np.float32)[:, None], (height, width))
+        behind = backdrop_colour(coeffs, grid_u, grid_v)
+    else:
+        behind = backdrop_colour(coeffs, u, v)
+    diff = pixels.astype(np.float32) - behind
+    return np.minimum(np.sqrt(np.einsum("...k,...k->...", diff, diff)) / 255.0, 1.0).astype(np.float32)
+
+
+def sample_bilinear(image: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+    """Bilinear samples of a 2-D float map at fractional (ys, xs), clamped to the map."""
+    height, width = image.shape
+    ys = np.clip(ys, 0.0, height - 1.0)
+    xs = np.clip(xs, 0.0, width - 1.0)
+    y0 = np.minimum(ys.astype(np.int32), height - 2) if height > 1 else np.zeros(len(ys), np.int32)
+    x0 = np.minimum(xs.astype(np.int32), width - 2) if width > 1 else np.zeros(len(xs), np.int32)
+    fy = (ys - y0).astype(np.float32)
+    fx = (xs - x0).astype(np.float32)
+    y1 = np.minimum(y0 + 1, height - 1)
+    x1 = np.minimum(x0 + 1, width - 1)
+    top = image[y0, x0] * (1 - fx) + image[y0, x1] * fx
+    bottom = image[y1, x0] * (1 - fx) + image[y1, x1] * fx
+    return (top * (1 - fy) + bottom * fy).astype(np.float32)
+
+
+def box_mean(image: np.ndarray, radius: int) -> np.ndarray:
+    """box_blur for small float32 maps in 0..1: float32 sums, no float64 copy (maps here are under 1 MP)."""
+    pad = [(radius + 1, radius), (radius + 1, radius)]
+    table = np.pad(image.astype(np.float32), pad, mode="edge")
+    table[0] = 0.0
+    table[:, 0] = 0.0
+    np.cumsum(table, axis=0, out=table)
+    np.cumsum(table, axis=1, out=table)
+    size = 2 * radius + 1
+    total = table[size:, size:] - table[:-size, size:] - table[size:, :-size] + table[:-size, :-size]
+    return total / float(size * size)
+
+
+def _basis(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    u = np.asarray(u, np.float32)
+    v = np.asarray(v, np.float32)
+    return np.stack([np.ones_like(u), u, v, u * u, v * v, u * v], axis=-1)
+
 
 
 def upscale_mask(mask: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -261,7 +454,7 @@ def box_blur(image: np.ndarray, radius: int) -> np.ndarray:
 # -- confidence -------------------------------------------------------------------------------------------
 
 
-def measure(rgb: np.ndarray, output: ModelOutput, mask: np.ndarray) -> Signals:
+def measure(rgb: np.ndarray, output: ModelOutput, mask: np.ndarray, support: float = 1.0) -> Signals:
     """The four confidence signals, all at the model's input size (cheap, and resolution-independent)."""
     side = mask.shape[0]
     small = np.asarray(Image.fromarray(rgb).resize((side, side), Image.Resampling.BOX), dtype=np.float32)
@@ -275,7 +468,13 @@ def measure(rgb: np.ndarray, output: ModelOutput, mask: np.ndarray) -> Signals:
     distinct = np.abs(small - border_colour(small.astype(np.uint8))).max(axis=2) > 24.0
     union = int((inside | distinct).sum())
     agreement = float((inside & distinct).sum()) / union if union else 0.0
-    return Signals(raw_range=output.raw_range, band_width=band_width, colour_agreement=agreement, area=area)
+    return Signals(
+        raw_range=output.raw_range,
+        band_width=band_width,
+        colour_agreement=agreement,
+        area=area,
+        edge_support=support,
+    )
 
 
 def outline_length(inside: np.ndarray) -> int:
@@ -375,7 +574,7 @@ def cut_out_files(
     inputs: list[Path],
     out_dir: Path,
     *,
-    model_name: str = "u2netp",
+    model_name: str = "u2netp-fast",
     model_path: Path | None = None,
     threads: int = 2,
     on_skip: SkipHandler | None = None,
@@ -387,11 +586,10 @@ def cut_out_files(
     status. Model problems (missing or corrupt file) raise ModelError before any file is touched.
     """
     # Imported here so that `import packshot.cutout` does not pull in the registry and its families.
-    from packshot.models.paths import default_model_path
-    from packshot.models.registry import load_model
+    from packshot.models.registry import default_path_for, load_model
 
     report = on_skip or _log_skip
-    model = load_model(model_name, model_path or default_model_path(), threads=threads)
+    model = load_model(model_name, model_path or default_path_for(model_name), threads=threads)
     out_dir = Path(out_dir)
     written: list[Path] = []
     seen: dict[str, Path] = {}
