@@ -4,15 +4,18 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 MODEL  := models/u2netp.onnx
+# The default cutout model: u2netp with a symbolic input size, derived from MODEL and checked by sha256.
+FAST_MODEL := models/u2netp-dynamic.onnx
+BENCH_VENV := build/bench-venv
 STAMP  := $(VENV)/.installed
 # checkov pins boto3==1.35.49 and packaging<24 (pytest 9 needs >=24): it gets a virtualenv of its own.
 SCAN_VENV := .venv-scan
 CHECKOV   := $(SCAN_VENV)/bin/checkov
 CHECKOV_VERSION := 3.3.30
 
-.PHONY: setup demo test lint clean
+.PHONY: setup demo test lint clean eval bench
 
-setup: $(STAMP) $(MODEL) $(CHECKOV)
+setup: $(STAMP) $(MODEL) $(FAST_MODEL) $(CHECKOV)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +29,9 @@ $(CHECKOV):
 $(MODEL): $(STAMP)
 	$(BIN)/python -m packshot.models.fetch --dest models
 
+$(FAST_MODEL): $(MODEL)
+	$(BIN)/python -m packshot.models.derive --dest models
+
 demo: setup
 	$(BIN)/packshot run examples --out out/demo
 
@@ -35,6 +41,21 @@ test: setup
 lint: setup
 	$(BIN)/cfn-lint template.yaml
 	$(CHECKOV) -f template.yaml --framework cloudformation --compact --quiet --skip-download
+
+# The labelled set is rendered into build/eval/data on first use (1-2 minutes), then reused; the whole
+# target takes 5-7 minutes on 2 cores.
+eval: setup
+	$(BIN)/python -m eval.run --out build/eval
+
+# rembg lives in its own virtualenv (never in .venv); U2NET_HOME points it at our verified u2netp.onnx.
+$(BENCH_VENV)/.installed:
+	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --disable-pip-version-check rembg onnxruntime pillow numpy
+	touch $@
+
+bench: setup $(BENCH_VENV)/.installed
+	U2NET_HOME=$(CURDIR)/models $(BIN)/python -m bench.run --bench-python $(BENCH_VENV)/bin/python
+	$(BIN)/python bench/preprocess_memory.py
 
 # Evidence for the operations claims (evidence/, numbers in README): the 1,000-upload soak runs outside
 # `make test`; the per-image AWS cost model prints with the benchmarks.
