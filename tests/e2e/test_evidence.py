@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import sys
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from evidence import bad_inputs, cost, duplicates, faults
-from tests.conftest import EXAMPLES
 
 # What must never reach a log: SigV4 presigned URL parts and Step Functions task tokens.
 SECRET_PATTERNS = [r"X-Amz-Signature=", r"X-Amz-Credential=", r"X-Amz-Security-Token=",
@@ -58,17 +60,17 @@ def test_with_ten_percent_transient_faults_every_image_finishes_once(embedded) -
     assert result["by_status"].get("failed", 0) == 0
 
 
-def test_the_logs_of_a_run_with_a_review_hold_no_task_token_or_presigned_url(model_file, capfd) -> None:
-    from packshot.local.embedded import EmbeddedAws
-
-    warnings.filterwarnings("ignore", message="No application metrics to publish")
-    with EmbeddedAws(log_level="DEBUG") as aws:
-        # Jewellery goes to a reviewer by category rule: the review step runs with its task token.
-        keys = aws.upload([EXAMPLES / "chain_necklace.jpg"], EXAMPLES, {"chain_necklace.jpg": {"category": "jewelry"}})
-        aws.wait(keys, timeout_s=300)
-    captured = capfd.readouterr()
-    logs = captured.out + captured.err
-    assert '"correlation_id"' in logs, "the stages log JSON with the image id as correlation id"
+def test_the_logs_of_a_run_with_a_review_hold_no_task_token_or_presigned_url(model_file, repo) -> None:
+    # A process of its own: Powertools configures each service's logger once per process.
+    run = subprocess.run([sys.executable, "-m", "evidence.logscan"], cwd=repo, capture_output=True, text=True,
+                         timeout=900)
+    assert run.returncode == 0, run.stderr[-2000:]
+    logs = run.stdout + run.stderr
+    lines = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
+    staged = [line for line in lines if line.get("message") == "stage finished"]
+    assert staged and all(line["correlation_id"].startswith("img-") for line in staged), \
+        "the stages log JSON with the image id as correlation id"
+    assert "needs_review" in run.stderr or "needs_senior" in run.stderr, "a review step ran"
     for pattern in SECRET_PATTERNS:
         assert not re.search(pattern, logs), pattern
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Mapping
 from typing import Any, Protocol
 
 from packshot.pipeline import REJECTED
 
+# Powertools' Logger for the service is this stdlib logger with a JSON formatter that carries the correlation id.
+_log = logging.getLogger("packshot")
 # States that mean "this image will not be delivered as is" at the stage that set them.
 _NOT_DELIVERED = frozenset({REJECTED, "redo", "failed"})
 
@@ -22,9 +25,12 @@ def emit_stage_metrics(metrics: MetricSink, stage: str, state: Mapping[str, Any]
     """Images, latency and the stage's own outcome; `started` is time.perf_counter() at the handler's start."""
     from aws_lambda_powertools.metrics import MetricUnit
 
+    latency_ms = round((time.perf_counter() - started) * 1000, 1)
+    # One line per image and stage: ids, outcome and timing only - never tokens, URLs or pixels.
+    _log.info("stage finished", extra={"stage": stage, "status": state.get("status"), "route": state.get("route"),
+                                       "decision": state.get("decision"), "latency_ms": latency_ms})
     metrics.add_metric(name="ImagesProcessed", unit=MetricUnit.Count, value=1)
-    metrics.add_metric(name="StageLatency", unit=MetricUnit.Milliseconds,
-                       value=round((time.perf_counter() - started) * 1000, 1))
+    metrics.add_metric(name="StageLatency", unit=MetricUnit.Milliseconds, value=latency_ms)
     if state.get("status") in _NOT_DELIVERED:
         metrics.add_metric(name="ImagesRejected", unit=MetricUnit.Count, value=1)
     if stage == "classify" and state.get("route"):
