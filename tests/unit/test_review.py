@@ -37,6 +37,13 @@ class FakeRecords:
     def update(self, image_id: str, fields: dict[str, Any]) -> None:
         self.records.setdefault(image_id, {"image_id": image_id}).update(fields)
 
+    def update_if(self, image_id: str, fields: dict[str, Any], expected: dict[str, Any]) -> bool:
+        record = self.records.get(image_id, {})
+        if any(record.get(k) != v for k, v in expected.items()):
+            return False
+        record.update(fields)
+        return True
+
 
 class FakeTokens:
     def __init__(self) -> None:
@@ -263,3 +270,15 @@ def test_approve_all_against_a_run_that_finished_stops_quietly_only_after_decidi
                        gone_means_done=True) == 1
     with pytest.raises(ReviewError):
         approve_all(api, "alice", "bob", settle=lambda: None, say=lambda line: None, gone_means_done=True)
+
+
+def test_a_decided_photo_is_moving_again_unless_its_execution_has_already_parked_it_anew(service) -> None:
+    wait_for_review(service, "a")
+    wait_for_review(service, "b")
+    service.records.update("b", {"review_requested_at": "later: already waiting again"})
+
+    service.decide("a:review", "approve", "alice")
+    service.decide("b:review", "approve", "alice")
+
+    assert service.records.get("a")["status"] == "processing"
+    assert service.records.get("b")["status"] == "needs_review"

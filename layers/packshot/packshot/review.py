@@ -45,6 +45,7 @@ class ReviewItems(Protocol):
 class RecordReader(Protocol):
     def get(self, image_id: str) -> dict[str, Any] | None: ...
     def update(self, image_id: str, fields: dict[str, Any]) -> None: ...
+    def update_if(self, image_id: str, fields: dict[str, Any], expected: dict[str, Any]) -> bool: ...
 
 
 class TaskTokens(Protocol):
@@ -202,6 +203,11 @@ class ReviewService:
             try:
                 self.tokens.succeed(item["task_token"], asdict(outcome))
                 result = outcome.decision
+                # Moving again from now on, so nobody waits for it as if it were parked; conditional, because
+                # the execution may already have parked it again (senior step, corrected cutout re-reviewed).
+                self.records.update_if(item["image_id"], {"status": "processing", "updated_at": at},
+                                       {"status": NEEDS_SENIOR if step == SENIOR else NEEDS_REVIEW,
+                                        "review_requested_at": item["requested_at"]})
             except ReviewTokenExpiredError:
                 result = "expired: nothing waits on this review any more (decided elsewhere or past its deadline)"
             self.items.delete(item["review_id"])

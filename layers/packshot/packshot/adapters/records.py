@@ -60,6 +60,29 @@ class RecordsTable:
         except (ClientError, BotoCoreError) as exc:
             raise _translate(exc) from exc
 
+    def update_if(self, image_id: str, fields: Mapping[str, Any], expected: Mapping[str, Any]) -> bool:
+        """Set attributes only while the record still holds the expected values; False when it has moved on."""
+        names = {**{f"#f{i}": name for i, name in enumerate(fields)},
+                 **{f"#e{i}": name for i, name in enumerate(expected)}}
+        values = {**{f":v{i}": _to_attr(value) for i, value in enumerate(fields.values())},
+                  **{f":e{i}": _to_attr(value) for i, value in enumerate(expected.values())}}
+        try:
+            self._db.update_item(
+                TableName=self._name,
+                Key={"image_id": {"S": image_id}},
+                UpdateExpression="SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(fields))),
+                ConditionExpression=" AND ".join(f"#e{i} = :e{i}" for i in range(len(expected))),
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise _translate(exc) from exc
+        except BotoCoreError as exc:
+            raise _translate(exc) from exc
+        return True
+
     def get(self, image_id: str) -> dict[str, Any] | None:
         try:
             resp = self._db.get_item(TableName=self._name, Key={"image_id": {"S": image_id}}, ConsistentRead=True)
