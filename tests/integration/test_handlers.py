@@ -18,6 +18,8 @@ STAGES = ["preprocess", "classify", "cutout", "finish", "export"]
 ON_DEMAND = ["deliver"]
 # Invoked by the state machine with a task token (enqueue) and by reviewers (list, decide).
 REVIEW = ["review"]
+# Invoked by a schedule (EventBridge); the embedded AWS has no clock, so tests invoke it.
+SCHEDULED = ["backlog"]
 
 
 def load_event(name: str) -> dict:
@@ -32,7 +34,7 @@ def invoke(aws, logical: str, event: dict) -> dict:
 
 
 def test_every_event_file_is_fed_to_a_handler_here() -> None:
-    assert sorted(p.stem for p in EVENTS.glob("*.json")) == sorted(["ingest", *STAGES, *ON_DEMAND, *REVIEW])
+    assert sorted(p.stem for p in EVENTS.glob("*.json")) == sorted(["ingest", *STAGES, *ON_DEMAND, *REVIEW, *SCHEDULED])
 
 
 def test_the_ingest_event_starts_one_execution_and_acknowledges_the_test_event(embedded_without_event_sources):
@@ -150,3 +152,16 @@ def test_the_review_event_puts_the_image_on_the_review_list_without_showing_its_
                                             "reviewer": "alice"})
     assert result["photos"][0]["result"].startswith("expired")
     assert invoke(aws, "ReviewFunction", {"op": "list"}) == {"tasks": []}
+
+
+def test_the_scheduled_backlog_event_counts_open_reviews_and_the_oldest_age(embedded_without_event_sources):
+    aws = embedded_without_event_sources
+    table = aws.physical("ReviewTable")
+    ddb = aws.client("dynamodb")
+    for i, at in enumerate(["2026-01-01T00:00:00.000+00:00", "2026-01-01T01:00:00.000+00:00"]):
+        ddb.put_item(TableName=table, Item={"review_id": {"S": f"r{i}"}, "requested_at": {"S": at}})
+
+    result = invoke(aws, "BacklogFunction", load_event("backlog"))
+
+    assert result["open_reviews"] == 2
+    assert result["oldest_age_s"] > 3600  # older than the newer task: the oldest one counts

@@ -40,8 +40,13 @@ def functions(s: Stack) -> dict[str, dict[str, Any]]:
 
 
 def dead_letter_queues(s: Stack) -> set[str]:
+    """Queues that a queue's RedrivePolicy or a function's DeadLetterQueue / OnFailure destination points at."""
     targets = {s.resolve(s.properties(q).get("RedrivePolicy", {})).get("deadLetterTargetArn")
                for q in s.of_type("AWS::SQS::Queue")}
+    for props in functions(s).values():
+        targets.add(s.resolve(props.get("DeadLetterQueue", {}).get("TargetArn")))
+        targets.add(s.resolve(props.get("EventInvokeConfig", {}).get("DestinationConfig", {})
+                              .get("OnFailure", {}).get("Destination")))
     return {q for q in s.of_type("AWS::SQS::Queue") if s.physical[q]["Arn"] in targets}
 
 

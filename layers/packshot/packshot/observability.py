@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any, Protocol
 
 from packshot.pipeline import REJECTED
@@ -43,3 +44,20 @@ def emit_stage_metrics(metrics: MetricSink, stage: str, state: Mapping[str, Any]
             metrics.add_metric(name="QcScore", unit=MetricUnit.NoUnit, value=float(state["qc_score"]))
     if stage == "export" and state.get("status") == "exported":
         metrics.add_metric(name="ImagesExported", unit=MetricUnit.Count, value=1)
+
+
+def review_backlog(requested_at: Iterable[str], now: datetime) -> tuple[int, float]:
+    """(open reviews, age of the oldest in seconds) from the open tasks' ISO request times; (0, 0) when none."""
+    times = [datetime.fromisoformat(t) for t in requested_at if t]
+    if not times:
+        return 0, 0.0
+    return len(times), max(0.0, (now - min(times)).total_seconds())
+
+
+def emit_review_backlog(metrics: MetricSink, count: int, oldest_age_s: float) -> None:
+    """What ReviewBacklogCountAlarm and ReviewBacklogAgeAlarm watch; emitted even when zero, so the graph is real."""
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    metrics.add_metric(name="ReviewBacklogCount", unit=MetricUnit.Count, value=count)
+    metrics.add_metric(name="ReviewBacklogOldestAgeSeconds", unit=MetricUnit.Seconds, value=round(oldest_age_s, 1))
+    _log.info("review backlog", extra={"open_reviews": count, "oldest_age_s": round(oldest_age_s, 1)})

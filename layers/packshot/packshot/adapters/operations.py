@@ -106,3 +106,11 @@ def redrive(sqs: Any, dead_letter_url: str, source_url: str, *, use_move_task: b
             sqs.send_message(QueueUrl=source_url, MessageBody=message["Body"], **extra)
             sqs.delete_message(QueueUrl=dead_letter_url, ReceiptHandle=message["ReceiptHandle"])
             moved += 1
+
+
+def open_review_times(dynamodb: Any, review_table: str) -> list[str]:
+    """The request time of every open review task (the review table holds open tasks only)."""
+    times: list[str] = []
+    for page in dynamodb.get_paginator("scan").paginate(TableName=review_table, ProjectionExpression="requested_at"):
+        times += [item["requested_at"]["S"] for item in page["Items"] if "S" in item.get("requested_at", {})]
+    return times

@@ -317,8 +317,10 @@ class EmbeddedAws:
                 lam.create_function(Runtime=props.get("Runtime", "python3.12"), Handler=props["Handler"],
                                     Code={"ZipFile": buffer.getvalue()}, **common)
             for event in props.get("Events", {}).values():
+                if event.get("Type") == "Schedule":
+                    continue  # no clock-driven invokes locally: callers invoke such a function when they need it
                 if event.get("Type") != "SQS":
-                    raise ConfigurationError(f"{logical}: the embedded runner knows SQS events only")
+                    raise ConfigurationError(f"{logical}: the embedded runner knows SQS and Schedule events only")
                 ev = s.resolve(event["Properties"])
                 queue_logical = next(q for q in s.of_type("AWS::SQS::Queue") if s.physical[q]["Arn"] == ev["Queue"])
                 self.pollers.append(SqsPoller(
