@@ -71,7 +71,7 @@ def _sixteen_bit_tiff() -> bytes:
     try:
         import tifffile
     except ImportError:  # the formats engineer's dependency; a 16-bit greyscale TIFF from Pillow otherwise
-        return _save(Image.fromarray((np.asarray(_photo("L")).astype(np.uint16) * 257)), "TIFF")
+        return _save(Image.fromarray(np.asarray(_photo("L")).astype(np.uint16) * 257), "TIFF")
     rgb = np.asarray(_photo()).astype(np.uint16) * 257
     buffer = io.BytesIO()
     tifffile.imwrite(buffer, rgb, photometric="rgb")

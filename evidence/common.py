@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from PIL import Image
-
 from packshot import pipeline
+from PIL import Image
 
 # Parked on a review task token: settled by design (the review flow's statuses, where it is present).
 WAITING_STATUSES: frozenset[str] = getattr(pipeline, "WAITING_STATUSES", frozenset({"needs_review"}))

@@ -10,8 +10,16 @@ import time
 from collections import Counter
 from typing import Any
 
-from evidence.common import InjectedFault, embedded, exported_keys, print_json, product_photo, settle, \
-    shorten_redelivery, upload
+from evidence.common import (
+    InjectedFault,
+    embedded,
+    exported_keys,
+    print_json,
+    product_photo,
+    settle,
+    shorten_redelivery,
+    upload,
+)
 
 
 def run(aws: Any, n: int = 100, deliveries: int = 3) -> dict[str, Any]:

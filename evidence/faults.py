@@ -10,9 +10,18 @@ import time
 from collections import Counter
 from typing import Any
 
-from evidence.common import INJECTED, embedded, exported_versions, print_json, product_photo, settle, \
-    shorten_redelivery, upload
 from packshot.errors import TransientStorageError
+
+from evidence.common import (
+    INJECTED,
+    embedded,
+    exported_versions,
+    print_json,
+    product_photo,
+    settle,
+    shorten_redelivery,
+    upload,
+)
 
 
 class _Raw:
@@ -106,7 +115,7 @@ def run(aws: Any, n: int = 20, rate: float = 0.1, seed: int = 10) -> dict[str, A
         contents.setdefault(key, set()).add(etag)
     if any(len(etags) > 1 for etags in contents.values()):
         problems.append(f"export files with two different contents: {[k for k, e in contents.items() if len(e) > 1]}")
-    exported = sum(len((r.get("exports") or {})) for r in outcome.records.values())
+    exported = sum(len(r.get("exports") or {}) for r in outcome.records.values())
     if len(contents) != exported:
         problems.append(f"{len(contents)} export files for {exported} recorded exports")
     return {**outcome.summary(), "problems": problems, "uploads": n, "rate": rate,

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from packshot.adapters.aws import client
 from packshot.adapters.operations import open_review_times
 from packshot.config import Settings
@@ -25,6 +24,6 @@ settings.require("review_table")
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     count, oldest = review_backlog(open_review_times(client("dynamodb"), settings.review_table),
-                                   datetime.now(timezone.utc))
+                                   datetime.now(UTC))
     emit_review_backlog(metrics, count, oldest)
     return {"open_reviews": count, "oldest_age_s": oldest}

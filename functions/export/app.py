@@ -7,9 +7,12 @@ import time
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig, idempotent
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent,
+)
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from packshot import pipeline
 from packshot.adapters.records import RecordsTable
 from packshot.adapters.s3 import S3Store

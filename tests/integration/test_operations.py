@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-
 from packshot.local.embedded import DEFAULT_TEMPLATE
 from packshot.local.template import Stack
 

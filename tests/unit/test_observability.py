@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from packshot.observability import emit_review_backlog, emit_stage_metrics, review_backlog
@@ -43,7 +43,7 @@ def test_every_stage_counts_its_images_and_latency_and_classify_its_route() -> N
 
 
 def test_the_backlog_is_the_count_and_the_age_of_the_oldest_open_review() -> None:
-    now = datetime(2026, 1, 2, tzinfo=timezone.utc)
+    now = datetime(2026, 1, 2, tzinfo=UTC)
 
     assert review_backlog(["2026-01-01T00:00:00+00:00", "2026-01-01T12:00:00+00:00"], now) == (2, 86400.0)
     assert review_backlog([], now) == (0, 0.0)

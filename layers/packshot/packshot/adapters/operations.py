@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-
 @dataclass(frozen=True)
 class StackNames:
     """The physical names `status` and `redrive` need, from CloudFormation or the embedded stack."""
