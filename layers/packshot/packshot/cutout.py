@@ -77,12 +77,14 @@ def cut_out(rgb: np.ndarray, model: SegmentationModel) -> Cutout:
     """
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
         raise ValueError(f"expected an RGB uint8 array (H, W, 3), got {rgb.dtype} {rgb.shape}")
-    output = model.predict(rgb)
-    mask = remove_islands(output.mask)
     height, width = rgb.shape[:2]
     side = max(height, width)
     factor = max(1, side // WORK_SIDE)
+    # One pass over the full-resolution photo makes the working copy; the model (when its family allows)
+    # and the confidence measures start from it, so the 4 MP array is converted and reduced only once.
     small_rgb = np.asarray(Image.fromarray(rgb).reduce(factor)) if factor > 1 else rgb
+    output = model.predict(small_rgb if model.fast_resize else rgb)
+    mask = remove_islands(output.mask)
     small_h, small_w = small_rgb.shape[:2]
     soft_small = upscale_mask(mask, small_w, small_h)
     backdrop = fit_backdrop(small_rgb, soft_small < 0.02)
@@ -92,7 +94,7 @@ def cut_out(rgb: np.ndarray, model: SegmentationModel) -> Cutout:
     soft_small = clear_background_holes(small_rgb, soft_small, soft_small, border_colour(small_rgb))
     alpha, band = refine_alpha(rgb, soft_small, distance_small, backdrop, scale=side / mask.shape[0])
     foreground = decontaminate(rgb, alpha, band, backdrop)
-    signals = measure(rgb, output, mask, edge_support(band))
+    signals = measure(small_rgb, output, mask, edge_support(band))
     return Cutout(
         alpha=alpha,
         confidence=confidence(signals),
