@@ -20,10 +20,11 @@ logger = logging.getLogger(__name__)
 # Edge: after upscaling, the model's 2-3 px soft edge is 10-20 px wide at full size; this many full-size
 # pixels is what a sharp lens gives, so the edge is crisp without a staircase.
 EDGE_WIDTH_PX = 2.5
-# Refinement: the guided filter's coefficients are fitted at this long side (the model sees 320, so 640
-# places them finely enough; the full-resolution photo still decides where each edge pixel falls).
-WORK_SIDE = 640
-GUIDE_RADIUS = 3  # 7x7 window at WORK_SIDE: about two model pixels
+# Refinement: the guided filter's coefficients are fitted on a working copy at most this long (the model
+# sees 224, so about twice that places them finely enough; the full-resolution photo decides each edge pixel).
+# 512 against 640: the same IoU and boundary F on `make eval`, less halo, a third less time.
+WORK_SIDE = 512
+GUIDE_RADIUS = 3  # 7x7 window on the working copy: about three model pixels
 # Guide variance (distance units, 1 = 255 levels) below which the filter trusts the model over the photo.
 GUIDE_EPS = 0.03**2
 # A light contrast curve on the guided alpha: it follows the photo already and needs only a little help.
@@ -79,7 +80,7 @@ def cut_out(rgb: np.ndarray, model: SegmentationModel) -> Cutout:
         raise ValueError(f"expected an RGB uint8 array (H, W, 3), got {rgb.dtype} {rgb.shape}")
     height, width = rgb.shape[:2]
     side = max(height, width)
-    factor = max(1, side // WORK_SIDE)
+    factor = max(1, -(-side // WORK_SIDE))  # ceil: the working copy is at most WORK_SIDE
     # One pass over the full-resolution photo makes the working copy; the model (when its family allows)
     # and the confidence measures start from it, so the 4 MP array is converted and reduced only once.
     small_rgb = np.asarray(Image.fromarray(rgb).reduce(factor)) if factor > 1 else rgb
