@@ -283,7 +283,9 @@ def cut_out(
     rgb = load_master(state, store, settings)
     result = cut_out_pixels(rgb, model)
     cutout_key = _work_key(state, "cutout.png")
-    store.put(settings.work_bucket, cutout_key, encode_png(rgb, result.alpha), "image/png")
+    # Edge pixels without the backdrop's colour (no grey fringe on white); the rest is the master's pixels.
+    pixels = result.foreground if result.foreground is not None else rgb
+    store.put(settings.work_bucket, cutout_key, encode_png(pixels, result.alpha), "image/png")
     records.update(
         state["image_id"],
         {
@@ -321,7 +323,12 @@ def finish(
         final_rgb,
         framed_alpha,
         confidence=float(state.get("confidence", 1.0)),
-        thresholds=QcThresholds(approve=settings.qc_approve, review=settings.qc_review, target_fill=settings.fill),
+        thresholds=QcThresholds(
+            approve=settings.qc_approve,
+            review=settings.qc_review,
+            target_fill=settings.fill,
+            min_confidence=settings.qc_min_confidence,
+        ),
     )
     final_key = _work_key(state, "final.png")
     store.put(settings.work_bucket, final_key, encode_png(final_rgb, framed_alpha), "image/png")
