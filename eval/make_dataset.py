@@ -207,7 +207,7 @@ def _lathe_body(sc, rng, cx, cy, size, fg, *, neck: float) -> tuple[float, float
 
 
 def _bottle(sc, rng, cx, cy, size, fg) -> None:
-    r, y0, y1 = _lathe_body(sc, rng, cx, cy, size, fg, neck=rng.uniform(0.08, 0.3))
+    r, y0, _ = _lathe_body(sc, rng, cx, cy, size, fg, neck=rng.uniform(0.08, 0.3))
     if rng.random() < 0.7:
         cap = sc.lathe(cx, y0 - size * 0.08, y0 + 2, lambda t: r * 0.33 + 0 * t)
         cshade, chl = sc.cylinder_shade(cx, r * 0.33, spec=0.4)
