@@ -7,16 +7,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
-
 from packshot.cutout import (
     Band,
     Cutout,
     Signals,
+    backdrop_colour,
     backdrop_distance,
+    backdrop_image,
     border_colour,
     box_blur,
+    box_count,
     box_mean,
+    chroma_distance,
+    claim_coloured,
     clear_background_holes,
     confidence,
     cut_out,
@@ -30,11 +33,13 @@ from packshot.cutout import (
     remove_islands,
     rgba_png_bytes,
     sample_bilinear,
+    sample_fields,
     sharpen_edge,
     trim_edge_halo,
     write_rgba_png,
 )
 from packshot.models import SegmentationModel, load_model
+from PIL import Image
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
@@ -268,6 +273,50 @@ def test_a_folder_run_writes_one_png_per_photo_and_reports_the_broken_one(
 def test_box_mean_matches_box_blur() -> None:
     image = np.random.default_rng(3).random((30, 40)).astype(np.float32)
     assert np.allclose(box_mean(image, 3), box_blur(image, 3), atol=1e-5)
+
+
+def test_box_count_is_the_exact_window_sum_with_edges_replicated() -> None:
+    binary = np.random.default_rng(5).random((23, 31)) > 0.4
+    for radius in (1, 4):
+        expected = box_blur(binary.astype(np.float32), radius) * (2 * radius + 1) ** 2
+        assert box_count(binary, radius).dtype == np.int32
+        assert np.array_equal(box_count(binary, radius), np.round(expected).astype(np.int32))
+
+
+def test_the_backdrop_image_is_the_fitted_quadratic_at_pixel_centres() -> None:
+    coeffs = np.random.default_rng(6).uniform(-40, 200, (6, 3)).astype(np.float32)
+    image = backdrop_image(coeffs, 7, 5)
+    u = (np.arange(7) + 0.5) / 7
+    v = (np.arange(5) + 0.5) / 5
+    expected = backdrop_colour(coeffs, np.broadcast_to(u[None, :], (5, 7)), np.broadcast_to(v[:, None], (5, 7)))
+    assert image.shape == (5, 7, 3)
+    assert np.allclose(image, expected, atol=1e-3)
+
+
+def test_sampled_fields_match_bilinear_sampling_at_each_pixel_centre() -> None:
+    fields = np.random.default_rng(7).random((6, 9, 2)).astype(np.float32)
+    ys, xs = np.nonzero(np.ones((20, 27), bool))
+    sampled = sample_fields(fields, ys, xs, 20, 27)
+    sy, sx = (ys + 0.5) * (6 / 20) - 0.5, (xs + 0.5) * (9 / 27) - 0.5
+    for channel in range(2):
+        assert np.allclose(sampled[:, channel], sample_bilinear(fields[..., channel], sy, sx), atol=1e-5)
+
+
+def test_a_shadow_has_no_chroma_distance_but_a_coloured_product_has() -> None:
+    behind = np.array([[240.0, 236.0, 230.0]], np.float32)
+    shadow = np.round(behind * 0.7).astype(np.uint8)
+    red = np.array([[200, 40, 40]], np.uint8)
+    assert chroma_distance(shadow, behind)[0] < 0.01
+    assert chroma_distance(red, behind)[0] > 0.3
+
+
+def test_only_coloured_pixels_the_model_half_saw_are_claimed() -> None:
+    behind = np.full((1, 4, 3), 245.0, np.float32)
+    rgb = np.array([[[30, 90, 200], [30, 90, 200], [150, 150, 150], [245, 245, 245]]], np.uint8)
+    soft = np.array([[0.4, 0.01, 0.4, 0.4]], np.float32)
+    claimed = claim_coloured(rgb, soft, behind)
+    # Blue the model half-saw: product. Blue the model did not see, grey (a shadow's colour) and backdrop: unchanged.
+    assert claimed[0].tolist() == pytest.approx([1.0, 0.01, 0.4, 0.4])
 
 
 def test_bilinear_sampling_interpolates_between_pixels() -> None:
