@@ -133,10 +133,13 @@ def claim_coloured(rgb: np.ndarray, soft: np.ndarray, behind: np.ndarray) -> np.
     u2netp at 224 px leaves the middle of small soft-edged products at 0.3-0.5; where the photo's colour
     flat-out says "not backdrop" the guided filter has no contrast to follow and would drop them.
     """
-    claim = (soft > COLOURED_MIN_MODEL) & (chroma_distance(rgb, behind) > COLOURED_CHROMA)
-    if not claim.any():
+    seen = np.flatnonzero(soft > COLOURED_MIN_MODEL)  # only these can be claimed: measure only them
+    claim = seen[chroma_distance(rgb.reshape(-1, 3)[seen], behind.reshape(-1, 3)[seen]) > COLOURED_CHROMA]
+    if len(claim) == 0:
         return soft
-    return np.where(claim, np.float32(1.0), soft).astype(np.float32)
+    out = soft.astype(np.float32)  # a copy: the caller's map is not changed
+    out.reshape(-1)[claim] = 1.0
+    return out
 
 
 def edge_support(band: Band) -> float:
@@ -173,14 +176,14 @@ def refine_alpha(
     height, width = rgb.shape[:2]
     r = GUIDE_RADIUS
     guide, target = distance_small, soft_small
-    mean_i, mean_p = box_mean(guide, r), box_mean(target, r)
-    var_i = box_mean(guide * guide, r) - mean_i * mean_i
-    cov_ip = box_mean(guide * target, r) - mean_i * mean_p
+    # The maps go through box_mean stacked: one padding and one pair of cumulative sums per stage.
+    mean_i, mean_p, mean_ii, mean_ip = box_mean(np.stack([guide, target, guide * guide, guide * target]), r)
+    var_i = mean_ii - mean_i * mean_i
+    cov_ip = mean_ip - mean_i * mean_p
     a = cov_ip / (var_i + GUIDE_EPS)
     b = mean_p - a * mean_i
-    a, b = box_mean(a, r), box_mean(b, r)
     # How much the photo itself says where the edge is: the guide's local contrast against eps.
-    strength = box_mean(np.clip(var_i / (4.0 * GUIDE_EPS), 0.0, 1.0), r)
+    a, b, strength = box_mean(np.stack([a, b, np.clip(var_i / (4.0 * GUIDE_EPS), 0.0, 1.0)]), r)
 
     small_h, small_w = soft_small.shape
     # The per-pixel fields are sampled together: one set of bilinear taps and four gathers instead of
@@ -292,7 +295,7 @@ def fit_backdrop(rgb_small: np.ndarray, sure_background: np.ndarray) -> np.ndarr
     if len(ys) < 200:
         coeffs[0] = border_colour(rgb_small)
         return coeffs
-    step = max(1, len(ys) // 20000)
+    step = max(1, len(ys) // 5000)  # six coefficients: 5000 points fit them to a fraction of a level
     ys, xs = ys[::step], xs[::step]
     basis = _basis((xs + 0.5) / width, (ys + 0.5) / height)
     fitted, *_ = np.linalg.lstsq(basis, rgb_small[ys, xs].astype(np.float32), rcond=None)
@@ -354,15 +357,20 @@ def sample_bilinear(image: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.nda
 
 
 def box_mean(image: np.ndarray, radius: int) -> np.ndarray:
-    """box_blur for small float32 maps in 0..1: float32 sums, no float64 copy (maps here are under 1 MP)."""
-    pad = [(radius + 1, radius), (radius + 1, radius)]
+    """box_blur for small float32 maps in 0..1: float32 sums, no float64 copy (maps here are under 1 MP).
+
+    `image` is (H, W) or a stack (K, H, W) of maps, each blurred on its own.
+    """
+    pad = [(0, 0)] * (image.ndim - 2) + [(radius + 1, radius), (radius + 1, radius)]
     table = np.pad(image.astype(np.float32), pad, mode="edge")
-    table[0] = 0.0
-    table[:, 0] = 0.0
-    np.cumsum(table, axis=0, out=table)
-    np.cumsum(table, axis=1, out=table)
+    table[..., 0, :] = 0.0
+    table[..., :, 0] = 0.0
+    np.cumsum(table, axis=-2, out=table)
+    np.cumsum(table, axis=-1, out=table)
     size = 2 * radius + 1
-    total = table[size:, size:] - table[:-size, size:] - table[size:, :-size] + table[:-size, :-size]
+    total = (
+        table[..., size:, size:] - table[..., :-size, size:] - table[..., size:, :-size] + table[..., :-size, :-size]
+    )
     return total / float(size * size)
 
 
