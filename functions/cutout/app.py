@@ -7,13 +7,12 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from packshot import pipeline
 from packshot.adapters.records import RecordsTable
 from packshot.adapters.s3 import S3Store
 from packshot.config import Settings
-from packshot.observability import emit_stage_metrics
 from packshot.models.registry import default_path_for, load_model
+from packshot.observability import emit_stage_metrics
 
 logger = Logger()
 tracer = Tracer()

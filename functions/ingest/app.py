@@ -9,7 +9,6 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from packshot.adapters.executions import PipelineStarter
 from packshot.adapters.records import RecordsTable
 from packshot.config import Settings
@@ -52,5 +51,6 @@ def handle_message(record: SQSRecord) -> None:
 @tracer.capture_lambda_handler
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return process_partial_response(event=event, record_handler=handle_message, processor=processor,
-                                    context=context)
+    response = process_partial_response(event=event, record_handler=handle_message, processor=processor,
+                                        context=context)
+    return dict(response)

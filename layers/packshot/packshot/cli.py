@@ -7,7 +7,7 @@ import sys
 import time
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from packshot.manifest import MANIFEST_NAMES
 
@@ -131,7 +131,7 @@ def run_command(directory: Path, out: Path, *, timeout_s: float, concurrency: in
         return 2
     warnings.filterwarnings("ignore", message="No application metrics to publish")
     started = time.monotonic()
-    print(f"packshot: starting the embedded AWS (moto on 127.0.0.1) from template.yaml ...", file=sys.stderr)
+    print("packshot: starting the embedded AWS (moto on 127.0.0.1) from template.yaml ...", file=sys.stderr)
     with EmbeddedAws(max_concurrency=concurrency, log_level="INFO" if verbose else "ERROR") as aws:
         print(f"packshot: uploading {len(files)} files to s3://{aws.input_bucket}/", file=sys.stderr)
         # The manifest goes first: pre-processing reads it beside each photo, so it must be there when they arrive.
@@ -214,7 +214,7 @@ def batches_of(records: dict[str, dict[str, object]], keys: list[str]) -> list[s
 
 
 def deliver_batches(lambda_client: object, s3_client: object, function: str, batches: list[str],
-                    out_dir: Path | None) -> list[dict[str, object]]:
+                    out_dir: Path | None) -> list[dict[str, Any]]:
     """Invoke the deliver function per batch and, with out_dir, download each package there."""
     from packshot.adapters.delivery import download_package, invoke_deliver
 

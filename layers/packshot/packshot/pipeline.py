@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Protocol, TypedDict
 
 import numpy as np
@@ -72,7 +72,7 @@ WAITING_STATUSES = frozenset({NEEDS_REVIEW, NEEDS_SENIOR})
 
 
 def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def start_pipeline(ref: ObjectRef, records: Records, starter: Starter, now: Callable[[], str] = utc_now) -> bool:

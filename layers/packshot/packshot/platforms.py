@@ -124,7 +124,9 @@ def parse_platform(name: str, raw: Mapping[str, Any]) -> PlatformSpec:
     if isinstance(formats, str):
         formats = [formats]
     if not isinstance(formats, list) or not formats or any(str(f).upper() not in FORMATS for f in formats):
-        raise PlatformRulesError(f"{where}.formats", f"must be a non-empty list from {sorted(FORMATS)}, got {formats!r}")
+        raise PlatformRulesError(
+            f"{where}.formats", f"must be a non-empty list from {sorted(FORMATS)}, got {formats!r}"
+        )
     formats = tuple(str(f).upper() for f in formats)
 
     size = raw["size"]

@@ -274,7 +274,7 @@ def _is_16_bit_tiff(image: Image.Image) -> bool:
     samples = image.tag_v2.get(277, 1) if hasattr(image, "tag_v2") else 1
     if isinstance(bits, int):
         bits = (bits,)
-    return bool(bits) and all(b == 16 for b in bits) and samples in (3, 4)
+    return bool(bits) and all(b == 16 for b in bits or ()) and samples in (3, 4)
 
 
 def _decode_tiff16(data: bytes, icc: bytes | None, orientation: int) -> tuple[np.ndarray, str | None] | None:
@@ -301,7 +301,7 @@ def _decode_tiff16(data: bytes, icc: bytes | None, orientation: int) -> tuple[np
     try:
         with tifffile.TiffFile(io.BytesIO(data)) as tif:
             page = tif.pages[0]
-            extra = page.extrasamples
+            extra = getattr(page, "extrasamples", ())  # a TiffFrame has none
             pixels = page.asarray()
     except (tifffile.TiffFileError, zlib.error, RuntimeError, NotImplementedError, *_DECODE_ERRORS):
         # Broken data, or a compression tifffile cannot decode without imagecodecs: Pillow's 8-bit path

@@ -41,10 +41,10 @@ def composite_on_white(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
 def bounding_box(alpha: np.ndarray, threshold: int = 128) -> tuple[int, int, int, int] | None:
     """(x0, y0, x1, y1), end exclusive, of pixels with alpha >= threshold; None when there are none."""
     mask = alpha >= threshold
-    rows = mask.any(axis=1)
+    rows = np.asarray(mask.any(axis=1))
     if not rows.any():
         return None
-    cols = mask.any(axis=0)
+    cols = np.asarray(mask.any(axis=0))
     y0 = int(np.argmax(rows))
     y1 = int(rows.size - np.argmax(rows[::-1]))
     x0 = int(np.argmax(cols))

@@ -250,7 +250,8 @@ def _reduce_any(mask: np.ndarray, factor: int) -> np.ndarray:
     height, width = mask.shape
     pad_h, pad_w = -height % factor, -width % factor
     padded = np.pad(mask, ((0, pad_h), (0, pad_w)))
-    return padded.reshape(padded.shape[0] // factor, factor, padded.shape[1] // factor, factor).any(axis=(1, 3))
+    blocks = padded.reshape(padded.shape[0] // factor, factor, padded.shape[1] // factor, factor)
+    return np.asarray(blocks.any(axis=(1, 3)))
 
 
 def _component_areas(mask: np.ndarray) -> np.ndarray:

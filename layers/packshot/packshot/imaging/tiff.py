@@ -134,5 +134,5 @@ def _encode_values(tag: Tag) -> bytes:
         return values
     if tag.kind in (RATIONAL, SRATIONAL):
         code = "i" if tag.kind == SRATIONAL else "I"
-        return b"".join(struct.pack(f"<{code}{code}", int(n), int(d)) for n, d in values)  # type: ignore[misc]
+        return b"".join(struct.pack(f"<{code}{code}", int(n), int(d)) for n, d in values)  # type: ignore[misc,str-unpack]
     return struct.pack(f"<{len(values)}{_TYPE_CODES[tag.kind]}", *[int(v) for v in values])  # type: ignore[arg-type]

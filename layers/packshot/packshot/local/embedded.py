@@ -182,7 +182,7 @@ class EmbeddedAws:
 
     def _post(self, path: str, body: dict[str, Any]) -> None:
         req = urllib.request.Request(self.endpoint + path, data=json.dumps(body).encode(), method="POST")
-        with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310 - our own loopback server
+        with urllib.request.urlopen(req, timeout=10) as resp:
             resp.read()
 
     def client(self, service: str) -> Any:
@@ -392,7 +392,7 @@ class EmbeddedAws:
         running = sfn.list_executions(stateMachineArn=self.state_machine_arn, statusFilter="RUNNING")
         progress.running_executions = len(running.get("executions", []))
         sqs = self.client("sqs")
-        for logical, resource in self.stack.of_type("AWS::SQS::Queue").items():
+        for logical in self.stack.of_type("AWS::SQS::Queue"):
             attrs = sqs.get_queue_attributes(QueueUrl=self.physical(logical),
                                              AttributeNames=["ApproximateNumberOfMessages",
                                                              "ApproximateNumberOfMessagesNotVisible"])["Attributes"]

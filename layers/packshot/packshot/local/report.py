@@ -76,9 +76,8 @@ def _thumb_from_bytes(data: bytes, path: Path, checker: bool = False) -> str | N
     try:
         with Image.open(io.BytesIO(data)) as im:
             im.thumbnail((THUMB_PX, THUMB_PX))
-            if checker and im.mode == "RGBA":
-                im = _on_checkerboard(im)
-            im.convert("RGB").save(path, quality=85) if path.suffix == ".jpg" else im.convert("RGB").save(path)
+            shown: Image.Image = _on_checkerboard(im) if checker and im.mode == "RGBA" else im
+            shown.convert("RGB").save(path, quality=85) if path.suffix == ".jpg" else shown.convert("RGB").save(path)
     except Exception:  # noqa: BLE001 - a broken input still gets a row, just no picture
         return None
     return f"thumbs/{path.name}"

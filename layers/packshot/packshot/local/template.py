@@ -42,7 +42,7 @@ _CfnLoader.add_multi_constructor("!", _construct_tag)
 
 def load_template(path: Path) -> dict[str, Any]:
     with path.open(encoding="utf-8") as fh:
-        return dict(yaml.load(fh, Loader=_CfnLoader))  # noqa: S506 - SafeLoader subclass
+        return dict(yaml.load(fh, Loader=_CfnLoader))
 
 
 @dataclass
@@ -65,7 +65,8 @@ class Stack:
         for logical, resource in stack.of_type("AWS::Logs::LogGroup").items():
             if "LogGroupName" in resource.get("Properties", {}):
                 name = stack.resolve(resource["Properties"]["LogGroupName"])
-                stack.physical[logical] = {"Ref": name, "Arn": f"arn:{PARTITION}:logs:{REGION}:{ACCOUNT_ID}:log-group:{name}:*"}
+                arn = f"arn:{PARTITION}:logs:{REGION}:{ACCOUNT_ID}:log-group:{name}:*"
+                stack.physical[logical] = {"Ref": name, "Arn": arn}
         return stack
 
     @property

@@ -8,9 +8,9 @@ from pathlib import Path
 from packshot.errors import ModelError
 from packshot.models.base import SegmentationModel
 from packshot.models.birefnet import BiRefNetGeneralLite
+from packshot.models.derive import DERIVED_FILENAME, DERIVED_SHA256
 from packshot.models.fetch import KNOWN_MODELS
 from packshot.models.isnet import IsNetGeneralUse
-from packshot.models.derive import DERIVED_FILENAME, DERIVED_SHA256
 from packshot.models.u2net import Silueta, U2Net, U2NetP, U2NetPFast
 
 MODELS: dict[str, type[SegmentationModel]] = {
