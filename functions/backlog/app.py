@@ -7,6 +7,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from packshot.adapters.aws import client
 from packshot.adapters.operations import open_review_times
 from packshot.config import Settings

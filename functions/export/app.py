@@ -13,6 +13,7 @@ from aws_lambda_powertools.utilities.idempotency import (
     idempotent,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from packshot import pipeline
 from packshot.adapters.records import RecordsTable
 from packshot.adapters.s3 import S3Store

@@ -7,6 +7,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from packshot import pipeline
 from packshot.adapters.records import RecordsTable
 from packshot.adapters.s3 import S3Store

@@ -7,6 +7,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from packshot.adapters.records import RecordsTable
 from packshot.adapters.review import ReviewTable, S3Presigner, StepFunctionsTokens
 from packshot.adapters.s3 import S3Store
