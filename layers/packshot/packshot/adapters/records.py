@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -27,19 +27,11 @@ class RecordsTable:
 
     def create_if_absent(self, record: Mapping[str, Any]) -> bool:
         """Put the record unless one with its image_id exists; True when this call created it."""
-        try:
-            self._db.put_item(
-                TableName=self._name,
-                Item=_to_item(record),
-                ConditionExpression="attribute_not_exists(image_id)",
-            )
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                return False
-            raise _translate(exc) from exc
-        except BotoCoreError as exc:
-            raise _translate(exc) from exc
-        return True
+        return _conditional(lambda: self._db.put_item(
+            TableName=self._name,
+            Item=_to_item(record),
+            ConditionExpression="attribute_not_exists(image_id)",
+        ))
 
     def update(self, image_id: str, fields: Mapping[str, Any]) -> None:
         """Set top-level attributes on an existing record (the record must exist)."""
@@ -66,22 +58,14 @@ class RecordsTable:
                  **{f"#e{i}": name for i, name in enumerate(expected)}}
         values = {**{f":v{i}": _to_attr(value) for i, value in enumerate(fields.values())},
                   **{f":e{i}": _to_attr(value) for i, value in enumerate(expected.values())}}
-        try:
-            self._db.update_item(
-                TableName=self._name,
-                Key={"image_id": {"S": image_id}},
-                UpdateExpression="SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(fields))),
-                ConditionExpression=" AND ".join(f"#e{i} = :e{i}" for i in range(len(expected))),
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-            )
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                return False
-            raise _translate(exc) from exc
-        except BotoCoreError as exc:
-            raise _translate(exc) from exc
-        return True
+        return _conditional(lambda: self._db.update_item(
+            TableName=self._name,
+            Key={"image_id": {"S": image_id}},
+            UpdateExpression="SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(fields))),
+            ConditionExpression=" AND ".join(f"#e{i} = :e{i}" for i in range(len(expected))),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        ))
 
     def get(self, image_id: str) -> dict[str, Any] | None:
         try:
@@ -113,6 +97,19 @@ class RecordsTable:
         for page in paginator.paginate(TableName=self._name, ConsistentRead=True):
             for item in page.get("Items", []):
                 yield _from_item(item)
+
+
+def _conditional(write: Callable[[], object]) -> bool:
+    """Run a conditional write: False when its condition failed, a typed error for anything else."""
+    try:
+        write()
+    except ClientError as exc:
+        if error_code(exc) == "ConditionalCheckFailedException":
+            return False
+        raise _translate(exc) from exc
+    except BotoCoreError as exc:
+        raise _translate(exc) from exc
+    return True
 
 
 def _to_dynamo(value: Any) -> Any:
