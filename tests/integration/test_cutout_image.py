@@ -1,0 +1,50 @@
+"""The cutout container image installs only functions/cutout/requirements.txt: its handler must need no more.
+
+The image cannot be built here (no Docker), so this checks what the image would lack: it runs the cutout
+handler's stage in a fresh interpreter and lists the third-party modules it imported.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+from tests.conftest import REPO
+
+# Import names of the distributions in functions/cutout/requirements.txt (and what they pull in).
+ALLOWED_TOP_LEVEL = {
+    "aws_lambda_powertools", "aws_xray_sdk", "wrapt", "jmespath", "typing_extensions",
+    "PIL", "numpy", "onnxruntime", "boto3", "botocore", "s3transfer", "dateutil", "urllib3", "six",
+    "flatbuffers", "packaging", "google", "coloredlogs", "humanfriendly", "sympy", "mpmath", "certifi",
+    "charset_normalizer", "idna", "requests", "packshot",
+}
+
+PROBE = """
+import json, os, sys, importlib.util
+before = set(sys.modules)
+os.environ.update(RECORDS_TABLE="records", WORK_BUCKET="work", AWS_DEFAULT_REGION="us-east-1",
+                  POWERTOOLS_TRACE_DISABLED="true", POWERTOOLS_METRICS_DISABLED="true")
+spec = importlib.util.spec_from_file_location("cutout_app", "functions/cutout/app.py")
+app = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(app)  # module scope: clients, settings, the model session
+import numpy as np
+from packshot.cutout import cut_out
+from packshot.imaging.decode import decode_png_rgba, encode_png
+rgb = np.full((300, 300, 3), 250, np.uint8); rgb[80:220, 100:200] = (30, 60, 160)
+result = cut_out(rgb, app.model)
+decode_png_rgba(encode_png(rgb, result.alpha))
+print(json.dumps(sorted({m.split(".")[0] for m in set(sys.modules) - before})))
+"""
+
+
+def test_the_cutout_stage_imports_nothing_its_image_does_not_install(model_file) -> None:
+    requirements = (REPO / "functions" / "cutout" / "requirements.txt").read_text()
+    assert {"onnxruntime", "pillow", "numpy"} <= set(re.findall(r"^([a-z0-9_-]+)", requirements, re.MULTILINE))
+    result = subprocess.run([sys.executable, "-c", PROBE], cwd=REPO, capture_output=True, text=True, timeout=300,
+                            check=False)
+    assert result.returncode == 0, result.stderr
+    imported = set(json.loads(result.stdout.strip().splitlines()[-1]))
+    third_party = {m for m in imported if m not in sys.stdlib_module_names and not m.startswith("_")}
+    assert third_party - ALLOWED_TOP_LEVEL == set(), "the cutout image would lack these modules"
