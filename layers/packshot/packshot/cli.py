@@ -230,13 +230,14 @@ def deliver_batches(lambda_client: object, s3_client: object, function: str, bat
 def deliver_command(batches: list[str], *, stack: str, endpoint: str, function: str, region: str,
                     out: Path | None) -> int:
     """`packshot deliver`: package batches on a deployed stack (your credentials) or a live embedded AWS."""
-    from packshot.adapters.delivery import DeliveryError, clients, function_from_stack
+    from packshot.adapters.aws import client_factory
+    from packshot.adapters.delivery import DeliveryError, function_from_stack
 
     if not (stack or function or endpoint):
         print("packshot deliver: say where: --stack NAME (a deployed stack) or --endpoint URL (a running "
               "`packshot run --review`, which prints it)", file=sys.stderr)
         return 2
-    make = clients(endpoint=endpoint, region=region)
+    make = client_factory(endpoint=endpoint, region=region)
     try:
         name = function or (function_from_stack(stack, make("cloudformation")) if stack
                             else "packshot-local-DeliverFunction")

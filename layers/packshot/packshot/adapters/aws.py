@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -42,3 +43,17 @@ def is_transient(exc: Exception) -> bool:
         status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
         return error_code(exc) in _TRANSIENT_CODES or status >= 500
     return isinstance(exc, BotoCoreError)
+
+
+def client_factory(endpoint: str = "", region: str = "") -> Callable[[str], Any]:
+    """Clients for the CLI: the user's own credentials, or moto's test ones for an embedded AWS endpoint."""
+    session = boto3.session.Session(region_name=region or None)
+    if endpoint and session.get_credentials() is None:
+        # moto accepts any key; only the embedded AWS gets these.
+        session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
+                                        region_name=region or "us-east-1")
+
+    def make(service: str) -> Any:
+        return session.client(service, endpoint_url=endpoint or None, region_name=session.region_name or "us-east-1")
+
+    return make

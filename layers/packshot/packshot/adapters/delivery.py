@@ -15,19 +15,6 @@ class DeliveryError(PackshotError):
     """The deliver function could not be called, or it failed; the reason says which."""
 
 
-def clients(endpoint: str = "", region: str = "") -> Any:
-    """A client factory: the user's own credentials, or moto's test ones for an embedded AWS endpoint."""
-    import boto3
-
-    session = boto3.session.Session(region_name=region or None)
-    if endpoint and session.get_credentials() is None:
-        session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
-                                        region_name=region or "us-east-1")
-
-    def make(service: str) -> Any:
-        return session.client(service, endpoint_url=endpoint or None, region_name=session.region_name or "us-east-1")
-
-    return make
 
 
 def function_from_stack(stack: str, cloudformation: Any) -> str:

@@ -112,21 +112,6 @@ def _translate(exc: Exception, service: str) -> Exception:
     return exc
 
 
-def review_clients(endpoint: str = "", region: str = "") -> Any:
-    """A client factory for `packshot review`: the user's own credentials, or the embedded AWS's test ones."""
-    import boto3
-
-    session = boto3.session.Session(region_name=region or None)
-    if endpoint and session.get_credentials() is None:
-        # moto accepts any key; only the embedded AWS gets these.
-        session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
-                                        region_name=region or "us-east-1")
-
-    def make(service: str) -> Any:
-        return session.client(service, endpoint_url=endpoint or None,
-                              region_name=session.region_name or "us-east-1")
-
-    return make
 
 
 def caller_identity(sts_client: Any) -> str:

@@ -306,7 +306,8 @@ def review_command(*, stack: str, endpoint: str, function: str, region: str, app
     """`packshot review`: the page (or --approve-all) against a deployed stack or a live embedded AWS."""
     import sys
 
-    from packshot.adapters.review import LambdaReviewApi, caller_identity, review_clients, stack_outputs
+    from packshot.adapters.aws import client_factory
+    from packshot.adapters.review import LambdaReviewApi, caller_identity, stack_outputs
 
     if not stack and not endpoint:
         print("packshot review: say which queue: --stack NAME (a deployed stack, your AWS credentials) or "
@@ -314,7 +315,7 @@ def review_command(*, stack: str, endpoint: str, function: str, region: str, app
               file=sys.stderr)
         return 2
     try:
-        clients = review_clients(endpoint=endpoint, region=region)
+        clients = client_factory(endpoint=endpoint, region=region)
         if stack:
             function = function or stack_outputs(stack, clients("cloudformation"))["ReviewFunctionName"]
             # On AWS the reviewer's signed identity goes with the name they type.
