@@ -34,6 +34,9 @@ from packshot.cutout import (
     rgba_png_bytes,
     sample_bilinear,
     sample_fields,
+    _owners,
+    _stretch,
+    _stretched_pixels,
     sharpen_edge,
     trim_edge_halo,
     write_rgba_png,
@@ -300,6 +303,31 @@ def test_sampled_fields_match_bilinear_sampling_at_each_pixel_centre() -> None:
     sy, sx = (ys + 0.5) * (6 / 20) - 0.5, (xs + 0.5) * (9 / 27) - 0.5
     for channel in range(2):
         assert np.allclose(sampled[:, channel], sample_bilinear(fields[..., channel], sy, sx), atol=1e-5)
+
+
+def test_pixels_listed_from_the_working_size_are_those_the_stretched_mask_covers() -> None:
+    small = np.random.default_rng(3).random((7, 11)) < 0.3
+    rows, cols = _owners(30, 7), _owners(47, 11)
+    stretched = _stretch(small, rows, cols)
+    assert stretched.shape == (30, 47)
+    ys, xs = _stretched_pixels(small, rows, cols)
+    assert sorted(zip(ys.tolist(), xs.tolist(), strict=True)) == sorted(zip(*np.nonzero(stretched), strict=True))
+
+
+def test_refinement_decides_only_the_band_and_copies_sure_regions() -> None:
+    # A hard vertical step in the working mask: left sure product, right sure backdrop, a photo to match.
+    rgb = np.full((80, 160, 3), 250, np.uint8)
+    rgb[:, :70] = (40, 60, 200)
+    soft_small = np.zeros((20, 40), np.float32)
+    soft_small[:, :17] = 1.0
+    soft_small[:, 17] = 0.6
+    small_rgb = np.asarray(Image.fromarray(rgb).reduce(4))
+    coeffs = fit_backdrop(small_rgb, soft_small < 0.02)
+    distance = backdrop_distance(small_rgb, coeffs, (np.arange(40) + 0.5) / 40, (np.arange(20) + 0.5) / 20)
+    alpha, band = refine_alpha(rgb, soft_small, distance, coeffs, scale=4.0)
+    assert (alpha[:, :60] == 255).all() and (alpha[:, 80:] == 0).all()
+    assert (alpha[:, 69] >= 250).all() and (alpha[:, 70] <= 5).all()  # the photo's edge, not the mask's
+    assert len(band.ys) > 0 and band.xs.min() >= 60 and band.xs.max() < 80
 
 
 def test_a_shadow_has_no_chroma_distance_but_a_coloured_product_has() -> None:

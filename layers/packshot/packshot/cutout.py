@@ -21,9 +21,12 @@ logger = logging.getLogger(__name__)
 # pixels is what a sharp lens gives, so the edge is crisp without a staircase.
 EDGE_WIDTH_PX = 2.5
 # Refinement: the guided filter's coefficients are fitted on a working copy at most this long (the model
-# sees 224, so about twice that places them finely enough; the full-resolution photo decides each edge pixel).
-# 512 against 640: the same IoU and boundary F on `make eval`, less halo, a third less time.
-WORK_SIDE = 512
+# sees 224, so a little more places them finely enough; the full-resolution photo decides each edge pixel).
+# 320 against 512 on `make eval`: IoU 0.8914 vs 0.8884, boundary F 0.9460 vs 0.9462, a third of the time.
+WORK_SIDE = 320
+# Mask levels (of 255) under which, or over 255 minus which, a pixel is sure: only the pixels between are
+# decided one by one at full size. 4 against 1: the same scores on `make eval`, half the edge pixels.
+BAND_LOW = 4
 GUIDE_RADIUS = 3  # 7x7 window on the working copy: about three model pixels
 # Guide variance (distance units, 1 = 255 levels) below which the filter trusts the model over the photo.
 GUIDE_EPS = 0.03**2
@@ -193,21 +196,30 @@ def refine_alpha(
     fields[..., 0], fields[..., 1], fields[..., 2] = a, b, strength
     fields[..., 3:] = backdrop_image(backdrop, small_w, small_h) if behind_small is None else behind_small
 
-    # One byte per pixel: a 4 MP float map would cost four times the memory and the resize time, and the
-    # band test needs only "fully out", "fully in" or "in between".
-    soft8 = Image.fromarray(np.round(soft_small * 255.0).astype(np.uint8)).resize(
-        (width, height), Image.Resampling.BILINEAR
-    )
-    soft = np.asarray(soft8)
-    alpha = (soft >= 128).view(np.uint8)
-    alpha *= np.uint8(255)
-    # 1..254 in one comparison: uint8 subtraction wraps 0 to 255.
-    flat = np.flatnonzero((soft - np.uint8(1)) < np.uint8(254))
-    if len(flat) == 0:
+    # Only the full-size pixels whose four bilinear taps of the working mask are not all sure (all under
+    # BAND_LOW or all over 255 - BAND_LOW levels) can end up between 0 and 255. Everything else is decided
+    # at working size and stretched by whole-row copies, so no full-frame float map is ever made.
+    rows = _owners(height, small_h)
+    cols = _owners(width, small_w)
+    sure_in = _erode3(soft_small > 1.0 - BAND_LOW / 255.0)
+    sure_out = _erode3(soft_small < BAND_LOW / 255.0)
+    unsure = ~(sure_in | sure_out)
+    alpha = _stretch(sure_in.view(np.uint8) * np.uint8(255), rows, cols)
+    ys, xs = _stretched_pixels(unsure, rows, cols)
+    if len(ys) == 0:
         empty = np.zeros(0, np.float32)
-        return alpha, Band(flat, flat, empty, empty)
-    ys, xs = np.divmod(flat, width)
-    sampled = sample_fields(fields, ys, xs, height, width)
+        return alpha, Band(ys, xs, empty, empty)
+    candidates = ys * width + xs
+    taps = _Taps.at(ys, xs, (height, width), (small_h, small_w))
+    soft = taps.sample(soft_small.reshape(-1))
+    inside = soft >= 0.5
+    alpha.reshape(-1)[candidates] = inside.view(np.uint8) * np.uint8(255)
+    keep = np.flatnonzero((soft >= BAND_LOW / 255.0) & (soft <= 1.0 - BAND_LOW / 255.0))
+    if len(keep) == 0:
+        empty = np.zeros(0, np.float32)
+        return alpha, Band(keep, keep, empty, empty)
+    flat, ys, xs = candidates[keep], ys[keep], xs[keep]
+    sampled = taps.subset(keep).sample(fields.reshape(-1, 6))
     coeff_a, coeff_b, coeff_s, behind = sampled[:, 0], sampled[:, 1], sampled[:, 2], sampled[:, 3:]
     diff = rgb.reshape(-1, 3)[flat].astype(np.float32) - behind
     distance = np.minimum(np.sqrt(np.einsum("ij,ij->i", diff, diff)) * np.float32(1.0 / 255.0), 1.0)
@@ -220,6 +232,77 @@ def refine_alpha(
     return alpha, Band(ys, xs, values, coeff_s, behind)
 
 
+def _owners(size_out: int, size_in: int) -> np.ndarray:
+    """For each input pixel, how many output pixels have their centre in it (nearest-neighbour stretch)."""
+    owner = ((np.arange(size_out) + 0.5) * (size_in / size_out)).astype(np.int64)
+    return np.bincount(np.minimum(owner, size_in - 1), minlength=size_in)
+
+
+def _stretch(small: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """Nearest-neighbour enlargement by per-row and per-column repeat counts (from _owners); a writable copy."""
+    return np.repeat(np.repeat(small, cols, axis=1), rows, axis=0)
+
+
+def _stretched_pixels(small: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Full-size (ys, xs) of the pixels a True working-size pixel covers in _stretch(small, rows, cols).
+
+    Listed from the working size, not found by scanning the full frame: a product's outline covers a few
+    percent of a 4 MP photo, and a full-frame mask and nonzero would cost more than everything done with it.
+    """
+    small_rows, xs = np.nonzero(np.repeat(small, cols, axis=1))  # (working row, full-size column) pairs
+    first_row = np.cumsum(rows) - rows
+    counts = rows[small_rows]
+    starts = np.cumsum(counts) - counts
+    step = np.arange(int(counts.sum())) - np.repeat(starts, counts)  # 0..rows-1 within each pair
+    return np.repeat(first_row[small_rows], counts) + step, np.repeat(xs, counts)
+
+
+def _erode3(mask: np.ndarray) -> np.ndarray:
+    """True where the whole 3x3 neighbourhood is True (the border replicated), by shifted ANDs."""
+    padded = np.pad(mask, 1, mode="edge")
+    across = padded[:, :-2] & padded[:, 1:-1] & padded[:, 2:]
+    return across[:-2] & across[1:-1] & across[2:]
+
+
+@dataclass(frozen=True)
+class _Taps:
+    """Bilinear taps of full-size pixels (ys, xs) into a working-size map: four flat indices, two weights."""
+
+    top_left: np.ndarray
+    top_right: np.ndarray
+    bottom_left: np.ndarray
+    bottom_right: np.ndarray
+    fx: np.ndarray
+    fy: np.ndarray
+
+    @classmethod
+    def at(cls, ys: np.ndarray, xs: np.ndarray, full: tuple[int, int], small: tuple[int, int]) -> _Taps:
+        row0, row1, row_f = _taps(full[0], small[0])
+        col0, col1, col_f = _taps(full[1], small[1])
+        y0, y1 = row0[ys] * small[1], row1[ys] * small[1]
+        x0, x1 = col0[xs], col1[xs]
+        return cls(y0 + x0, y0 + x1, y1 + x0, y1 + x1, col_f[xs][:, None], row_f[ys][:, None])
+
+    def subset(self, keep: np.ndarray) -> _Taps:
+        return _Taps(
+            self.top_left[keep], self.top_right[keep], self.bottom_left[keep], self.bottom_right[keep],
+            self.fx[keep], self.fy[keep],
+        )
+
+    def sample(self, flat: np.ndarray) -> np.ndarray:
+        """(N,) or (N, C) samples of a (h * w,) or (h * w, C) map.
+
+        np.take rather than flat[index]: for rows of a 2-D array it is two to three times faster.
+        """
+        fx, fy = (self.fx[:, 0], self.fy[:, 0]) if flat.ndim == 1 else (self.fx, self.fy)
+        top = np.take(flat, self.top_left, axis=0)
+        top += (np.take(flat, self.top_right, axis=0) - top) * fx
+        bottom = np.take(flat, self.bottom_left, axis=0)
+        bottom += (np.take(flat, self.bottom_right, axis=0) - bottom) * fx
+        top += (bottom - top) * fy
+        return top
+
+
 def sample_fields(fields: np.ndarray, ys: np.ndarray, xs: np.ndarray, height: int, width: int) -> np.ndarray:
     """Bilinear samples of a (h, w, C) map, stretched over a height x width frame, at integer pixels (ys, xs).
 
@@ -227,19 +310,7 @@ def sample_fields(fields: np.ndarray, ys: np.ndarray, xs: np.ndarray, height: in
     of the frame and looked up, which is what makes hundreds of thousands of edge pixels cheap.
     """
     small_h, small_w, channels = fields.shape
-    row0, row1, row_f = _taps(height, small_h)
-    col0, col1, col_f = _taps(width, small_w)
-    flat = fields.reshape(-1, channels)
-    y0, y1 = row0[ys] * small_w, row1[ys] * small_w
-    x0, x1 = col0[xs], col1[xs]
-    fx = col_f[xs][:, None]
-    fy = row_f[ys][:, None]
-    top = flat[y0 + x0]
-    top += (flat[y0 + x1] - top) * fx
-    bottom = flat[y1 + x0]
-    bottom += (flat[y1 + x1] - bottom) * fx
-    top += (bottom - top) * fy
-    return top
+    return _Taps.at(ys, xs, (height, width), (small_h, small_w)).sample(fields.reshape(-1, channels))
 
 
 def _taps(size_out: int, size_in: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
