@@ -399,3 +399,13 @@ def test_a_grey_backdrop_is_taken_out_of_partly_transparent_edge_pixels() -> Non
     out = decontaminate(rgb, np.zeros((1, 3), np.uint8), band, backdrop)
     assert out is not None and out[0, 1].tolist() == [0, 128, 128]
     assert out[0, 0].tolist() == [128, 128, 128]
+
+
+def test_a_backdrop_seen_only_along_one_row_still_fits() -> None:
+    rgb = np.full((40, 600, 3), 200, np.uint8)
+    rgb[39] = (240, 230, 220)
+    sure = np.zeros((40, 600), bool)
+    sure[39] = True  # 600 pixels of a single row: the normal equations are singular
+    coeffs = fit_backdrop(rgb, sure)
+    colour = backdrop_colour(coeffs, np.array([0.5]), np.array([39.5 / 40]))
+    assert np.allclose(colour, [[240, 230, 220]], atol=1.0)

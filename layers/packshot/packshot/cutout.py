@@ -369,7 +369,14 @@ def fit_backdrop(rgb_small: np.ndarray, sure_background: np.ndarray) -> np.ndarr
     step = max(1, len(ys) // 5000)  # six coefficients: 5000 points fit them to a fraction of a level
     ys, xs = ys[::step], xs[::step]
     basis = _basis((xs + 0.5) / width, (ys + 0.5) / height)
-    fitted, *_ = np.linalg.lstsq(basis, rgb_small[ys, xs].astype(np.float32), rcond=None)
+    # Normal equations in float64: six unknowns on [0, 1] coordinates are well conditioned, and a 6x6 solve
+    # does not wake the BLAS thread pool the way lstsq's SVD does (8 ms instead of 0.1 on a busy host).
+    basis64 = basis.astype(np.float64)
+    colours = rgb_small[ys, xs].astype(np.float64)
+    try:
+        fitted = np.linalg.solve(basis64.T @ basis64, basis64.T @ colours)
+    except np.linalg.LinAlgError:  # the sure pixels lie on one line (a single row or column): rank-deficient
+        fitted, *_ = np.linalg.lstsq(basis64, colours, rcond=None)
     return fitted.astype(np.float32)
 
 
@@ -660,7 +667,8 @@ def measure(rgb: np.ndarray, output: ModelOutput, mask: np.ndarray, support: flo
     uncertain = float(((mask > 0.1) & (mask < 0.9)).sum())
     band_width = uncertain / max(outline_length(inside), 1)
     # A simple background model: anything clearly unlike the border colour is "something".
-    distinct = np.abs(small - border_colour(small.astype(np.uint8))).max(axis=2) > 24.0
+    diff = np.abs(small - border_colour(small.astype(np.uint8)))
+    distinct = np.maximum(np.maximum(diff[..., 0], diff[..., 1]), diff[..., 2]) > 24.0  # max(axis=2): 20x slower
     union = int((inside | distinct).sum())
     agreement = float((inside & distinct).sum()) / union if union else 0.0
     return Signals(
