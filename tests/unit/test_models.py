@@ -110,7 +110,7 @@ def test_loading_an_unknown_model_names_the_available_ones() -> None:
 
 
 def test_s3_model_paths_are_refused_with_what_to_do_instead() -> None:
-    with pytest.raises(ModelError, match="local disk"):
+    with pytest.raises(ModelError, match="resolve_model_file"):
         load_model("u2netp", "s3://bucket/models/u2netp.onnx")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -30,7 +31,12 @@ class Settings:
     max_object_bytes: int = 200_000_000
     # u2netp at 224 px with full-resolution refinement: faster than rembg's u2netp and as accurate (make bench).
     model_name: str = "u2netp-fast"
+    # A local path, or s3://bucket/key (downloaded once per execution environment into model_cache_dir).
     model_path: str = ""
+    # Hex sha256 a model file of unknown name must have ("" = none; known files are checked by their own sum).
+    model_sha256: str = ""
+    # Lambda's only writable disk is /tmp; 512 MB by default, so a model above ~400 MB needs EphemeralStorage.
+    model_cache_dir: str = "/tmp/packshot-models"
     model_threads: int = 1
     qc_approve: int = 90
     qc_review: int = 70
@@ -55,7 +61,9 @@ class Settings:
                 max_pixels=int(env.get("MAX_PIXELS", cls.max_pixels)),
                 max_object_bytes=int(env.get("MAX_OBJECT_BYTES", cls.max_object_bytes)),
                 model_name=env.get("MODEL_NAME", cls.model_name),
-                model_path=env.get("MODEL_PATH", ""),
+                model_path=env.get("MODEL_PATH", "").strip(),
+                model_sha256=normalise_sha256(env.get("MODEL_SHA256", "")),
+                model_cache_dir=env.get("MODEL_CACHE_DIR", "").strip() or cls.model_cache_dir,
                 model_threads=int(env.get("MODEL_THREADS", cls.model_threads)),
                 qc_approve=int(env.get("QC_APPROVE_MIN", cls.qc_approve)),
                 qc_review=int(env.get("QC_REVIEW_MIN", cls.qc_review)),
@@ -73,6 +81,16 @@ class Settings:
         if missing:
             env_names = ", ".join(n.upper() for n in missing)
             raise ConfigurationError(f"set the environment variables {env_names} (the template does this)")
+
+
+def normalise_sha256(value: str, setting: str = "MODEL_SHA256") -> str:
+    """The hex digest in lower case, or "" when unset; anything but 64 hex digits is a ConfigurationError."""
+    digest = value.strip().lower()
+    if digest and not re.fullmatch(r"[0-9a-f]{64}", digest):
+        raise ConfigurationError(
+            f"{setting} must be 64 hex digits (the output of `sha256sum FILE`), got {value.strip()!r}"
+        )
+    return digest
 
 
 def _platforms(raw: str) -> tuple[str, ...]:

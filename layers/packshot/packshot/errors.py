@@ -39,6 +39,14 @@ class ModelError(PackshotError):
     """The segmentation model file is missing, corrupt, or does not match its checksum."""
 
 
+class ModelSourceError(ModelError):
+    """The configured model location cannot be read: no such bucket or key, or access denied."""
+
+
+class ModelChecksumError(ModelError):
+    """A model file's sha256 differs from the one it must have (its known checksum or MODEL_SHA256)."""
+
+
 class TransientStorageError(PackshotError):
     """An AWS storage call failed in a way that a retry may fix."""
 

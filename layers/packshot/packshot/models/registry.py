@@ -32,9 +32,10 @@ def load_model(name: str, path: str | Path, *, threads: int = 1) -> Segmentation
     except KeyError:
         raise ModelError(f"unknown model {name!r}; available: {', '.join(sorted(MODELS))}") from None
     if str(path).startswith("s3://"):
+        # Kept pure: no boto3 here. The adapter downloads, verifies and caches the file, then calls us.
         raise ModelError(
-            f"model path {path} is on S3, which is not supported: copy the file to local disk (the cutout "
-            "container image has it at /opt/models) and pass that path or set PACKSHOT_MODEL_PATH"
+            f"model path {path} is on S3 and load_model reads local files only: resolve it first with "
+            "packshot.adapters.model_files.resolve_model_file (the cutout handler does) and pass the local path"
         )
     resolved = Path(path).expanduser().resolve()
     key = (name, resolved, threads)
