@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from packshot import pipeline
+from packshot.adapters.model_files import resolve_model_file
 from packshot.adapters.records import RecordsTable
 from packshot.adapters.s3 import S3Store
 from packshot.config import Settings
@@ -23,10 +25,16 @@ settings = Settings.from_env()
 settings.require("records_table", "work_bucket")
 store = S3Store()
 records = RecordsTable(settings.records_table)
-# Loaded once per execution environment and verified by checksum; the image bakes the file in.
-model = load_model(
-    settings.model_name, settings.model_path or default_path_for(settings.model_name), threads=settings.model_threads
+# Once per execution environment: the file baked into the image, or MODEL_PATH=s3://... downloaded to /tmp and
+# verified by checksum (reused from there if this module is loaded again), then one session.
+model_file = resolve_model_file(
+    settings.model_path or default_path_for(settings.model_name),
+    expected_sha256=settings.model_sha256,
+    cache_dir=Path(settings.model_cache_dir),
 )
+logger.info("model file ready", extra={"model": settings.model_name, "location": model_file.location,
+                                       "sha256": model_file.sha256, "downloaded": model_file.downloaded})
+model = load_model(settings.model_name, model_file.path, threads=settings.model_threads)
 
 
 @metrics.log_metrics

@@ -61,6 +61,25 @@ def test_every_function_has_a_handler_file_and_the_cutout_is_a_container_image()
     assert "sha256sum -c" in dockerfile, "the image must verify the model it bakes in"
 
 
+def test_the_cutout_model_comes_from_the_image_unless_model_uri_is_set_and_then_only_that_object_is_readable() -> None:
+    def model_reads(s: Stack) -> list[object]:
+        policies = s.resolve(s.properties("CutoutFunction")["Policies"])
+        return [st["Resource"] for p in policies if isinstance(p, dict) for st in p.get("Statement", [])
+                if st["Action"] == "s3:GetObject"]
+
+    default = stack()
+    assert "MODEL_PATH" not in default.function_environment("CutoutFunction")  # the image's /opt/models file
+    assert model_reads(default) == []
+    uri = "s3://studio-models/cutout/v2/u2netp-dynamic.onnx"
+    configured = Stack.from_file(DEFAULT_TEMPLATE, parameters={"ModelUri": uri, "ModelSha256": "ab" * 32})
+    env = configured.function_environment("CutoutFunction")
+    assert env["MODEL_PATH"] == uri and env["MODEL_SHA256"] == "ab" * 32
+    assert model_reads(configured) == ["arn:aws:s3:::studio-models/cutout/v2/u2netp-dynamic.onnx"]
+    for logical in configured.of_type("AWS::Serverless::Function"):
+        if logical != "CutoutFunction":
+            assert "MODEL_PATH" not in configured.function_environment(logical), logical
+
+
 def test_the_ingest_queue_outlives_six_function_timeouts_and_has_a_dead_letter_queue() -> None:
     s = stack()
     queue = s.properties("IngestQueue")

@@ -149,7 +149,7 @@ class Stack:
 
     # --- intrinsic functions ---
     def resolve(self, value: Any) -> Any:
-        """Evaluate Ref, GetAtt, Sub, Join and If against the embedded stack; anything else is an error."""
+        """Evaluate Ref, GetAtt, Sub, Join, Split, Select and If against the embedded stack; others are an error."""
         if isinstance(value, list):
             return [r for r in (self.resolve(v) for v in value) if r is not _NO_VALUE]
         if not isinstance(value, dict):
@@ -171,6 +171,12 @@ class Stack:
             if fn == "Fn::Join":
                 sep, items = arg
                 return sep.join(str(self.resolve(i)) for i in items)
+            if fn == "Fn::Split":
+                sep, text = arg
+                return str(self.resolve(text)).split(sep)
+            if fn == "Fn::Select":
+                index, items = arg
+                return self.resolve(items)[int(self.resolve(index))]
             if fn.startswith("Fn::"):
                 raise ConfigurationError(f"the embedded runner does not evaluate {fn} yet; extend local/template.py")
         resolved = {k: self.resolve(v) for k, v in value.items()}
@@ -214,12 +220,13 @@ class Stack:
 
     # --- helpers for the runner ---
     def function_environment(self, logical: str) -> dict[str, str]:
-        """Globals' variables overlaid with the function's own, resolved."""
+        """Globals' variables overlaid with the function's own, resolved; a variable that is AWS::NoValue is unset."""
         env: dict[str, Any] = dict(
             self.template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
         )
         env.update(self.properties(logical).get("Environment", {}).get("Variables", {}))
-        return {k: str(self.resolve(v)) for k, v in env.items()}
+        resolved = {k: self.resolve(v) for k, v in env.items()}
+        return {k: str(v) for k, v in resolved.items() if v is not _NO_VALUE}
 
     def state_machine_definition(self, logical: str) -> str:
         props = self.properties(logical)
