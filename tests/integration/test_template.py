@@ -80,6 +80,19 @@ def test_the_cutout_model_comes_from_the_image_unless_model_uri_is_set_and_then_
             assert "MODEL_PATH" not in configured.function_environment(logical), logical
 
 
+def test_the_model_name_parameter_offers_exactly_the_registry_s_models_and_reaches_the_cutout() -> None:
+    from packshot.models.registry import MODELS
+
+    template = stack()
+    assert sorted(template.template["Parameters"]["ModelName"]["AllowedValues"]) == sorted(MODELS)
+    assert template.function_environment("CutoutFunction")["MODEL_NAME"] == "u2netp-fast"
+    chosen = Stack.from_file(DEFAULT_TEMPLATE, parameters={"ModelName": "isnet-general-use"})
+    assert chosen.function_environment("CutoutFunction")["MODEL_NAME"] == "isnet-general-use"
+    # A family whose file is not in the image must come with ModelUri: a deploy-time rule says so.
+    rule = template.template["Rules"]["ModelFileForModelName"]
+    assert rule["RuleCondition"] == {"Fn::Not": [{"Fn::Contains": [["u2netp-fast", "u2netp"], {"Ref": "ModelName"}]}]}
+
+
 def test_the_ingest_queue_outlives_six_function_timeouts_and_has_a_dead_letter_queue() -> None:
     s = stack()
     queue = s.properties("IngestQueue")
