@@ -172,3 +172,20 @@ def test_the_default_model_downloaded_from_s3_passes_its_known_checksum_and_load
         assert model.path == resolved.path.resolve()
     finally:
         clear_model_cache()
+
+
+def test_packshot_cutout_takes_its_model_from_s3_and_says_why_when_it_cannot(
+    s3: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from packshot.cli import main as packshot_main
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("MODEL_CACHE_DIR", str(tmp_path / "cache"))
+    s3.put_object(Bucket=BUCKET, Key="m/" + DERIVED_FILENAME, Body=(REPO / "models" / DERIVED_FILENAME).read_bytes())
+    photo = REPO / "examples" / "box_on_white.jpg"
+    args = ["cutout", str(photo), "--out", str(tmp_path / "out"), "--model-path"]
+    assert packshot_main([*args, f"s3://{BUCKET}/m/{DERIVED_FILENAME}"]) == 0
+    assert (tmp_path / "out" / "box_on_white.png").is_file()
+    assert [p.name for p in cached_files(tmp_path / "cache")] == [DERIVED_FILENAME]
+    assert packshot_main([*args, f"s3://{BUCKET}/m/missing.onnx"]) == 2
+    assert f"s3://{BUCKET}/m/missing.onnx" in capsys.readouterr().err

@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     cut.add_argument("inputs", type=Path, nargs="+")
     cut.add_argument("--out", type=Path, required=True)
     cut.add_argument("--model", default="u2netp-fast")
-    cut.add_argument("--model-path", type=Path, default=None)
+    cut.add_argument("--model-path", default=None, help="local file or s3://BUCKET/KEY (downloaded once, verified)")
     cut.add_argument("--threads", type=int, default=2)
 
     args = parser.parse_args(argv)
@@ -254,11 +254,25 @@ def deliver_command(batches: list[str], *, stack: str, endpoint: str, function: 
     return 0
 
 
-def cutout_command(inputs: list[Path], out: Path, model: str, model_path: Path | None, threads: int) -> int:
+def cutout_command(inputs: list[Path], out: Path, model: str, model_path: str | None, threads: int) -> int:
     from packshot.cutout import cut_out_files
 
+    local_model: Path | None = None
+    if model_path:
+        from packshot.adapters.model_files import resolve_model_file
+        from packshot.config import Settings
+        from packshot.errors import ModelError
+
+        settings = Settings.from_env()
+        try:  # an s3:// file lands in the model cache (MODEL_CACHE_DIR) first, checked by MODEL_SHA256
+            local_model = resolve_model_file(
+                model_path, expected_sha256=settings.model_sha256, cache_dir=Path(settings.model_cache_dir)
+            ).path
+        except ModelError as exc:
+            print(f"packshot: {exc.reason}", file=sys.stderr)
+            return 2
     files = [f for p in inputs for f in (discover(p) if p.is_dir() else [p])]
-    written = cut_out_files(files, out, model_name=model, model_path=model_path, threads=threads)
+    written = cut_out_files(files, out, model_name=model, model_path=local_model, threads=threads)
     print(f"packshot: wrote {len(written)} cutouts to {out}", file=sys.stderr)
     return 0 if len(written) == len(files) else 1
 
