@@ -136,6 +136,23 @@ def test_backdrop_seen_through_a_hole_is_made_transparent() -> None:
     assert alpha[60, 20] == 1.0  # the ring itself
 
 
+def test_a_hole_is_judged_against_the_fitted_backdrop_at_its_place_not_the_border_colour() -> None:
+    # A lit sweep: 250 in the middle, 210 at the middle of each edge; the ring's hole, in the middle, shows 250.
+    yy, xx = np.mgrid[0:120, 0:120]
+    r = np.hypot(yy - 60, xx - 60)
+    u, v = (xx + 0.5) / 120 - 0.5, (yy + 0.5) / 120 - 0.5
+    sweep = np.repeat((250 - 160 * (u * u + v * v))[..., None], 3, axis=2)
+    rgb = np.round(sweep).astype(np.uint8)
+    rgb[(r < 45) & (r > 25)] = (40, 40, 60)
+    soft = np.where(r < 45, 1.0, 0.0).astype(np.float32)
+    soft[r < 25] = 0.9  # u2netp at 224 px fills big holes this confidently
+    coeffs = fit_backdrop(rgb, soft < 0.02)
+    behind = backdrop_image(coeffs, 120, 120)
+    assert np.abs(border_colour(rgb) - rgb[60, 60]).max() > 6  # the border's median is no use here
+    alpha = clear_background_holes(rgb, np.ones_like(soft) * (soft > 0), soft, behind)
+    assert alpha[60, 60] == 0.0 and alpha[60, 20] == 1.0
+
+
 def test_a_white_product_the_model_is_sure_of_is_not_cleared() -> None:
     rgb = np.full((120, 120, 3), 255, np.uint8)
     rgb[20:100, 20:100] = 250  # white box on white
