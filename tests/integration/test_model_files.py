@@ -17,6 +17,7 @@ from packshot.adapters.model_files import resolve_model_file
 from packshot.config import Settings
 from packshot.errors import ConfigurationError, ModelChecksumError, ModelSourceError
 from packshot.models.derive import DERIVED_FILENAME, DERIVED_SHA256
+from packshot.models.quantized import INT8_FILENAME, INT8_SHA256
 from packshot.models.registry import clear_model_cache, load_model
 
 from tests.conftest import REPO
@@ -83,12 +84,15 @@ def test_a_download_that_fails_its_checksum_names_both_sums_and_leaves_nothing_i
     assert cached_files(tmp_path) == []
 
 
-def test_a_known_model_file_is_checked_against_its_own_checksum_without_model_sha256(s3: Any, tmp_path: Path) -> None:
-    s3.put_object(Bucket=BUCKET, Key=DERIVED_FILENAME, Body=WEIGHTS)
+@pytest.mark.parametrize(("filename", "pinned"), [(DERIVED_FILENAME, DERIVED_SHA256), (INT8_FILENAME, INT8_SHA256)])
+def test_a_known_model_file_is_checked_against_its_own_checksum_without_model_sha256(
+    s3: Any, tmp_path: Path, filename: str, pinned: str
+) -> None:
+    s3.put_object(Bucket=BUCKET, Key=filename, Body=WEIGHTS)
 
-    with pytest.raises(ModelChecksumError, match=f"known checksum of {DERIVED_FILENAME}") as error:
-        resolve_model_file(f"s3://{BUCKET}/{DERIVED_FILENAME}", cache_dir=tmp_path, s3_client=s3)
-    assert DERIVED_SHA256 in error.value.reason and sha256(WEIGHTS) in error.value.reason
+    with pytest.raises(ModelChecksumError, match=f"known checksum of {filename}") as error:
+        resolve_model_file(f"s3://{BUCKET}/{filename}", cache_dir=tmp_path, s3_client=s3)
+    assert pinned in error.value.reason and sha256(WEIGHTS) in error.value.reason
     assert cached_files(tmp_path) == []
 
 

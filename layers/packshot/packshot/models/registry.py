@@ -11,10 +11,11 @@ from packshot.models.birefnet import BiRefNetGeneralLite
 from packshot.models.derive import DERIVED_FILENAME, DERIVED_SHA256
 from packshot.models.fetch import KNOWN_MODELS
 from packshot.models.isnet import IsNetGeneralUse
-from packshot.models.u2net import Silueta, U2Net, U2NetP, U2NetPFast
+from packshot.models.quantized import INT8_FILENAME, INT8_SHA256
+from packshot.models.u2net import Silueta, U2Net, U2NetP, U2NetPFast, U2NetPInt8
 
 MODELS: dict[str, type[SegmentationModel]] = {
-    cls.name: cls for cls in (U2NetPFast, U2NetP, U2Net, Silueta, IsNetGeneralUse, BiRefNetGeneralLite)
+    cls.name: cls for cls in (U2NetPFast, U2NetPInt8, U2NetP, U2Net, Silueta, IsNetGeneralUse, BiRefNetGeneralLite)
 }
 
 _cache: dict[tuple[str, Path, int], SegmentationModel] = {}
@@ -24,7 +25,8 @@ _lock = threading.Lock()
 def load_model(name: str, path: str | Path, *, threads: int = 1) -> SegmentationModel:
     """The model `name` from the local file `path`, created once per process and reused after.
 
-    The file is checked against its sha256 when KNOWN_MODELS has one for this name and filename. The cache key
+    The file is checked against its sha256 when KNOWN_MODELS has one for this name and filename, or when it is
+    one of the files made in this repository (u2netp-dynamic.onnx, u2netp-int8.onnx). The cache key
     includes `threads` because a session's thread pool is fixed when it is created.
     """
     try:
@@ -47,6 +49,8 @@ def load_model(name: str, path: str | Path, *, threads: int = 1) -> Segmentation
             expected = known.sha256 if known is not None and known.filename == resolved.name else None
             if resolved.name == DERIVED_FILENAME:
                 expected = DERIVED_SHA256
+            elif resolved.name == INT8_FILENAME:
+                expected = INT8_SHA256
             model = cls(resolved, threads=threads, expected_sha256=expected)
             _cache[key] = model
         return model

@@ -45,3 +45,15 @@ class U2NetPFast(U2NetP):
     def _check_input_shape(self, shape: list[object]) -> None:
         if any(isinstance(d, int) for d in shape[2:]):
             super()._check_input_shape(shape)  # a fixed-size file: only its own size will do
+
+
+class U2NetPInt8(U2NetPFast):
+    """u2netp at 224 px with static int8 weights and activations: 1.5-2.2x faster than u2netp-fast on a CPU.
+
+    The file (1.5 MB) is committed in models/ and pinned by sha256 (packshot.models.quantized); it is made by
+    tools/quantize_u2netp.py, which says which layers stay in float and why. Its input size is symbolic, like
+    u2netp-fast's, and its masks agree with u2netp-fast's once the full-resolution refinement has run.
+    """
+
+    name = "u2netp-int8"
+    filename = "u2netp-int8.onnx"
