@@ -1,7 +1,8 @@
 """The cutout container image installs only functions/cutout/requirements.txt: its handler must need no more.
 
 The image cannot be built here (no Docker), so this checks what the image would lack: it runs the cutout
-handler's stage in a fresh interpreter and lists the third-party modules it imported.
+handler's stage in a fresh interpreter and lists the third-party modules it imported, and it reads the Dockerfile
+for the model files it copies and the sums it checks them against.
 """
 
 from __future__ import annotations
@@ -10,6 +11,9 @@ import json
 import re
 import subprocess
 import sys
+
+from packshot.models.quantized import INT8_FILENAME, INT8_SHA256
+from packshot.models.registry import MODELS
 
 from tests.conftest import REPO
 
@@ -48,3 +52,15 @@ def test_the_cutout_stage_imports_nothing_its_image_does_not_install(model_file)
     imported = set(json.loads(result.stdout.strip().splitlines()[-1]))
     third_party = {m for m in imported if m not in sys.stdlib_module_names and not m.startswith("_")}
     assert third_party - ALLOWED_TOP_LEVEL == set(), "the cutout image would lack these modules"
+
+
+def test_the_image_copies_the_committed_int8_model_and_checks_it_against_the_pinned_sha256() -> None:
+    dockerfile = (REPO / "functions" / "cutout" / "Dockerfile").read_text()
+    target = f"/opt/models/{INT8_FILENAME}"
+    assert MODELS["u2netp-int8"].filename == INT8_FILENAME and (REPO / "models" / INT8_FILENAME).is_file()
+    assert re.search(rf"^COPY models/{re.escape(INT8_FILENAME)} {re.escape(target)}$", dockerfile, re.MULTILINE)
+    pinned = re.findall(r"^ARG INT8_SHA256=([0-9a-f]{64})$", dockerfile, re.MULTILINE)
+    assert pinned == [INT8_SHA256], "the Dockerfile's sum must be the one load_model checks"
+    # The check runs after the copy, on the copied file, so the image cannot hold anything else under that name.
+    check = f'echo "${{INT8_SHA256}}  {target}" | sha256sum -c -'
+    assert dockerfile.index(check) > dockerfile.index(f"COPY models/{INT8_FILENAME}")
