@@ -19,9 +19,10 @@ which is committed and pinned by sha256 in packshot.models.quantized. The recipe
     it, and that fused int8 kernel gets the sum wrong when the Conv before it is float; excluding the Add too
     keeps the pair in float.
   - The output heads (Conv_945, Conv_946, Conv_966, Conv_986, Conv_1006, Conv_1026, Conv_1047, Concat_1046,
-    Resize_965..Resize_1045, Sigmoid_1048..Sigmoid_1054): in float the output stays continuous, so its raw range
-    on a frame with nothing on it stays as low as the float model's; quantized, a step of 1/255 after the sigmoid
-    turns near-constant output into a stretched staircase.
+    Resize_965..Resize_1045, Sigmoid_1048..Sigmoid_1054): in float the output stays continuous, so a frame with
+    nothing on it gives a low raw range of thousands of levels, like the float model's. Quantized, the output
+    moves in uint8 steps: an empty frame gave two levels one step apart, which min-max normalisation stretches
+    into a hard 0/1 phantom product.
 
 Every step is deterministic (fixed render indices, sorted example names, MinMax has no sampling), so with the
 pinned onnx (pyproject.toml's dev extra) and onnxruntime the output is the same bytes each run; the script says

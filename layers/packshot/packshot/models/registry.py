@@ -40,6 +40,7 @@ def load_model(name: str, path: str | Path, *, threads: int = 1) -> Segmentation
             "packshot.adapters.model_files.resolve_model_file (the cutout handler does) and pass the local path"
         )
     resolved = Path(path).expanduser().resolve()
+    _check_precision(cls, resolved)
     key = (name, resolved, threads)
     # The lock makes two threads asking at once share one session instead of building two.
     with _lock:
@@ -54,6 +55,22 @@ def load_model(name: str, path: str | Path, *, threads: int = 1) -> Segmentation
             model = cls(resolved, threads=threads, expected_sha256=expected)
             _cache[key] = model
         return model
+
+
+def _check_precision(cls: type[SegmentationModel], path: Path) -> None:
+    """Refuse the float u2netp files as u2netp-int8 and the int8 file as any other family.
+
+    Both are u2netp with the same interface, so either would load and run; the wrong one would be measured and
+    reported under the other's name. The cutout image's MODEL_PATH names one file for every MODEL_NAME, which is
+    how such a mix-up happens.
+    """
+    float_files = {DERIVED_FILENAME, KNOWN_MODELS[U2NetP.name].filename}
+    if cls is U2NetPInt8 and path.name in float_files:
+        raise ModelError(f"model {cls.name} was given {path}, the float u2netp: set MODEL_PATH to the int8 file "
+                         f"({INT8_FILENAME}) or choose MODEL_NAME u2netp-fast for this file")
+    if cls is not U2NetPInt8 and path.name == INT8_FILENAME:
+        raise ModelError(f"model {cls.name} was given {path}, the int8 u2netp: set MODEL_NAME to u2netp-int8 or "
+                         f"MODEL_PATH to {cls.filename or 'its own file'}")
 
 
 def default_path_for(name: str) -> Path:
