@@ -90,7 +90,8 @@ def test_the_model_name_parameter_offers_exactly_the_registry_s_models_and_reach
     assert chosen.function_environment("CutoutFunction")["MODEL_NAME"] == "isnet-general-use"
     # A family whose file is not in the image must come with ModelUri: a deploy-time rule says so.
     rule = template.template["Rules"]["ModelFileForModelName"]
-    assert rule["RuleCondition"] == {"Fn::Not": [{"Fn::Contains": [["u2netp-fast", "u2netp"], {"Ref": "ModelName"}]}]}
+    baked_in = [["u2netp-fast", "u2netp-int8", "u2netp"], {"Ref": "ModelName"}]
+    assert rule["RuleCondition"] == {"Fn::Not": [{"Fn::Contains": baked_in}]}
 
 
 def test_the_ingest_queue_outlives_six_function_timeouts_and_has_a_dead_letter_queue() -> None:
