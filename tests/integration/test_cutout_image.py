@@ -14,7 +14,6 @@ import sys
 
 from packshot.models.quantized import INT8_FILENAME, INT8_SHA256
 from packshot.models.registry import MODELS
-
 from tests.conftest import REPO
 
 # Import names of the distributions in functions/cutout/requirements.txt (and what they pull in).

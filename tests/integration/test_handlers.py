@@ -98,15 +98,15 @@ def test_the_cutout_handler_loads_its_model_from_the_s3_object_the_model_uri_par
     import warnings
 
     from packshot.local.embedded import EmbeddedAws
-    from packshot.models.derive import DERIVED_FILENAME
+    from packshot.models.quantized import INT8_FILENAME
 
     warnings.filterwarnings("ignore", message="No application metrics to publish")
-    uri = f"s3://studio-models/cutout/v2/{DERIVED_FILENAME}"
+    uri = f"s3://studio-models/cutout/v2/{INT8_FILENAME}"
     monkeypatch.setenv("MODEL_CACHE_DIR", str(tmp_path))
     with EmbeddedAws(log_level="ERROR", event_sources=False, parameters={"ModelUri": uri}) as aws:
         s3 = aws.client("s3")
         s3.create_bucket(Bucket="studio-models")
-        s3.upload_file(str(model_file.parent / DERIVED_FILENAME), "studio-models", f"cutout/v2/{DERIVED_FILENAME}")
+        s3.upload_file(str(model_file.parent / INT8_FILENAME), "studio-models", f"cutout/v2/{INT8_FILENAME}")
         state = load_event("cutout")
         master = io.BytesIO()
         Image.open(EXAMPLES / "box_on_white.jpg").convert("RGB").save(master, "PNG")
@@ -117,9 +117,9 @@ def test_the_cutout_handler_loads_its_model_from_the_s3_object_the_model_uri_par
         out = invoke(aws, "CutoutFunction", state)
 
         cutout = Image.open(io.BytesIO(s3.get_object(Bucket=aws.work_bucket, Key=out["cutout_key"])["Body"].read()))
-        assert cutout.mode == "RGBA" and table.get(state["image_id"])["model"] == "u2netp-fast"
+        assert cutout.mode == "RGBA" and table.get(state["image_id"])["model"] == "u2netp-int8"
     # The session was built from the downloaded copy, not from models/: exactly one file in the cache.
-    assert [p.name for p in tmp_path.rglob("*") if p.is_file()] == [DERIVED_FILENAME]
+    assert [p.name for p in tmp_path.rglob("*") if p.is_file()] == [INT8_FILENAME]
 
 
 def test_the_deliver_event_packages_the_batch_exports_with_manifests_and_checksums(embedded_without_event_sources):

@@ -19,7 +19,6 @@ from packshot.errors import ConfigurationError, ModelChecksumError, ModelSourceE
 from packshot.models.derive import DERIVED_FILENAME, DERIVED_SHA256
 from packshot.models.quantized import INT8_FILENAME, INT8_SHA256
 from packshot.models.registry import clear_model_cache, load_model
-
 from tests.conftest import REPO
 
 BUCKET = "studio-models"
@@ -182,14 +181,15 @@ def test_packshot_cutout_takes_its_model_from_s3_and_says_why_when_it_cannot(
     s3: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from packshot.cli import main as packshot_main
+    from packshot.models.quantized import INT8_FILENAME
 
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("MODEL_CACHE_DIR", str(tmp_path / "cache"))
-    s3.put_object(Bucket=BUCKET, Key="m/" + DERIVED_FILENAME, Body=(REPO / "models" / DERIVED_FILENAME).read_bytes())
+    s3.put_object(Bucket=BUCKET, Key="m/" + INT8_FILENAME, Body=(REPO / "models" / INT8_FILENAME).read_bytes())
     photo = REPO / "examples" / "box_on_white.jpg"
     args = ["cutout", str(photo), "--out", str(tmp_path / "out"), "--model-path"]
-    assert packshot_main([*args, f"s3://{BUCKET}/m/{DERIVED_FILENAME}"]) == 0
+    assert packshot_main([*args, f"s3://{BUCKET}/m/{INT8_FILENAME}"]) == 0
     assert (tmp_path / "out" / "box_on_white.png").is_file()
-    assert [p.name for p in cached_files(tmp_path / "cache")] == [DERIVED_FILENAME]
+    assert [p.name for p in cached_files(tmp_path / "cache")] == [INT8_FILENAME]
     assert packshot_main([*args, f"s3://{BUCKET}/m/missing.onnx"]) == 2
     assert f"s3://{BUCKET}/m/missing.onnx" in capsys.readouterr().err

@@ -85,7 +85,7 @@ def test_the_model_name_parameter_offers_exactly_the_registry_s_models_and_reach
 
     template = stack()
     assert sorted(template.template["Parameters"]["ModelName"]["AllowedValues"]) == sorted(MODELS)
-    assert template.function_environment("CutoutFunction")["MODEL_NAME"] == "u2netp-fast"
+    assert template.function_environment("CutoutFunction")["MODEL_NAME"] == "u2netp-int8"
     chosen = Stack.from_file(DEFAULT_TEMPLATE, parameters={"ModelName": "isnet-general-use"})
     assert chosen.function_environment("CutoutFunction")["MODEL_NAME"] == "isnet-general-use"
     # A family whose file is not in the image must come with ModelUri: a deploy-time rule says so.

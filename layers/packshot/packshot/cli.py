@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     cut = sub.add_parser("cutout", help="cut out images without AWS: one RGBA PNG per input")
     cut.add_argument("inputs", type=Path, nargs="+")
     cut.add_argument("--out", type=Path, required=True)
-    cut.add_argument("--model", default="u2netp-fast")
+    cut.add_argument("--model", default="u2netp-int8")
     cut.add_argument("--model-path", default=None, help="local file or s3://BUCKET/KEY (downloaded once, verified)")
     cut.add_argument("--threads", type=int, default=2)
 

@@ -30,7 +30,7 @@ class Settings:
     # compressed, and keeps the download plus decode inside a 3 GB Lambda.
     max_object_bytes: int = 200_000_000
     # u2netp at 224 px with full-resolution refinement: faster than rembg's u2netp and as accurate (make bench).
-    model_name: str = "u2netp-fast"
+    model_name: str = "u2netp-int8"
     # A local path, or s3://bucket/key (downloaded once per execution environment into model_cache_dir).
     model_path: str = ""
     # Hex sha256 a model file of unknown name must have ("" = none; known files are checked by their own sum).

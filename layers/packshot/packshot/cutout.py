@@ -783,7 +783,7 @@ def cut_out_files(
     inputs: list[Path],
     out_dir: Path,
     *,
-    model_name: str = "u2netp-fast",
+    model_name: str = "u2netp-int8",
     model_path: Path | None = None,
     threads: int = 2,
     on_skip: SkipHandler | None = None,

@@ -31,7 +31,7 @@ class Silueta(U2NetP):
 
 
 class U2NetPFast(U2NetP):
-    """u2netp at 224 px: the project's default, about half of 320's compute for the same mask quality.
+    """u2netp at 224 px in float: about half of 320's compute for the same mask quality; u2netp-int8's source.
 
     The weights are u2netp's; the file is u2netp.onnx with a symbolic input size (packshot.models.derive),
     and the full-resolution refinement in packshot.cutout draws the edges from the photo, not the mask.
@@ -48,7 +48,7 @@ class U2NetPFast(U2NetP):
 
 
 class U2NetPInt8(U2NetPFast):
-    """u2netp at 224 px with static int8 weights and activations: 1.5-2.2x faster than u2netp-fast on a CPU.
+    """The project's default: u2netp at 224 px, static int8, 1.5-2.2x faster than u2netp-fast on a CPU.
 
     The file (1.5 MB) is committed in models/ and pinned by sha256 (packshot.models.quantized); it is made by
     tools/quantize_u2netp.py, which says which layers stay in float and why. Its input size is symbolic, like
