@@ -27,6 +27,7 @@ from packshot.cutout import (
     decode_rgb,
     decontaminate,
     edge_support,
+    fill_enclosed_product,
     fit_backdrop,
     label_components,
     refine_alpha,
@@ -151,6 +152,24 @@ def test_a_hole_is_judged_against_the_fitted_backdrop_at_its_place_not_the_borde
     assert np.abs(border_colour(rgb) - rgb[60, 60]).max() > 6  # the border's median is no use here
     alpha = clear_background_holes(rgb, np.ones_like(soft) * (soft > 0), soft, behind)
     assert alpha[60, 60] == 0.0 and alpha[60, 20] == 1.0
+
+
+def test_a_grey_panel_inside_the_product_that_the_model_left_out_is_filled_but_a_hole_is_not() -> None:
+    # Distance from the backdrop (1 = 255 levels): a red shoe (0.6) with a grey panel (0.25) and, further
+    # right, a hole that shows the backdrop (0.01). The model left both out (soft 0.02).
+    distance = np.zeros((60, 120), np.float32)
+    soft = np.zeros((60, 120), np.float32)
+    distance[10:50, 10:110], soft[10:50, 10:110] = 0.6, 1.0
+    distance[20:40, 20:50], soft[20:40, 20:50] = 0.25, 0.02  # the panel
+    distance[20:40, 70:100], soft[20:40, 70:100] = 0.01, 0.02  # the hole
+    filled = fill_enclosed_product(soft, distance)
+    assert filled[30, 35] == 1.0 and filled[30, 85] == 0.02 and filled[5, 5] == 0.0
+    # A region that reaches the frame's edge is not enclosed: never filled, whatever its colour.
+    soft[25:35, 0:10] = 0.0
+    distance[25:35, 0:10] = 0.3
+    soft[25:35, 10:20] = 0.02
+    distance[25:35, 10:20] = 0.3
+    assert fill_enclosed_product(soft, distance)[30, 15] == 0.02
 
 
 def test_a_white_product_the_model_is_sure_of_is_not_cleared() -> None:

@@ -45,6 +45,9 @@ ISLAND_MIN_GAP = 0.04
 HOLE_COLOUR_TOLERANCE = 8.0
 HOLE_PATCH_RADIUS = 4
 HOLE_MAX_MODEL_ALPHA = 0.95
+# Enclosed regions the model left out are product unless more than this share of them looks like backdrop.
+ENCLOSED_MAX_BACKDROP = 0.2
+ENCLOSED_MIN_DISTANCE = 40.0 / 255.0
 # Colour: a pixel whose chroma differs from the backdrop's by more than this (1 = 255 levels) is product
 # wherever the model gave it more than COLOURED_MIN_MODEL. A shadow is the backdrop darker, the same chroma,
 # so it is never claimed. On `make eval` this lifts boundary F by 0.003 (small, soft-edged products whose
@@ -106,6 +109,7 @@ def cut_out(rgb: np.ndarray, model: SegmentationModel) -> Cutout:
     distance_small = np.minimum(np.sqrt(np.einsum("...k,...k->...", diff, diff)) / 255.0, 1.0).astype(np.float32)
     soft_small = clear_background_holes(small_rgb, soft_small, soft_small, behind_small)
     soft_small = claim_coloured(small_rgb, soft_small, behind_small)
+    soft_small = fill_enclosed_product(soft_small, distance_small)
     alpha, band = refine_alpha(
         rgb, soft_small, distance_small, backdrop, scale=side / mask.shape[0], behind_small=behind_small
     )
@@ -146,6 +150,30 @@ def claim_coloured(rgb: np.ndarray, soft: np.ndarray, behind: np.ndarray) -> np.
     out = soft.astype(np.float32)  # a copy: the caller's map is not changed
     out.reshape(-1)[claim] = 1.0
     return out
+
+
+def fill_enclosed_product(soft: np.ndarray, distance: np.ndarray) -> np.ndarray:
+    """Set to 1 the regions the model left out that the product surrounds and that do not look like backdrop.
+
+    A hole shows the backdrop; a region inside the product's outline that is clearly not the backdrop (a grey
+    panel on a shoe, a print) is product the model missed. A region is filled when it does not touch the
+    frame's edge and at most ENCLOSED_MAX_BACKDROP of it is within HOLE_COLOUR_TOLERANCE of the backdrop.
+    """
+    outside = soft < 0.5
+    labels, count = label_components(outside)
+    if count <= 1:
+        return soft
+    edge = np.zeros(count + 1, bool)
+    edge[np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])] = True
+    size = np.bincount(labels.ravel(), minlength=count + 1)
+    flat = labels.ravel()
+    like = np.bincount(flat, weights=(distance * 255.0 <= HOLE_COLOUR_TOLERANCE).ravel(), minlength=count + 1)
+    mean_distance = np.bincount(flat, weights=distance.ravel(), minlength=count + 1) / np.maximum(size, 1)
+    fill = ~edge & (like <= ENCLOSED_MAX_BACKDROP * size) & (mean_distance >= ENCLOSED_MIN_DISTANCE)
+    fill[0] = False
+    if not fill.any():
+        return soft
+    return np.where(fill[labels], np.float32(1.0), soft).astype(np.float32)
 
 
 def edge_support(band: Band) -> float:
