@@ -27,7 +27,7 @@ WORK_SIDE = 320
 # Mask levels (of 255) under which, or over 255 minus which, a pixel is sure: only the pixels between are
 # decided one by one at full size. 4 against 1: the same scores on `make eval`, half the edge pixels.
 BAND_LOW = 4
-GUIDE_RADIUS = 3  # 7x7 window on the working copy: about three model pixels
+GUIDE_RADIUS = 3  # 7x7 window on the 320 px working copy: about five of the model's 224 px
 # Guide variance (distance units, 1 = 255 levels) below which the filter trusts the model over the photo.
 GUIDE_EPS = 0.03**2
 # A light contrast curve on the guided alpha: it follows the photo already and needs only a little help.
