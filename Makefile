@@ -39,8 +39,8 @@ test: setup
 	$(BIN)/python -m pytest -q
 
 lint: setup
-	$(BIN)/ruff check layers functions
-	$(BIN)/mypy layers/packshot/packshot
+	$(BIN)/ruff check layers functions tests eval bench evidence tools examples
+	$(BIN)/mypy layers/packshot/packshot tools/quantize_u2netp.py
 	$(BIN)/cfn-lint template.yaml
 	$(CHECKOV) -f template.yaml --framework cloudformation --compact --quiet --skip-download
 

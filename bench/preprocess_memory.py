@@ -1,4 +1,4 @@
-"""Peak memory and time of the preprocess stage on a 100 MP photo (target: under 3 GB): `python bench/preprocess_memory.py`."""
+"""Peak memory and time of the preprocess stage on a 100 MP photo (under 3 GB): `python bench/preprocess_memory.py`."""
 
 from __future__ import annotations
 

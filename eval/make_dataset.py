@@ -261,7 +261,8 @@ def _ring(sc, rng, cx, cy, size, fg) -> None:
 def _chain(sc, rng, cx, cy, size, fg) -> None:
     # A thin chain or cord in a loose loop: a few px wide, mostly backdrop inside.
     n = 7
-    pts = [(cx + size * 0.5 * math.cos(a) * rng.uniform(0.7, 1.0), cy + size * 0.5 * math.sin(a) * rng.uniform(0.7, 1.0))
+    pts = [(cx + size * 0.5 * math.cos(a) * rng.uniform(0.7, 1.0),
+            cy + size * 0.5 * math.sin(a) * rng.uniform(0.7, 1.0))
            for a in np.linspace(0, 2 * math.pi, n, endpoint=False)]
     path = ex.spline(pts, closed=True, steps=30)
     width = max(2.0, size * rng.uniform(0.006, 0.02))
@@ -314,7 +315,8 @@ def _glass(sc, rng, cx, cy, size, fg) -> None:
 def _blob(sc, rng, cx, cy, size, fg) -> None:
     # A soft organic outline (a shoe, a plush toy, a bag of coffee).
     n = int(rng.integers(6, 10))
-    pts = [(cx + size * 0.5 * math.cos(a) * rng.uniform(0.55, 1.0), cy + size * 0.35 * math.sin(a) * rng.uniform(0.6, 1.0))
+    pts = [(cx + size * 0.5 * math.cos(a) * rng.uniform(0.55, 1.0),
+            cy + size * 0.35 * math.sin(a) * rng.uniform(0.6, 1.0))
            for a in np.linspace(0, 2 * math.pi, n, endpoint=False)]
     _shadow_under(sc, rng, cx, cy + size * 0.3, size * 0.45)
     cov = ex.polygon_cov(sc, ex.spline(pts, closed=True, steps=20))

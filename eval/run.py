@@ -29,7 +29,9 @@ ROOT = Path(__file__).resolve().parents[1]
 GOOD_IOU = 0.95
 
 
-def evaluate_image(rgb: np.ndarray, truth: np.ndarray, model: Any, settings: Any, category: str | None = None) -> dict[str, Any]:
+def evaluate_image(
+    rgb: np.ndarray, truth: np.ndarray, model: Any, settings: Any, category: str | None = None
+) -> dict[str, Any]:
     """The pipeline's decision for one photo plus its mask scores; mirrors pipeline.classify/cut_out/finish."""
     from packshot.cutout import cut_out
     from packshot.imaging.complexity import classify

@@ -6,8 +6,9 @@ import io
 import struct
 
 import numpy as np
-from packshot.imaging.tiff import ASCII, BYTE, CFA, LONG, NONE, RATIONAL, SHORT, SRATIONAL, Tag, encode_tiff
 from PIL import Image
+
+from packshot.imaging.tiff import ASCII, BYTE, CFA, LONG, NONE, RATIONAL, SHORT, SRATIONAL, Tag, encode_tiff
 
 W, H = 1200, 1000
 # A studio scene: warm-grey sweep with a red product in the middle.

@@ -62,8 +62,10 @@ def test_with_ten_percent_transient_faults_every_image_finishes_once(embedded) -
 
 def test_the_logs_of_a_run_with_a_review_hold_no_task_token_or_presigned_url(model_file, repo) -> None:
     # A process of its own: Powertools configures each service's logger once per process.
-    run = subprocess.run([sys.executable, "-m", "evidence.logscan"], cwd=repo, capture_output=True, text=True, check=False,
-                         timeout=900)
+    run = subprocess.run(
+        [sys.executable, "-m", "evidence.logscan"], cwd=repo, capture_output=True, text=True, check=False,
+        timeout=900,
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     logs = run.stdout + run.stderr
     lines = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]

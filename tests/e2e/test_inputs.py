@@ -1,4 +1,4 @@
-"""Broken and odd uploads through the embedded AWS: each ends as a rejected record with a reason, originals untouched."""
+"""Broken and odd uploads through the embedded AWS: each is a rejected record with a reason, originals untouched."""
 
 from __future__ import annotations
 

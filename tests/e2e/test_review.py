@@ -11,10 +11,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from packshot.adapters.review import LambdaReviewApi
 from packshot.cli import main as packshot_main
 from packshot.local.review_page import ReviewPage
-
 from tests.conftest import EXAMPLES
 
 CHROMIUM = "/usr/bin/chromium"

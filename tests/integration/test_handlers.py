@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import io
 import json
-from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from packshot.adapters.records import RecordsTable
-
 from tests.conftest import EVENTS, EXAMPLES
 
 STAGES = ["preprocess", "classify", "cutout", "finish", "export"]

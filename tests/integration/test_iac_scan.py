@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from packshot.local.template import load_template
 
 CHECKOV = Path(__file__).resolve().parents[2] / ".venv-scan" / "bin" / "checkov"

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+
 from packshot.local.embedded import DEFAULT_TEMPLATE
 from packshot.local.template import Stack
 

@@ -17,8 +17,10 @@ def stack() -> Stack:
 
 
 def test_cfn_lint_reports_no_errors_on_the_template(repo: Path) -> None:
-    result = subprocess.run([str(Path(sys.executable).parent / "cfn-lint"), "template.yaml"], cwd=repo, capture_output=True,
-                            text=True, timeout=120)
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "cfn-lint"), "template.yaml"],
+        cwd=repo, capture_output=True, text=True, timeout=120,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 

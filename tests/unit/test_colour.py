@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from packshot.imaging.colour import apply_gains, measure_shoot, shoot_group, white_balance
 
 H, W = 200, 240
@@ -19,7 +20,7 @@ def shot(background: tuple[int, int, int], product: tuple[int, int, int]) -> tup
 
 
 def cast(rgb: tuple[int, ...], light: tuple[float, float, float]) -> tuple[int, int, int]:
-    return tuple(round(c * f) for c, f in zip(rgb, light))  # type: ignore[return-value]
+    return tuple(round(c * f) for c, f in zip(rgb, light, strict=True))  # type: ignore[return-value]
 
 
 WARM = (1.0, 0.96, 0.88)

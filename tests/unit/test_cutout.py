@@ -7,10 +7,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
+
 from packshot.cutout import (
     Band,
     Cutout,
     Signals,
+    _owners,
+    _stretch,
+    _stretched_pixels,
     backdrop_colour,
     backdrop_distance,
     backdrop_image,
@@ -35,15 +40,11 @@ from packshot.cutout import (
     rgba_png_bytes,
     sample_bilinear,
     sample_fields,
-    _owners,
-    _stretch,
-    _stretched_pixels,
     sharpen_edge,
     trim_edge_halo,
     write_rgba_png,
 )
 from packshot.models import SegmentationModel, load_model
-from PIL import Image
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"

@@ -110,7 +110,8 @@ def swapped_cmyk_profile() -> bytes:
     identity = b"".join(_s15(1.0 if i in (0, 4, 8) else 0.0) for i in range(9))
     lut = b"mft2" + b"\0" * 4 + struct.pack(">BBBB", 4, 3, 2, 0) + identity + struct.pack(">HH", 2, 2)
     lut += struct.pack(">HH", 0, 65535) * 4 + clut + struct.pack(">HH", 0, 65535) * 3
-    return _icc(b"prtr", b"CMYK", b"Lab ", [(b"desc", _desc("Test CMYK")), (b"wtpt", _xyz(0.9642, 1.0, 0.8249)), (b"A2B0", lut)])
+    tags = [(b"desc", _desc("Test CMYK")), (b"wtpt", _xyz(0.9642, 1.0, 0.8249)), (b"A2B0", lut)]
+    return _icc(b"prtr", b"CMYK", b"Lab ", tags)
 
 
 # --- formats

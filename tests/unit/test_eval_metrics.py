@@ -41,13 +41,13 @@ def test_dilation_grows_a_point_into_a_square() -> None:
 def test_the_eval_runs_the_pipeline_decisions_on_three_rendered_scenes(model_file) -> None:
     import io
 
-    from packshot.config import Settings
-    from packshot.models.derive import derive
-    from packshot.models.registry import load_model
     from PIL import Image
 
     from eval.make_dataset import render_scene
     from eval.run import evaluate_image, summarise
+    from packshot.config import Settings
+    from packshot.models.derive import derive
+    from packshot.models.registry import load_model
 
     model = load_model("u2netp-fast", derive(model_file.parent), threads=2)
     rows = []

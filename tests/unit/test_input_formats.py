@@ -8,6 +8,8 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 import tifffile
+from PIL import Image, ImageCms
+
 from packshot.errors import (
     ImageRejectedError,
     ImageTooLargeError,
@@ -17,8 +19,6 @@ from packshot.errors import (
 from packshot.imaging.decode import decode_image, sniff_raw
 from packshot.imaging.icc import adobe_rgb_1998_profile, display_p3_profile, srgb_profile
 from packshot.imaging.tiff import encode_tiff
-from PIL import Image, ImageCms
-
 from tests import sample_files as sf
 
 MAKERS: dict[str, Callable[[], bytes]] = {

@@ -7,6 +7,7 @@ import random
 import re
 
 import pytest
+
 from packshot.events import ObjectRef, safe_name
 
 ADVERSARIAL = [

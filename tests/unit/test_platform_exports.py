@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageCms
 
-from packshot.imaging.export import PLATFORMS, JPEG_QUALITY, render, verify_export
+from packshot.imaging.export import JPEG_QUALITY, PLATFORMS, render, verify_export
 from packshot.imaging.finish import crop_to_fill
 from packshot.imaging.icc import adobe_rgb_1998_profile
 from packshot.platforms import FORMATS, default_document

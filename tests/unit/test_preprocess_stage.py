@@ -9,14 +9,14 @@ from typing import Any
 import numpy as np
 import pytest
 import tifffile
+from PIL import Image
+
 from packshot import pipeline
 from packshot.adapters.s3 import ObjectInfo
 from packshot.config import Settings
 from packshot.errors import SourceMissingError
 from packshot.imaging.decode import decode_png_rgba, encode_png
 from packshot.imaging.icc import srgb_profile
-from PIL import Image
-
 from tests import sample_files as sf
 
 INPUT, WORK = "input", "work"

@@ -186,7 +186,7 @@ def test_rejects_shape_mismatches() -> None:
 def _flood_fill_areas(mask: np.ndarray) -> list[int]:
     seen = np.zeros_like(mask)
     areas = []
-    for y, x in zip(*np.nonzero(mask)):
+    for y, x in zip(*np.nonzero(mask), strict=True):
         if seen[y, x]:
             continue
         queue, area = deque([(y, x)]), 0

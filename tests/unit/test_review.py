@@ -8,9 +8,10 @@ from typing import Any
 
 import numpy as np
 import pytest
+from PIL import Image
+
 from packshot.errors import InvalidDecisionError, ReviewNotFoundError, ReviewTokenExpiredError
 from packshot.review import ReviewService, command_from_http
-from PIL import Image
 
 
 class FakeItems:
