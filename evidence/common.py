@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from packshot import pipeline
 from PIL import Image
+
+from packshot import pipeline
 
 # Parked on a review task token: settled by design (the review flow's statuses, where it is present).
 WAITING_STATUSES: frozenset[str] = getattr(pipeline, "WAITING_STATUSES", frozenset({"needs_review"}))

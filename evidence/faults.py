@@ -10,8 +10,6 @@ import time
 from collections import Counter
 from typing import Any
 
-from packshot.errors import TransientStorageError
-
 from evidence.common import (
     INJECTED,
     embedded,
@@ -22,6 +20,7 @@ from evidence.common import (
     shorten_redelivery,
     upload,
 )
+from packshot.errors import TransientStorageError
 
 
 class _Raw:
