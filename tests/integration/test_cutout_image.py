@@ -63,3 +63,13 @@ def test_the_image_copies_the_committed_int8_model_and_checks_it_against_the_pin
     # The check runs after the copy, on the copied file, so the image cannot hold anything else under that name.
     check = f'echo "${{INT8_SHA256}}  {target}" | sha256sum -c -'
     assert dockerfile.index(check) > dockerfile.index(f"COPY models/{INT8_FILENAME}")
+
+
+def test_the_image_pins_the_onnxruntime_the_int8_model_was_tested_with() -> None:
+    from importlib.metadata import version
+
+    requirements = (REPO / "functions" / "cutout" / "requirements.txt").read_text()
+    pinned = re.findall(r"^onnxruntime==([0-9.]+)$", requirements, re.MULTILINE)
+    # The int8 graph's float/int8 split depends on this version's fused kernels: the image must run what the
+    # tests here (tests/unit/test_model_int8.py) ran.
+    assert pinned == [version("onnxruntime")]
