@@ -25,6 +25,7 @@ from packshot.cutout import (
     box_mean,
     chroma_distance,
     claim_coloured,
+    claim_tinted,
     clear_background_holes,
     confidence,
     cut_out,
@@ -171,6 +172,22 @@ def test_a_grey_panel_inside_the_product_that_the_model_left_out_is_filled_but_a
     soft[25:35, 10:20] = 0.02
     distance[25:35, 10:20] = 0.3
     assert fill_enclosed_product(soft, distance)[30, 15] == 0.02
+
+
+def test_a_cream_surface_the_model_half_saw_is_claimed_but_a_shadow_and_an_edge_are_not() -> None:
+    behind = np.full((20, 40, 3), 250.0, np.float32)
+    rgb = np.full((20, 40, 3), 250, np.uint8)
+    rgb[:, 0:10] = (30, 50, 140)  # the book's cover
+    rgb[:, 10:20] = (221, 217, 205)  # its cream page edge
+    rgb[:, 20:30] = (205, 205, 205)  # a grey shadow: the backdrop darker, same hue
+    soft = np.zeros((20, 40), np.float32)
+    soft[:, 0:10], soft[:, 10:30] = 1.0, 0.65
+    distance = backdrop_distance(rgb, np.array([[250.0] * 3] + [[0.0] * 3] * 5, np.float32),
+                                 (np.arange(40) + 0.5) / 40, (np.arange(20) + 0.5) / 20)
+    claimed = claim_tinted(rgb, soft, distance, behind)
+    assert claimed[10, 15] == 1.0  # inside the cream strip
+    assert claimed[10, 25] == pytest.approx(0.65)  # the shadow keeps the model's doubt
+    assert claimed[10, 29] == pytest.approx(0.65) and claimed[10, 35] == 0.0  # the edge and the backdrop: unchanged
 
 
 def test_a_white_product_the_model_is_sure_of_is_not_cleared() -> None:
