@@ -150,13 +150,7 @@ def claim_coloured(rgb: np.ndarray, soft: np.ndarray, behind: np.ndarray) -> np.
     u2netp at 224 px leaves the middle of small soft-edged products at 0.3-0.5; where the photo's colour
     flat-out says "not backdrop" the guided filter has no contrast to follow and would drop them.
     """
-    seen = np.flatnonzero(soft > COLOURED_MIN_MODEL)  # only these can be claimed: measure only them
-    claim = seen[chroma_distance(rgb.reshape(-1, 3)[seen], behind.reshape(-1, 3)[seen]) > COLOURED_CHROMA]
-    if len(claim) == 0:
-        return soft
-    out = soft.astype(np.float32)  # a copy: the caller's map is not changed
-    out.reshape(-1)[claim] = 1.0
-    return out
+    return _claim_by_chroma(rgb, soft, behind, soft > COLOURED_MIN_MODEL, COLOURED_CHROMA)
 
 
 def claim_tinted(rgb: np.ndarray, soft: np.ndarray, distance: np.ndarray, behind: np.ndarray) -> np.ndarray:
@@ -168,12 +162,19 @@ def claim_tinted(rgb: np.ndarray, soft: np.ndarray, distance: np.ndarray, behind
     hue (so never a shadow, which is the backdrop darker) is product.
     """
     inside = _erode3(soft >= 0.5) & (soft < 1.0) & (distance >= TINT_DISTANCE)
-    idx = np.flatnonzero(inside)
-    if len(idx) == 0:
+    return _claim_by_chroma(rgb, soft, behind, inside, TINT_CHROMA)
+
+
+def _claim_by_chroma(
+    rgb: np.ndarray, soft: np.ndarray, behind: np.ndarray, candidates: np.ndarray, min_chroma: float
+) -> np.ndarray:
+    """`soft` with the candidate pixels whose chroma distance from the backdrop exceeds min_chroma set to 1."""
+    idx = np.flatnonzero(candidates)  # only these can be claimed: measure only them
+    claim = idx[chroma_distance(rgb.reshape(-1, 3)[idx], behind.reshape(-1, 3)[idx]) > min_chroma]
+    if len(claim) == 0:
         return soft
-    idx = idx[chroma_distance(rgb.reshape(-1, 3)[idx], behind.reshape(-1, 3)[idx]) >= TINT_CHROMA]
-    out = soft.astype(np.float32)
-    out.reshape(-1)[idx] = 1.0
+    out = soft.astype(np.float32)  # a copy: the caller's map is not changed
+    out.reshape(-1)[claim] = 1.0
     return out
 
 
@@ -190,8 +191,8 @@ def fill_enclosed_product(soft: np.ndarray, distance: np.ndarray) -> np.ndarray:
         return soft
     edge = np.zeros(count + 1, bool)
     edge[np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])] = True
-    size = np.bincount(labels.ravel(), minlength=count + 1)
     flat = labels.ravel()
+    size = np.bincount(flat, minlength=count + 1)
     like = np.bincount(flat, weights=(distance * 255.0 <= HOLE_COLOUR_TOLERANCE).ravel(), minlength=count + 1)
     mean_distance = np.bincount(flat, weights=distance.ravel(), minlength=count + 1) / np.maximum(size, 1)
     fill = ~edge & (like <= ENCLOSED_MAX_BACKDROP * size) & (mean_distance >= ENCLOSED_MIN_DISTANCE)
@@ -311,6 +312,11 @@ def _stretched_pixels(small: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> 
     starts = np.cumsum(counts) - counts
     step = np.arange(int(counts.sum())) - np.repeat(starts, counts)  # 0..rows-1 within each pair
     return np.repeat(first_row[small_rows], counts) + step, np.repeat(xs, counts)
+
+
+def _channel_max(diff: np.ndarray) -> np.ndarray:
+    """Per-pixel maximum over the last axis of an (..., 3) array: ndarray.max(axis=-1) is 5-20x slower."""
+    return np.maximum(np.maximum(diff[..., 0], diff[..., 1]), diff[..., 2])
 
 
 def _erode3(mask: np.ndarray) -> np.ndarray:
@@ -638,7 +644,7 @@ def clear_background_holes(
     # Distance first, then blur the one-channel map: a third of the work of blurring RGB, and the blur
     # still averages sensor noise away (mean |noise| is ~1 level, far under the tolerance).
     diff = np.abs(crop - np.round(behind).astype(np.int16))
-    distance = np.maximum(np.maximum(diff[..., 0], diff[..., 1]), diff[..., 2])  # max(axis=2) is 5x slower
+    distance = _channel_max(diff)
     like_backdrop = box_count(distance, 1) <= HOLE_COLOUR_TOLERANCE * 9
     window = (2 * radius + 1) ** 2
     core = box_count(like_backdrop, radius) == window  # erosion: the whole window is backdrop
@@ -726,8 +732,7 @@ def measure(rgb: np.ndarray, output: ModelOutput, mask: np.ndarray, support: flo
     uncertain = float(((mask > 0.1) & (mask < 0.9)).sum())
     band_width = uncertain / max(outline_length(inside), 1)
     # A simple background model: anything clearly unlike the border colour is "something".
-    diff = np.abs(small - border_colour(small.astype(np.uint8)))
-    distinct = np.maximum(np.maximum(diff[..., 0], diff[..., 1]), diff[..., 2]) > 24.0  # max(axis=2): 20x slower
+    distinct = _channel_max(np.abs(small - border_colour(small.astype(np.uint8)))) > 24.0
     union = int((inside | distinct).sum())
     agreement = float((inside & distinct).sum()) / union if union else 0.0
     return Signals(

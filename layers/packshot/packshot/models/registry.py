@@ -8,10 +8,11 @@ from pathlib import Path
 from packshot.errors import ModelError
 from packshot.models.base import SegmentationModel
 from packshot.models.birefnet import BiRefNetGeneralLite
-from packshot.models.derive import DERIVED_FILENAME, DERIVED_SHA256
+from packshot.models.derive import DERIVED_FILENAME
 from packshot.models.fetch import KNOWN_MODELS
 from packshot.models.isnet import IsNetGeneralUse
-from packshot.models.quantized import INT8_FILENAME, INT8_SHA256
+from packshot.models.location import known_sha256
+from packshot.models.quantized import INT8_FILENAME
 from packshot.models.u2net import Silueta, U2Net, U2NetP, U2NetPFast, U2NetPInt8
 
 MODELS: dict[str, type[SegmentationModel]] = {
@@ -25,8 +26,8 @@ _lock = threading.Lock()
 def load_model(name: str, path: str | Path, *, threads: int = 1) -> SegmentationModel:
     """The model `name` from the local file `path`, created once per process and reused after.
 
-    The file is checked against its sha256 when KNOWN_MODELS has one for this name and filename, or when it is
-    one of the files made in this repository (u2netp-dynamic.onnx, u2netp-int8.onnx). The cache key
+    The file is checked against its sha256 when its name is a known model file's (location.known_sha256: the
+    fetched u2netp, and u2netp-dynamic.onnx and u2netp-int8.onnx made in this repository). The cache key
     includes `threads` because a session's thread pool is fixed when it is created.
     """
     try:
@@ -46,13 +47,7 @@ def load_model(name: str, path: str | Path, *, threads: int = 1) -> Segmentation
     with _lock:
         model = _cache.get(key)
         if model is None:
-            known = KNOWN_MODELS.get(name)
-            expected = known.sha256 if known is not None and known.filename == resolved.name else None
-            if resolved.name == DERIVED_FILENAME:
-                expected = DERIVED_SHA256
-            elif resolved.name == INT8_FILENAME:
-                expected = INT8_SHA256
-            model = cls(resolved, threads=threads, expected_sha256=expected)
+            model = cls(resolved, threads=threads, expected_sha256=known_sha256(resolved.name))
             _cache[key] = model
         return model
 
@@ -61,8 +56,7 @@ def _check_precision(cls: type[SegmentationModel], path: Path) -> None:
     """Refuse the float u2netp files as u2netp-int8 and the int8 file as any other family.
 
     Both are u2netp with the same interface, so either would load and run; the wrong one would be measured and
-    reported under the other's name. The cutout image's MODEL_PATH names one file for every MODEL_NAME, which is
-    how such a mix-up happens.
+    reported under the other's name (a MODEL_PATH left over from another MODEL_NAME is how that happens).
     """
     float_files = {DERIVED_FILENAME, KNOWN_MODELS[U2NetP.name].filename}
     if cls is U2NetPInt8 and path.name in float_files:
