@@ -38,26 +38,39 @@ def test_dilation_grows_a_point_into_a_square() -> None:
     assert dilate(point, 2).sum() == 25
 
 
-def test_the_eval_runs_the_pipeline_decisions_on_three_rendered_scenes(model_file) -> None:
-    import io
-
-    from PIL import Image
-
+def test_the_eval_runs_the_stages_own_code_on_photo_files_and_routes_them_twice(model_file) -> None:
     from eval.make_dataset import render_scene
-    from eval.run import evaluate_image, summarise
+    from eval.run import evaluate_photo, summarise
     from packshot.config import Settings
-    from packshot.models.derive import derive
-    from packshot.models.registry import load_model
+    from packshot.models.registry import default_path_for, load_model
 
-    model = load_model("u2netp-fast", derive(model_file.parent), threads=2)
+    settings = Settings()
+    model = load_model(settings.model_name, default_path_for(settings.model_name), threads=2)
     rows = []
     for index in (2, 5, 11):  # a mug with a handle, a bag with a strap, an empty sweep
         photo, mask, info = render_scene(index)
-        rgb = np.asarray(Image.open(io.BytesIO(photo)).convert("RGB"))
         truth = np.asarray(mask)
         rows.append({"name": info.name, "kind": info.kind, "empty": not (truth >= 128).any(),
-                     **evaluate_image(rgb, truth, model, Settings())})
+                     **evaluate_photo(photo, truth, model, settings)})
     summary = summarise(rows)
     assert summary["images"] == 3 and summary["with_product"] == 2
-    assert rows[2]["decision"] != "approve"  # nothing in the frame is never shipped
+    assert rows[2]["decision"] != "approve" and rows[2]["decision_simple"] != "approve"  # nothing is never shipped
+    assert {r["route_simple"] for r in rows} == {"simple"}
     assert summary["mean_iou"] > 0.9
+    table = summary["forced_simple"]
+    assert table["approve"] + table["review"] + table["reject"] == 3
+
+
+def test_a_false_auto_approval_is_an_approved_cutout_under_the_good_iou() -> None:
+    from eval.run import routing
+
+    rows = [
+        {"name": "good-approved", "iou": 0.99, "decision": "approve"},
+        {"name": "bad-approved", "iou": 0.90, "decision": "approve"},
+        {"name": "good-reviewed", "iou": 0.97, "decision": "review"},
+        {"name": "bad-reviewed", "iou": 0.50, "decision": "review"},
+    ]
+    table = routing(rows)
+    assert table["false_approvals"] == 1 and table["false_names"] == ["bad-approved"]
+    assert table["false_share"] == 0.5
+    assert table["automation"] == 0.5 and table["reviewed_but_fine"] == 1

@@ -277,15 +277,13 @@ def cut_out(
     now: Callable[[], str] = utc_now,
 ) -> PipelineState:
     """Remove the background with the segmentation model; keep the full-resolution RGBA cutout."""
-    from packshot.cutout import cut_out as cut_out_pixels
     from packshot.imaging.decode import encode_png
+    from packshot.stages.cutout import cut_out_photo
 
-    rgb = load_master(state, store, settings)
-    result = cut_out_pixels(rgb, model)
+    cutout = cut_out_photo(load_master(state, store, settings), model)
+    result = cutout.result
     cutout_key = _work_key(state, "cutout.png")
-    # Edge pixels without the backdrop's colour (no grey fringe on white); the rest is the master's pixels.
-    pixels = result.foreground if result.foreground is not None else rgb
-    store.put(settings.work_bucket, cutout_key, encode_png(pixels, result.alpha), "image/png")
+    store.put(settings.work_bucket, cutout_key, encode_png(cutout.pixels, cutout.alpha), "image/png")
     records.update(
         state["image_id"],
         {
@@ -303,48 +301,26 @@ def finish(
     state: PipelineState, store: ObjectStore, records: Records, settings: Settings, now: Callable[[], str] = utc_now
 ) -> PipelineState:
     """Crop to the fill, composite on pure white, verify the background and score QC; route by the score."""
-    from packshot.imaging.colour import apply_gains, white_balance
     from packshot.imaging.decode import decode_png_rgba, encode_png
-    from packshot.imaging.finish import composite_on_white, crop_to_fill, verify_background
-    from packshot.imaging.qc import QcThresholds, score_qc
+    from packshot.stages.finish import finish_cutout
 
     rgb, alpha = decode_png_rgba(store.get(settings.work_bucket, state["cutout_key"]))
-    # Before compositing: the background's colour cast comes off the product, with the shoot group's white.
-    # QC below then compares the result with this white-balanced original, so the correction is not
-    # scored as a colour shift.
-    balance = white_balance(rgb, alpha, _reference_white(state))
-    rgb = apply_gains(rgb, balance.gains)
-    framed_rgb, framed_alpha = crop_to_fill(rgb, alpha, fill=settings.fill)
-    final_rgb = composite_on_white(framed_rgb, framed_alpha)
-    background = verify_background(final_rgb, framed_alpha)
-    qc = score_qc(
+    done = finish_cutout(
         rgb,
         alpha,
-        final_rgb,
-        framed_alpha,
+        route=str(state.get("route", "")),
         confidence=float(state.get("confidence", 1.0)),
-        thresholds=QcThresholds(
-            approve=settings.qc_approve,
-            review=settings.qc_review,
-            target_fill=settings.fill,
-            min_confidence=settings.qc_min_confidence,
-        ),
+        reference_white=_reference_white(state),
+        settings=settings,
     )
+    qc, balance, background = done.qc, done.balance, done.background
     final_key = _work_key(state, "final.png")
-    store.put(settings.work_bucket, final_key, encode_png(final_rgb, framed_alpha), "image/png")
-    decision = qc.decision
-    reasons = list(qc.reasons)
-    if state.get("route") == "complex":
-        # Whatever QC says: its colour and edge checks are least reliable exactly where the route is complex.
-        decision = "review"
-        reasons.insert(0, "complex route: a reviewer and a senior editor sign off before export")
-    # "processing" until the review item (with its task token) exists: only then is the record waiting.
-    status = {"approve": "approved", "review": "processing", "reject": REDO}[decision]
+    store.put(settings.work_bucket, final_key, encode_png(done.final_rgb, done.final_alpha), "image/png")
     records.update(
         state["image_id"],
         {
             "stage": "finish",
-            "status": status,
+            "status": done.status,
             "qc_score": qc.score,
             "qc_decision": qc.decision,
             "qc_parts": {
@@ -365,12 +341,12 @@ def finish(
                 "measured_background": list(balance.measured_background or []),
                 "note": balance.note,
             },
-            "reasons": reasons,
+            "reasons": list(done.reasons),
             "outputs": {"master": state["master_key"], "cutout": state["cutout_key"], "final": final_key},
             "updated_at": now(),
         },
     )
-    return {**state, "final_key": final_key, "decision": decision, "status": status, "qc_score": qc.score}
+    return {**state, "final_key": final_key, "decision": done.decision, "status": done.status, "qc_score": qc.score}
 
 
 def _reference_white(state: PipelineState) -> tuple[float, float, float] | None:

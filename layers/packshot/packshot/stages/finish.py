@@ -1,0 +1,91 @@
+"""Finish and score, the pure core: white balance, crop to the fill, composite on white, QC, and the route rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from packshot.config import Settings
+from packshot.imaging.colour import WhiteBalance, apply_gains, white_balance
+from packshot.imaging.finish import (
+    BackgroundCheck,
+    bounding_box,
+    composite_on_white,
+    crop_to_fill,
+    verify_background,
+)
+from packshot.imaging.qc import QcResult, QcThresholds, score_qc
+from packshot.pipeline import REDO
+
+# The decision a finished image gets, and the record status it leads to ("processing" until the review item
+# with its task token exists: only then is the record waiting).
+STATUS_OF_DECISION = {"approve": "approved", "review": "processing", "reject": REDO}
+COMPLEX_ROUTE_REASON = "complex route: a reviewer and a senior editor sign off before export"
+EMPTY_CUTOUT_REASON = (
+    "the model separated no product from the backdrop: a person cuts it out (upload a corrected cutout)"
+    " or rejects it for a reshoot on a backdrop that contrasts with the product"
+)
+
+
+@dataclass(frozen=True)
+class Finished:
+    """What finishing made of one cutout, and what happens to it next."""
+
+    final_rgb: np.ndarray  # the square-ish canvas on pure white
+    final_alpha: np.ndarray  # the product's alpha on that canvas
+    qc: QcResult
+    balance: WhiteBalance
+    background: BackgroundCheck
+    decision: str  # "approve" | "review" | "reject", after the route rules
+    reasons: tuple[str, ...]
+
+    @property
+    def status(self) -> str:
+        return STATUS_OF_DECISION[self.decision]
+
+
+def thresholds_from(settings: Settings) -> QcThresholds:
+    return QcThresholds(
+        approve=settings.qc_approve,
+        review=settings.qc_review,
+        target_fill=settings.fill,
+        min_confidence=settings.qc_min_confidence,
+    )
+
+
+def finish_cutout(
+    rgb: np.ndarray,
+    alpha: np.ndarray,
+    *,
+    route: str,
+    confidence: float,
+    reference_white: tuple[float, float, float] | None,
+    settings: Settings,
+) -> Finished:
+    """Finish one RGBA cutout (the cutout stage's pixels and alpha) and decide: approve, review or reject.
+
+    The background's colour cast comes off the product first, with the shoot group's white; QC then compares
+    the result with this white-balanced original, so the correction is not scored as a colour shift.
+    """
+    balance = white_balance(rgb, alpha, reference_white)
+    rgb = apply_gains(rgb, balance.gains)
+    empty = bounding_box(alpha) is None
+    if empty:
+        # Nothing to frame: a white canvas of the photo's size; QC scores it as "no product separated".
+        framed_rgb, framed_alpha = np.full_like(rgb, 255), np.zeros_like(alpha)
+    else:
+        framed_rgb, framed_alpha = crop_to_fill(rgb, alpha, fill=settings.fill)
+    final_rgb = composite_on_white(framed_rgb, framed_alpha)
+    background = verify_background(final_rgb, framed_alpha)
+    qc = score_qc(rgb, alpha, final_rgb, framed_alpha, confidence=confidence, thresholds=thresholds_from(settings))
+    decision, reasons = qc.decision, list(qc.reasons)
+    if empty:
+        # Pre-processing turned blank frames away, so a product is there and the machine missed it.
+        decision = "review"
+        reasons.insert(0, EMPTY_CUTOUT_REASON)
+    if route == "complex":
+        # Whatever QC says: its colour and edge checks are least reliable exactly where the route is complex.
+        decision = "review"
+        reasons.insert(0, COMPLEX_ROUTE_REASON)
+    return Finished(final_rgb, framed_alpha, qc, balance, background, decision, tuple(reasons))
