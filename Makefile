@@ -13,7 +13,7 @@ SCAN_VENV := .venv-scan
 CHECKOV   := $(SCAN_VENV)/bin/checkov
 CHECKOV_VERSION := 3.3.30
 
-.PHONY: setup demo test lint clean eval bench
+.PHONY: setup demo test lint clean eval fit-gate bench
 
 setup: $(STAMP) $(MODEL) $(FAST_MODEL) $(CHECKOV)
 
@@ -44,10 +44,16 @@ lint: setup
 	$(BIN)/cfn-lint template.yaml
 	$(CHECKOV) -f template.yaml --framework cloudformation --compact --quiet --skip-download
 
-# The labelled set is rendered into build/eval/data on first use (1-2 minutes), then reused; the whole
-# target takes 5-7 minutes on 2 cores.
+# Two labelled sets, built into build/eval on first use (2-4 minutes), then reused: the real-shape set's
+# evaluation part (studio scenes from ../shared/devset's real cutouts) and the rendered set. The stages'
+# own code runs on each photo; the runtime is printed at the end.
 eval: setup
 	$(BIN)/python -m eval.run --out build/eval
+
+# Fits the auto-approval gate on the fitting data only (the real-shape set's fitting part and rendered
+# fitting scenes) and writes layers/packshot/packshot/gate.json. Run it after changing the cutout or a signal.
+fit-gate: setup
+	$(BIN)/python -m eval.fit_gate --out build/eval --write
 
 # rembg lives in its own virtualenv (never in .venv); U2NET_HOME points it at our verified u2netp.onnx.
 $(BENCH_VENV)/.installed:

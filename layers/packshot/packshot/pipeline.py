@@ -36,6 +36,7 @@ class PipelineState(TypedDict, total=False):
     cutout_key: str
     final_key: str
     confidence: float
+    gate: dict[str, Any]
     qc_score: float
 
 
@@ -283,33 +284,43 @@ def cut_out(
     cutout = cut_out_photo(load_master(state, store, settings), model)
     result = cutout.result
     cutout_key = _work_key(state, "cutout.png")
+    gate_key = _work_key(state, "gate.png")
     store.put(settings.work_bucket, cutout_key, encode_png(cutout.pixels, cutout.alpha), "image/png")
+    # The reviewer's map of where the gate's signals were found, over the photo at the gate's working size.
+    store.put(settings.work_bucket, gate_key, encode_png(cutout.overlay[..., :3], cutout.overlay[..., 3]), "image/png")
+    # The verdict names the cutout it judged: a corrected upload that replaces it is never covered by it.
+    gate = {**cutout.verdict.as_record(), "cutout_key": cutout_key, "overlay_key": gate_key}
     records.update(
         state["image_id"],
         {
             "stage": "cutout",
             "model": result.model,
-            "confidence": float(result.confidence),
-            "outputs": {"master": state["master_key"], "cutout": cutout_key},
+            "confidence": cutout.confidence,
+            "gate": gate,
+            "outputs": {"master": state["master_key"], "cutout": cutout_key, "gate_overlay": gate_key},
             "updated_at": now(),
         },
     )
-    return {**state, "cutout_key": cutout_key, "confidence": float(result.confidence)}
+    return {**state, "cutout_key": cutout_key, "confidence": cutout.confidence, "gate": gate}
 
 
 def finish(
     state: PipelineState, store: ObjectStore, records: Records, settings: Settings, now: Callable[[], str] = utc_now
 ) -> PipelineState:
     """Crop to the fill, composite on pure white, verify the background and score QC; route by the score."""
+    from packshot.gate import GateVerdict
     from packshot.imaging.decode import decode_png_rgba, encode_png
     from packshot.stages.finish import finish_cutout
 
     rgb, alpha = decode_png_rgba(store.get(settings.work_bucket, state["cutout_key"]))
+    gate = state.get("gate") or {}
+    # Only the cutout the gate judged can pass it; a corrected upload has another key and goes to a person.
+    verdict = GateVerdict.from_record(gate) if gate.get("cutout_key") == state["cutout_key"] else None
     done = finish_cutout(
         rgb,
         alpha,
         route=str(state.get("route", "")),
-        confidence=float(state.get("confidence", 1.0)),
+        verdict=verdict,
         reference_white=_reference_white(state),
         settings=settings,
     )
@@ -342,7 +353,8 @@ def finish(
                 "note": balance.note,
             },
             "reasons": list(done.reasons),
-            "outputs": {"master": state["master_key"], "cutout": state["cutout_key"], "final": final_key},
+            "outputs": {"master": state["master_key"], "cutout": state["cutout_key"], "final": final_key,
+                        **({"gate_overlay": gate["overlay_key"]} if verdict is not None else {})},
             "updated_at": now(),
         },
     )
