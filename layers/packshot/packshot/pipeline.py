@@ -133,7 +133,7 @@ def preprocess(
     profile embedded, and no EXIF at all, so no GPS position leaves this stage.
     """
     from packshot.imaging.colour import measure_shoot, shoot_group
-    from packshot.imaging.decode import decode_image, encode_png
+    from packshot.imaging.decode import decode_upload, encode_png
     from packshot.imaging.icc import srgb_profile
     from packshot.imaging.tiff import encode_tiff
     from packshot.manifest import batch_of
@@ -150,7 +150,7 @@ def preprocess(
                 f"the file is {info.size:,} bytes, over the {settings.max_object_bytes:,} byte limit;"
                 " export the photo at a lower resolution or with compression"
             )
-        decoded = decode_image(
+        decoded = decode_upload(
             store.get(state["bucket"], state["key"]), min_side=settings.min_side, max_pixels=settings.max_pixels
         )
     except ImageRejectedError as exc:
@@ -182,6 +182,7 @@ def preprocess(
             "bit_depth": decoded.bit_depth,
             "exif_orientation": decoded.exif_orientation,
             "gps_removed": decoded.had_gps,
+            "decode_notes": list(decoded.notes),
             **meta_fields,
             "shoot_group": group.group_id,
             "shoot": {
