@@ -138,7 +138,7 @@ def cmyk16_tiff(cmyk: tuple[int, int, int, int] = (0, 65535, 65535, 0), icc: byt
     pixels[: H // 4] = (0, 0, 0, 0)  # paper white on top, so the frame is not one colour
     buffer = io.BytesIO()
     extratags = [(34675, 7, len(icc), icc, False)] if icc else []
-    tifffile.imwrite(buffer, pixels, photometric="separated", extratags=extratags)
+    tifffile.imwrite(buffer, pixels, photometric="separated", compression="zlib", extratags=extratags)
     return buffer.getvalue()
 
 
@@ -149,7 +149,8 @@ def planar_rgb_tiff(bits: int = 16) -> tuple[bytes, np.ndarray]:
     rgb = product()
     pixels = rgb.astype(np.uint16) * 257 if bits == 16 else rgb
     buffer = io.BytesIO()
-    tifffile.imwrite(buffer, np.moveaxis(pixels, -1, 0), photometric="rgb", planarconfig="separate")
+    tifffile.imwrite(buffer, np.moveaxis(pixels, -1, 0), photometric="rgb", planarconfig="separate",
+                     compression="zlib", predictor=True)
     return buffer.getvalue(), rgb
 
 
