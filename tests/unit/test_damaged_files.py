@@ -163,3 +163,40 @@ def test_a_200_mp_photo_is_refused_in_our_words_not_pillows() -> None:
     reason = caught.value.reason
     assert "200 million pixels" in reason and "100 million limit" in reason and "export it smaller" in reason
     assert "bomb" not in reason.lower() and "DOS" not in reason
+
+
+# --- camera RAW by content
+
+
+def test_a_tiff_raw_from_a_maker_other_than_nikon_sony_or_canon_is_developed_by_libraw() -> None:
+    from packshot.imaging.tiff import CFA, NONE, encode_tiff
+    from tests import sample_files as sf
+
+    data = encode_tiff(sf.bayer(), compression=NONE, photometric=CFA,
+                       extra_tags=sf._cfa_tags("PENTAX Corporation", "PENTAX K-1"))
+    decoded = decode_image(data)
+    assert decoded.format == "PEF" and decoded.bit_depth == 16
+    assert (decoded.width, decoded.height) == (sf.W, sf.H)
+    assert "PENTAX K-1" in (decoded.icc_profile or "")
+
+
+def test_a_raw_whose_data_runs_past_the_end_of_the_file_is_called_cut_short_naming_the_camera() -> None:
+    from packshot.errors import UndecodableImageError
+    from packshot.imaging.tiff import CFA, NONE, encode_tiff
+    from tests import sample_files as sf
+
+    whole = encode_tiff(sf.bayer(), compression=NONE, photometric=CFA,
+                        extra_tags=sf._cfa_tags("Panasonic", "DMC-LX3"))
+    rw2 = b"IIU\0" + whole[4 : len(whole) // 3]  # Panasonic's RW2 is a TIFF under a magic of its own
+    with pytest.raises(UndecodableImageError) as caught:
+        decode_image(rw2)
+    assert "RW2 raw file from the Panasonic DMC-LX3 is cut short" in caught.value.reason
+
+
+def test_a_tiff_with_sub_images_that_libraw_does_not_know_is_read_as_a_tiff() -> None:
+    from packshot.imaging.tiff import LONG, Tag, encode_tiff
+
+    # SubIFDs alone only hint at a RAW; without a reduced-size IFD0 from a known maker the TIFF reader decides.
+    data = encode_tiff(bf.product(), extra_tags=[Tag(330, LONG, [8])])
+    decoded = decode_image(data)
+    assert decoded.format == "TIFF"

@@ -29,6 +29,7 @@ _SIGNATURES: tuple[tuple[int, bytes, str], ...] = (
     (6, b"HEAPCCDR", "CRW"),
 )
 _TIFF_MAGIC = (b"II*\0", b"MM\0*")
+_TIFF_SHAPED = {"ORF", "RW2"}
 # The format a maker's TIFF-shaped RAW files have (named on the record; LibRaw needs no hint).
 _MAKER_FORMATS = (
     ("NIKON", "NEF"), ("SONY", "ARW"), ("CANON", "CR2"), ("EASTMAN KODAK", "KDC"), ("KODAK", "KDC"),
@@ -70,8 +71,16 @@ def identify_raw(data: bytes) -> RawFile | None:
     """The camera RAW a file is, by its signature or TIFF structure; None for anything else."""
     for offset, signature, kind in _SIGNATURES:
         if data[offset : offset + len(signature)] == signature:
-            make, model = _camera_in_cr3(data) if kind == "CR3" else ("", "")
-            return RawFile(kind, make, model, data_end=_bmff_end(data) if kind == "CR3" else 0)
+            if kind == "CR3":
+                return RawFile(kind, *_camera_in_cr3(data), data_end=_bmff_end(data))
+            if kind == "RAF":  # the camera's name follows the 28-byte header
+                return RawFile(kind, "FUJIFILM", _text(data[28:60]))
+            if kind in _TIFF_SHAPED:  # TIFF structure under a magic of its own
+                ifds = _walk_tiff(data)
+                first = ifds[0] if ifds else {}
+                return RawFile(kind, _text(first.get(271)), _text(first.get(272)),
+                               data_end=max((_data_end(ifd) for ifd in ifds), default=0))
+            return RawFile(kind)
     if data[:4] not in _TIFF_MAGIC:
         return None
     ifds = _walk_tiff(data)
@@ -81,6 +90,8 @@ def identify_raw(data: bytes) -> RawFile | None:
     make = _text(first.get(271))
     model = _text(first.get(272))
     data_end = max((_data_end(ifd) for ifd in ifds), default=0)
+    if data[8:12] == b"IIII":  # Phase One IIQ: its own directory after a TIFF header
+        return RawFile("IIQ", make or "Phase One", model)
     photometrics = {_first(ifd.get(262)) for ifd in ifds}
     if 50706 in first:
         exposure = first.get(50730)
