@@ -169,7 +169,7 @@ def corpus() -> list[Case]:
         Case("PNG with a damaged IDAT (CRC)", "corrupt/idat-crc.png", bf.damaged_idat_png),
         Case("PNG with a damaged zlib stream", "corrupt/idat-zlib.png", lambda: bf.damaged_idat_png(fix_crc=True)),
         Case("16-bit CMYK TIFF", "odd/cmyk16.tif", bf.cmyk16_tiff),
-        Case("16-bit planar RGB TIFF", "odd/planar16.tif", lambda: bf.planar_rgb_tiff(16)[0]),
+        Case("16-bit planar RGB TIFF", "odd/planar16.tif", lambda: bf.planar_rgb_tiff(16, compress=True)[0]),
         Case("JPEG with an MPF gain map", "odd/ultrahdr.jpg", bf.mpf_jpeg),
         Case("Adobe RGB JPEG by EXIF (R03)", "odd/adobe-exif.jpg", _adobe_rgb_by_exif),
         Case("all white", "blank/white.jpg", lambda: bf.blank("white")),

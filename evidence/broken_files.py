@@ -142,15 +142,18 @@ def cmyk16_tiff(cmyk: tuple[int, int, int, int] = (0, 65535, 65535, 0), icc: byt
     return buffer.getvalue()
 
 
-def planar_rgb_tiff(bits: int = 16) -> tuple[bytes, np.ndarray]:
-    """An RGB TIFF stored "per channel" (PlanarConfiguration 2), and the upright RGB it holds."""
+def planar_rgb_tiff(bits: int = 16, compress: bool = False) -> tuple[bytes, np.ndarray]:
+    """An RGB TIFF stored "per channel" (PlanarConfiguration 2), and the upright RGB it holds.
+
+    Uncompressed, Pillow reads a 16-bit one scrambled; deflated (smaller, for size-limited runs) it reads it.
+    """
     import tifffile
 
     rgb = product()
     pixels = rgb.astype(np.uint16) * 257 if bits == 16 else rgb
     buffer = io.BytesIO()
     tifffile.imwrite(buffer, np.moveaxis(pixels, -1, 0), photometric="rgb", planarconfig="separate",
-                     compression="zlib", predictor=True)
+                     **({"compression": "zlib", "predictor": True} if compress else {}))
     return buffer.getvalue(), rgb
 
 
