@@ -200,3 +200,17 @@ def test_a_tiff_with_sub_images_that_libraw_does_not_know_is_read_as_a_tiff() ->
     data = encode_tiff(bf.product(), extra_tags=[Tag(330, LONG, [8])])
     decoded = decode_image(data)
     assert decoded.format == "TIFF"
+
+
+def test_a_raw_whose_image_data_was_stripped_is_refused_not_developed_from_stale_memory() -> None:
+    from packshot.errors import UndecodableImageError
+    from packshot.imaging.tiff import LONG, Tag
+    from tests import sample_files as sf
+
+    # Metadata tools keep test RAWs as headers: a 3000x2000 picture with a few bytes of data. LibRaw
+    # "developed" exiftool's DNG.dng into black or random colours from run to run.
+    data = sf.encode_tiff(sf.bayer(16, 16), compression=sf.NONE, photometric=sf.CFA, extra_tags=[
+        *sf._cfa_tags("Canon", "Canon EOS 350D DIGITAL"), Tag(50706, 1, [1, 4, 0, 0]),
+        Tag(256, LONG, [3000]), Tag(257, LONG, [2000])])
+    with pytest.raises(UndecodableImageError, match="holds 512 bytes of image data for a 3000x2000 px picture"):
+        decode_image(data)

@@ -40,7 +40,7 @@ _MAKER_FORMATS = (
 _CFA, _LINEAR_RAW = 32803, 34892
 # Tags the structure walk keeps: NewSubfileType, Photometric, Make, Model, strips, tiles, JPEG thumbnail,
 # SubIFDs, DNGVersion, BaselineExposure.
-_KEPT = {254, 262, 271, 272, 273, 279, 324, 325, 330, 513, 514, 50706, 50730}
+_KEPT = {254, 256, 257, 262, 271, 272, 273, 277, 279, 324, 325, 330, 513, 514, 50706, 50730}
 _TYPE_FORMATS = {1: "B", 3: "H", 4: "I", 5: "II", 9: "i", 10: "ii", 13: "I", 16: "Q"}
 _TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4, 16: 8}
 # LibRaw's exposure shift accepts 0.25-8 (linear scale, -2 to +3 EV).
@@ -56,6 +56,8 @@ class RawFile:
     model: str = ""
     certain: bool = True  # False: TIFF with sub-images only; a plain TIFF reader may still be right
     data_end: int = 0  # where the image data the file's structure points at ends (0: unknown)
+    # The largest image's data: (bytes held, fewest bytes it can take, "WxH"); (0, 0, "") when unknown.
+    image_data: tuple[int, int, str] = (0, 0, "")
     baseline_exposure: float = 0.0  # DNG BaselineExposure (EV), 0 elsewhere
 
     @property
@@ -95,13 +97,13 @@ def identify_raw(data: bytes) -> RawFile | None:
     photometrics = {_first(ifd.get(262)) for ifd in ifds}
     if 50706 in first:
         exposure = first.get(50730)
-        return RawFile("DNG", make, model, data_end=data_end,
+        return RawFile("DNG", make, model, data_end=data_end, image_data=_image_data(ifds),
                        baseline_exposure=float(exposure[0] / exposure[1]) if exposure and exposure[1] else 0.0)
     kind = next((fmt for maker, fmt in _MAKER_FORMATS if make.upper().startswith(maker)), "RAW")
     if data[8:10] == b"CR":
         return RawFile("CR2", make, model, data_end=data_end)
     if photometrics & {_CFA, _LINEAR_RAW}:
-        return RawFile(kind, make, model, data_end=data_end)
+        return RawFile(kind, make, model, data_end=data_end, image_data=_image_data(ifds))
     if 330 in first:
         # The full image lives in a sub-IFD: camera RAWs keep it so, behind a small preview in IFD0.
         reduced = bool(_first(first.get(254)) or 0) & 1
@@ -123,6 +125,13 @@ def develop(data: bytes, raw_file: RawFile, *, min_side: int, max_pixels: int) -
         raise UndecodableImageError(
             f"the {name} file from the {raw_file.camera} is cut short: it ends at byte {len(data):,} but its"
             f" image data runs to byte {raw_file.data_end:,}; copy it from the card or camera again"
+        )
+    held, needed, size = raw_file.image_data
+    if held < needed:
+        # LibRaw "develops" such a file from memory it never filled (garbage that differs run to run).
+        raise UndecodableImageError(
+            f"the {name} file from the {raw_file.camera} holds {held:,} bytes of image data for a {size} px"
+            f" picture, which needs at least {needed:,}: its data is missing; copy it from the card or camera again"
         )
     try:
         raw = rawpy.imread(io.BytesIO(data))
@@ -246,6 +255,19 @@ def _data_end(ifd: dict[int, Any]) -> int:
     if 513 in ifd and 514 in ifd:
         ends.append(int(_first(ifd[513]) or 0) + int(_first(ifd[514]) or 0))
     return max(ends)
+
+
+def _image_data(ifds: list[dict[int, Any]]) -> tuple[int, int, str]:
+    """The largest image's bytes held and the fewest it can take: one bit per 8x8 block per sample, as
+    any compression (lossless or lossy JPEG, deflate) of real sensor data takes more."""
+    sized = [ifd for ifd in ifds if 256 in ifd and 257 in ifd]
+    if not sized:
+        return 0, 0, ""
+    main = max(sized, key=lambda ifd: int(_first(ifd[256])) * int(_first(ifd[257])))
+    width, height = int(_first(main[256])), int(_first(main[257]))
+    samples = int(_first(main.get(277, (1,))) or 1)
+    held = sum(int(c) for counts in (main.get(279, ()), main.get(325, ())) for c in counts)
+    return held, width * height * samples // 64 // 8, f"{width}x{height}"
 
 
 def _bmff_end(data: bytes) -> int:
