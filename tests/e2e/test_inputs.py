@@ -31,7 +31,7 @@ def odd_files(tmp_path: Path) -> dict[str, tuple[bytes, str]]:
     big = np.random.default_rng(0).integers(0, 255, (1200, 1600, 3), dtype=np.uint8)
     files = {
         "empty.jpg": (b"", "empty (0 bytes)"),
-        "cut.dng": (sf.truncated(sf.dng()), "DNG raw data is truncated or corrupt"),
+        "cut.dng": (sf.truncated(sf.dng()), "DNG raw file from the Packshot Test Camera is cut short"),
         "renamed.heic": (sf.wrong_magic(sf.heic()), "not an image we can read"),
         "pages.tif": (sf.multipage_tiff(), "2 pages"),
         "invoice.jpg": (b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n", "a PDF document"),
