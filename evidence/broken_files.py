@@ -97,16 +97,18 @@ def _png_chunks(data: bytes) -> list[tuple[int, bytes, bytes]]:
     return chunks
 
 
-def damaged_idat_png(at: float = 0.8, fix_crc: bool = False) -> bytes:
+def damaged_idat_png(at: float = 0.8, fix_crc: bool = False, size: tuple[int, int] = (1000, 800)) -> bytes:
     """A PNG whose image data has 32 bytes overwritten at `at` of its length; Pillow decodes it to garbage.
 
     The data is stored uncompressed (zlib level 0, as some scanners and tools write it), so the damage
     decodes silently. With fix_crc the chunk checksums are recomputed (damage done before the file was
     written): only zlib's Adler-32 at the end then tells; without, the IDAT chunk's CRC no longer matches.
     """
-    data = _save(Image.fromarray(product()), "PNG", compress_level=0)
+    data = _save(Image.fromarray(product(*size)), "PNG", compress_level=0)  # 2.4 MB: under a 3 MB limit
     idat = b"".join(payload for _, kind, payload in _png_chunks(data) if kind == b"IDAT")
-    spot = int(len(idat) * at)
+    # Pixel bytes of the row at `at`, past its filter byte, inside one stored deflate block (never a header).
+    row_bytes = 1 + size[0] * 3
+    spot = _stored_offset(idat, int(size[1] * at) * row_bytes + 1, 32)
     broken = idat[:spot] + bytes((b ^ 0x5A) for b in idat[spot : spot + 32]) + idat[spot + 32 :]
     # 8 KiB IDAT chunks as libpng writes them, zlib's 4-byte Adler-32 in a chunk of its own (Pillow stops
     # reading once it has every row, so it never checks it); a damaged chunk keeps the undamaged bytes' CRC.
@@ -119,6 +121,22 @@ def damaged_idat_png(at: float = 0.8, fix_crc: bool = False) -> bytes:
     )
     head = b"".join(_png_chunk(kind, payload) for _, kind, payload in _png_chunks(data) if kind == b"IHDR")
     return data[:8] + head + chunks + _png_chunk(b"IEND", b"")
+
+
+def _stored_offset(stream: bytes, position: int, length: int) -> int:
+    """Where decompressed byte `position` sits in a zlib stream of stored blocks, moved on so that the
+    `length` bytes from there lie in one block."""
+    offset, produced = 2, 0  # after the zlib header
+    while offset + 5 <= len(stream):
+        (size,) = struct.unpack("<H", stream[offset + 1 : offset + 3])
+        if position < produced + size:
+            start = max(position, produced)
+            if start + length <= produced + size:
+                return offset + 5 + start - produced
+            position = produced + size  # straddles the next header: take the next block
+        produced += size
+        offset += 5 + size
+    raise ValueError("position beyond the stored data")
 
 
 def _png_chunk(kind: bytes, payload: bytes, crc: int | None = None) -> bytes:

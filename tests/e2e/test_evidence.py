@@ -56,6 +56,11 @@ def test_every_kind_of_bad_input_settles_with_a_reason_and_leaves_the_original_u
         assert rows[kind]["status"] not in ("rejected", "failed"), (kind, rows[kind])  # read, then judged
     assert rows["manifest: one-element list"]["status"] == "needs_review"  # jewelry: a person decides
     assert rows["200 MP header"]["reason"].startswith("the photo has 200 million pixels")
+    for kind, words in (("PNG with a damaged IDAT (CRC)", "PNG data is damaged"),
+                        ("PNG with a damaged zlib stream", "PNG data is damaged"),
+                        ("JPEG with a damaged restart interval", "damaged in its lower third"),
+                        ("multi-page TIFF", "2 pages"), ("all white", "one colour")):
+        assert words in rows[kind]["reason"], (kind, rows[kind])  # refused for what it is, not its size
     assert "00012345678905.jpg" in rows["manifest: GTIN for Walmart"]["files"]
     if "MaxObjectBytes" in small_size_limit_aws.stack.parameters:
         assert rows["object over the size limit"]["status"] == "rejected"
