@@ -41,7 +41,7 @@ def test_each_upload_ends_with_one_record_and_good_photos_are_exported_on_pure_w
     for name in BAD:
         assert records[name]["status"] == "rejected"
         assert records[name]["reasons"], name
-    assert "truncated or corrupt" in records["broken.jpg"]["reasons"][0]
+    assert "JPEG file is cut short" in records["broken.jpg"]["reasons"][0]
     assert "under the 1000 px minimum" in records["small_cream_jar.jpg"]["reasons"][0]
     for name in ACCEPTABLE:
         record = records[name]

@@ -16,8 +16,9 @@ if TYPE_CHECKING:
     from packshot.local.embedded import EmbeddedAws
     from packshot.local.review_page import ReviewOptions
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".heic", ".heif", ".gif", ".bmp",
-                  ".cr2", ".nef", ".arw", ".dng", ".pdf"}
+# What `packshot cutout DIR` picks from a folder (`packshot run` uploads every file and lets the pipeline judge).
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".tif", ".tiff", ".webp", ".heic", ".heif", ".hif",
+                  ".cr2", ".cr3", ".nef", ".arw", ".dng", ".kdc", ".raf", ".orf", ".rw2", ".pef"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -104,10 +105,13 @@ def _reviewer_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def discover(directory: Path, recursive: bool = False) -> list[Path]:
-    """Every file a studio would drop in, except the manifest; odd types are uploaded and rejected with a reason."""
+    """Every file in the folder but the manifest, whatever its type or name (dot-files too): each gets a row.
+
+    Odd types are uploaded and rejected with a reason; only hidden folders (.git, .Trash) are not walked.
+    """
     candidates = directory.rglob("*") if recursive else directory.iterdir()
     return sorted(p for p in candidates if p.is_file() and p.name.lower() not in MANIFEST_NAMES
-                  and not p.name.startswith(".") and (p.suffix.lower() in IMAGE_SUFFIXES or p.suffix == ""))
+                  and not any(part.startswith(".") for part in p.relative_to(directory).parts[:-1]))
 
 
 def find_manifests(directory: Path, recursive: bool = False) -> list[Path]:
@@ -136,7 +140,9 @@ def run_command(directory: Path, out: Path, *, timeout_s: float, concurrency: in
         print(f"packshot: uploading {len(files)} files to s3://{aws.input_bucket}/", file=sys.stderr)
         # The manifest goes first: pre-processing reads it beside each photo, so it must be there when they arrive.
         aws.upload(find_manifests(directory, recursive), directory)
-        keys = aws.upload(files, directory)
+        # A name S3 refuses (over 1,024 bytes) must not abort the batch: it gets a row saying so.
+        refused: dict[str, str] = {}
+        keys = aws.upload(files, directory, refused=refused)
         last = ""
 
         def show(progress: object) -> None:
@@ -151,8 +157,13 @@ def run_command(directory: Path, out: Path, *, timeout_s: float, concurrency: in
                                        on_progress=show, say=lambda line: print(line, file=sys.stderr))
         buckets = {"work": aws.work_bucket, "export": aws.export_bucket}
         s3 = aws.client("s3")
-        rows = write_outputs(aws.records_by_key(), keys, directory, out,
-                             lambda alias, key: s3.get_object(Bucket=buckets[alias], Key=key)["Body"].read())
+        from packshot.local.embedded import object_key
+
+        records = {**aws.records_by_key(), **{key: {"status": "rejected", "reasons": [f"not uploaded: {reason}"]}
+                                               for key, reason in refused.items()}}
+        rows = write_outputs(records, keys + list(refused), directory, out,
+                             lambda alias, key: s3.get_object(Bucket=buckets[alias], Key=key)["Body"].read(),
+                             sources={object_key(path, directory): path for path in files})
         delivered = deliver_batches(aws.client("lambda"), s3, aws.physical("DeliverFunction"),
                                     batches_of(aws.records_by_key(), keys), out / "deliveries")
         executions = aws.executions()
@@ -271,7 +282,8 @@ def cutout_command(inputs: list[Path], out: Path, model: str, model_path: str | 
         except ModelError as exc:
             print(f"packshot: {exc.reason}", file=sys.stderr)
             return 2
-    files = [f for p in inputs for f in (discover(p) if p.is_dir() else [p])]
+    files = [f for p in inputs for f in ([d for d in discover(p) if d.suffix.lower() in IMAGE_SUFFIXES]
+                                         if p.is_dir() else [p])]
     written = cut_out_files(files, out, model_name=model, model_path=local_model, threads=threads)
     print(f"packshot: wrote {len(written)} cutouts to {out}", file=sys.stderr)
     return 0 if len(written) == len(files) else 1

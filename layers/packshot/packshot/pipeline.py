@@ -28,6 +28,10 @@ class PipelineState(TypedDict, total=False):
     category: str
     sku: str
     asin: str
+    gtin: str
+    ean: str
+    upc: str
+    isbn: str
     client: str
     platforms: list[str]
     shoot_group: str
@@ -134,7 +138,7 @@ def preprocess(
     profile embedded, and no EXIF at all, so no GPS position leaves this stage.
     """
     from packshot.imaging.colour import measure_shoot, shoot_group
-    from packshot.imaging.decode import decode_image, encode_png
+    from packshot.imaging.decode import decode_upload, encode_png
     from packshot.imaging.icc import srgb_profile
     from packshot.imaging.tiff import encode_tiff
     from packshot.manifest import batch_of
@@ -151,7 +155,7 @@ def preprocess(
                 f"the file is {info.size:,} bytes, over the {settings.max_object_bytes:,} byte limit;"
                 " export the photo at a lower resolution or with compression"
             )
-        decoded = decode_image(
+        decoded = decode_upload(
             store.get(state["bucket"], state["key"]), min_side=settings.min_side, max_pixels=settings.max_pixels
         )
     except ImageRejectedError as exc:
@@ -183,6 +187,7 @@ def preprocess(
             "bit_depth": decoded.bit_depth,
             "exif_orientation": decoded.exif_orientation,
             "gps_removed": decoded.had_gps,
+            "decode_notes": list(decoded.notes),
             **meta_fields,
             "shoot_group": group.group_id,
             "shoot": {
@@ -203,7 +208,12 @@ def preprocess(
         "master_key": master_key,
         "category": meta_fields["category"],
         "sku": meta_fields["sku"],
+        # The IDs travel for the export's file names (Walmart's GTIN, Amazon's ASIN/EAN/UPC/ISBN).
         "asin": meta_fields["asin"],
+        "gtin": meta_fields["gtin"],
+        "ean": meta_fields["ean"],
+        "upc": meta_fields["upc"],
+        "isbn": meta_fields["isbn"],
         "client": meta_fields["client"],
         "platforms": meta_fields["platforms"],
         "shoot_group": group.group_id,
@@ -214,9 +224,19 @@ def preprocess(
 def _image_metadata(
     state: PipelineState, object_metadata: dict[str, str], store: ObjectStore, settings: Settings
 ) -> tuple[Any, list[str]]:
-    """Category, SKU/ASIN, client, platforms: object metadata over the batch manifest over defaults."""
-    from packshot.manifest import ManifestError, manifest_keys, parse_manifest, resolve
+    """Category, IDs, client, platforms: object metadata over the batch manifest over defaults.
 
+    A row that breaks the manifest's schema raises ManifestRowError (the photo is rejected, the rest of the
+    folder goes on); a manifest that cannot be read at all is noted and ignored.
+    """
+    from packshot.delivery import load_rules
+    from packshot.manifest import ManifestError, manifest_keys, parse_manifest, resolve
+    from packshot.platforms import PlatformRulesError
+
+    try:
+        known: set[str] | None = set(load_rules(settings.platform_rules_overrides, store.get))
+    except (PlatformRulesError, SourceMissingError):
+        known = None  # the export stage reports broken rules; names are still checked for their form
     notes: list[str] = []
     manifest = None
     for key in manifest_keys(state["key"]):
@@ -225,14 +245,16 @@ def _image_metadata(
         except SourceMissingError:
             continue
         try:
-            manifest = parse_manifest(data, key)
+            manifest = parse_manifest(data, key, known)
         except ManifestError as exc:
-            # A broken manifest must not cost the photos: they keep object metadata and defaults.
+            # A manifest that cannot be read at all must not cost the photos: they keep object metadata.
             notes.append(f"manifest ignored: {exc.reason}")
             continue
-        notes.append(f"manifest: {key}")
+        # Never "read" when it was read only in part: say what stopped it.
+        notes.append(f"manifest: {key}" + (f" (read in part: {'; '.join(manifest.problems)})"
+                                           if manifest.problems else ""))
         break
-    return resolve(state["key"], manifest, object_metadata, settings.export_platforms), notes
+    return resolve(state["key"], manifest, object_metadata, settings.export_platforms, known), notes
 
 
 def load_master(state: PipelineState, store: ObjectStore, settings: Settings) -> np.ndarray:
@@ -440,7 +462,7 @@ def _naming_metadata(state: PipelineState, store: ObjectStore) -> dict[str, str]
         metadata = dict(store.head(state["bucket"], state["key"]).metadata)
     except SourceMissingError:
         metadata = {}  # the original was deleted after pre-processing: names fall back to the source name
-    for field in ("sku", "asin"):
+    for field in ("sku", "asin", "gtin", "ean", "upc", "isbn"):
         value = state.get(field)
         if isinstance(value, str) and value.strip():
             metadata[field] = value.strip()

@@ -366,13 +366,24 @@ class EmbeddedAws:
         return self.stack.physical[matches[0]]["Ref"]
 
     # ---------- running a batch ----------
-    def upload(self, files: list[Path], base: Path, metadata: dict[str, dict[str, str]] | None = None) -> list[str]:
+    def upload(self, files: list[Path], base: Path, metadata: dict[str, dict[str, str]] | None = None,
+               refused: dict[str, str] | None = None) -> list[str]:
+        """Put each file under its path below base; the keys uploaded. With `refused`, a file S3 refuses is
+        noted there (key -> reason) instead of raising."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
         s3 = self.client("s3")
         keys = []
         for path in files:
-            key = path.relative_to(base).as_posix()
+            key = object_key(path, base)
             extra = {"Metadata": metadata[path.name]} if metadata and path.name in metadata else {}
-            s3.put_object(Bucket=self.input_bucket, Key=key, Body=path.read_bytes(), **extra)
+            try:
+                s3.put_object(Bucket=self.input_bucket, Key=key, Body=path.read_bytes(), **extra)
+            except (ClientError, BotoCoreError, OSError) as exc:
+                if refused is None:
+                    raise
+                refused[key] = str(exc)
+                continue
             keys.append(key)
         return keys
 
@@ -431,6 +442,11 @@ class EmbeddedAws:
         for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=self.state_machine_arn):
             out.extend(page["executions"])
         return out
+
+
+def object_key(path: Path, base: Path) -> str:
+    """A file's S3 key: its path below base; name bytes that are not UTF-8 (old card readers) written as \\xNN."""
+    return os.fsencode(path.relative_to(base).as_posix()).decode("utf-8", "backslashreplace")
 
 
 def _without_tls_only(document: dict[str, Any]) -> dict[str, Any]:

@@ -18,11 +18,13 @@ CSV_COLUMNS = ("name", "status", "route", "qc_score", "reasons", "exports")
 
 
 def write_outputs(
-    records: dict[str, dict[str, Any]], keys: list[str], input_dir: Path, out_dir: Path, fetch: Any
+    records: dict[str, dict[str, Any]], keys: list[str], input_dir: Path, out_dir: Path, fetch: Any,
+    sources: dict[str, Path] | None = None,
 ) -> list[dict[str, Any]]:
     """Download exports and cutouts, make thumbnails, write report.json/.csv/.html; returns the rows.
 
-    `fetch(bucket, key) -> bytes` reads from the embedded S3.
+    `fetch(bucket, key) -> bytes` reads from the embedded S3; `sources` maps a key to its file where the
+    key is not the file's path (a name that is not UTF-8).
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     thumbs = out_dir / "thumbs"
@@ -41,7 +43,7 @@ def write_outputs(
             "record": record,
             "thumbs": {},
         }
-        source = input_dir / key
+        source = (sources or {}).get(key, input_dir / key)
         row["thumbs"]["original"] = _thumb_from_bytes(source.read_bytes(), thumbs / f"{stem}.original.jpg")
         outputs = record.get("outputs", {})
         if outputs.get("cutout"):
