@@ -2,8 +2,8 @@
 
 The graph (u2netp, then the trained studio head) takes (1, 5, H, W) float32 (RGB as rembg prepares it, then
 packshot.models.studio's two channels) and returns the mask in 0..1, (1, 1, H, W); height and width are symbolic
-like u2netp-fast's. The file is checked against the torch network on seeded inputs (max difference under 1e-4) and its sha256 printed:
-that sum goes into packshot/models/studio.py (STUDIO_SHA256) and the cutout Dockerfile.
+like u2netp-fast's. The file is checked against the torch network on seeded inputs (max difference under 1e-4)
+and its sha256 printed: that sum goes into packshot/models/studio.py (STUDIO_SHA256) and the cutout Dockerfile.
 """
 
 from __future__ import annotations
