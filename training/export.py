@@ -2,7 +2,7 @@
 
 The graph (u2netp, then the trained studio head) takes (1, 5, H, W) float32 (RGB as rembg prepares it, then
 packshot.models.studio's two channels) and returns the mask in 0..1, (1, 1, H, W); height and width are symbolic
-like u2netp-fast's. The file is checked against the torch network on seeded inputs (max difference under 1e-4)
+like u2netp-fast's. The file is checked against the torch network on seeded inputs (at most 1e-3 apart)
 and its sha256 printed: that sum goes into packshot/models/studio.py (STUDIO_SHA256) and the cutout Dockerfile.
 """
 
@@ -38,7 +38,7 @@ def export(checkpoint: Path, u2netp: Path, target: Path) -> str:
         with torch.no_grad():
             want = model(torch.from_numpy(x)).numpy()
         got = session.run(None, {"input": x})[0]
-        if float(np.abs(want - got).max()) > 1e-4:
+        if float(np.abs(want - got).max()) > 1e-3:
             raise SystemExit(f"ONNX and torch differ by {np.abs(want - got).max()} at {size} px")
     tmp.replace(target)
     return hashlib.sha256(target.read_bytes()).hexdigest()

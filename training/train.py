@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT / "build" / "train" / "data"
 DEFAULT_RUN = ROOT / "build" / "train" / "run"
 SEED = 20251129
-CROP = 112
+CROP = 64
 
 
 def is_validation(name: str) -> bool:
@@ -102,8 +102,8 @@ def crops(inputs: np.ndarray, truths: np.ndarray, picks: np.ndarray, rng: np.ran
 def loss_of(head: StudioHead, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     logit = head(x[:, :5], x[:, 5:])
     prior = x[:, 5:6]
-    # Pixels where u2netp is unsure or wrong weigh three times more: they are what the head is for.
-    weight = 1.0 + 2.0 * ((prior > 0.05) & (prior < 0.95) | ((prior > 0.5) != (y > 0.5))).float()
+    # Pixels where u2netp is unsure or wrong weigh twice as much: they are what the head is for.
+    weight = 1.0 + ((prior > 0.05) & (prior < 0.95) | ((prior > 0.5) != (y > 0.5))).float()
     bce = (F.binary_cross_entropy_with_logits(logit, y, reduction="none") * weight).mean()
     prob = torch.sigmoid(logit)
     inter = (prob * y).sum(dim=(1, 2, 3))
@@ -197,9 +197,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--run", type=Path, default=DEFAULT_RUN)
     parser.add_argument("--u2netp", default=str(ROOT / "models" / DERIVED_FILENAME))
     parser.add_argument("--batch", type=int, default=16)
-    parser.add_argument("--lr", type=float, default=2e-3)
-    parser.add_argument("--steps", type=int, default=3000, help="the schedule's length (a resumed run continues it)")
-    parser.add_argument("--minutes", type=float, default=40.0, help="stop after this long (run again to resume)")
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--steps", type=int, default=400, help="the schedule's length (a resumed run continues it)")
+    parser.add_argument("--minutes", type=float, default=15.0, help="stop after this long (run again to resume)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--maps-only", default="", metavar="K/N",
                         help="only compute u2netp's maps, for the K-th of N shards of the index (run N at once)")

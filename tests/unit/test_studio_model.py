@@ -1,13 +1,22 @@
-"""packshot-studio's input: the backdrop fitted from the frame alone, and the two studio channels built on it."""
+"""packshot-studio: its input (a backdrop fitted from the frame alone, two channels on it) and the committed network."""
 
 from __future__ import annotations
 
-import numpy as np
+from pathlib import Path
 
-from packshot.models.registry import MODELS
+import numpy as np
+import pytest
+from PIL import Image
+
+from packshot.errors import ModelError
+from packshot.models import SegmentationModel, load_model
+from packshot.models.fetch import sha256_of
+from packshot.models.registry import MODELS, default_path_for
 from packshot.models.studio import (
     LUMA_SCALE,
     STUDIO_CHANNELS,
+    STUDIO_FILENAME,
+    STUDIO_SHA256,
     PackshotStudio,
     fit_frame_backdrop,
     studio_channels,
@@ -58,3 +67,51 @@ def test_the_studio_family_feeds_five_channels_at_its_size_with_rgb_prepared_as_
     assert tensor.shape == (1, STUDIO_CHANNELS, 224, 224) and tensor.dtype == np.float32
     assert np.allclose(tensor[:, :3], U2NetPFast.preprocess(rgb), atol=1e-6)
     assert MODELS["packshot-studio"] is PackshotStudio
+
+
+# -- the committed network --------------------------------------------------------------------------------
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def studio() -> SegmentationModel:
+    return load_model("packshot-studio", REPO / "models" / STUDIO_FILENAME, threads=2)  # checks the pinned sha256
+
+
+@pytest.fixture(scope="module")
+def u2netp() -> SegmentationModel:
+    from packshot.models.derive import derive
+
+    return load_model("u2netp-fast", derive(REPO / "models"), threads=2)
+
+
+def test_the_committed_studio_file_is_the_pinned_one_and_the_default_for_its_name(studio: SegmentationModel) -> None:
+    assert sha256_of(REPO / "models" / STUDIO_FILENAME) == STUDIO_SHA256
+    assert default_path_for("packshot-studio") == REPO / "models" / STUDIO_FILENAME
+    assert studio.predict(np.full((300, 400, 3), 200, np.uint8)).mask.shape == (224, 224)
+
+
+def test_a_tampered_copy_of_the_studio_file_is_refused(tmp_path: Path) -> None:
+    copy = tmp_path / STUDIO_FILENAME
+    data = bytearray((REPO / "models" / STUDIO_FILENAME).read_bytes())
+    data[len(data) // 3] ^= 0xFF
+    copy.write_bytes(bytes(data))
+    with pytest.raises(ModelError, match=STUDIO_SHA256):
+        load_model("packshot-studio", copy)
+
+
+@pytest.mark.parametrize("example", ["red_sneaker.jpg", "white_box_on_white.jpg", "headphones.jpg"])
+def test_the_head_only_decides_what_u2netp_left_open(
+    studio: SegmentationModel, u2netp: SegmentationModel, example: str
+) -> None:
+    """Where u2netp is sure (under 0.02 or over 0.98), the studio model says the same: the head is gated."""
+    with Image.open(REPO / "examples" / example) as image:
+        rgb = np.asarray(image.convert("RGB"))
+    ours, prior = studio.predict(rgb), u2netp.predict(rgb)
+    # Both masks are min-max normalised; u2netp's raw output is what the gate saw.
+    raw = prior.mask * (prior.raw_max - prior.raw_min) + prior.raw_min
+    mine = ours.mask * (ours.raw_max - ours.raw_min) + ours.raw_min
+    sure_in, sure_out = raw > 0.98, raw < 0.02
+    assert sure_in.any() and sure_out.any()
+    assert (mine[sure_in] > 0.5).mean() > 0.999 and (mine[sure_out] < 0.5).mean() > 0.999

@@ -19,7 +19,7 @@ from packshot.models.base import SegmentationModel, _check_rgb
 from packshot.models.u2net import IMAGENET_MEAN, IMAGENET_STD
 
 STUDIO_FILENAME = "packshot-studio.onnx"
-STUDIO_SHA256 = ""  # set when the trained file is committed (training/export.py prints it)
+STUDIO_SHA256 = "b1209503d32274e103025535a52d50aa63c9149a35af83fcba9882243bca7de9"  # training/export.py prints it
 # Channels: RGB, then the two studio channels. Their scales put 32 levels of brightness or 1/16 of hue at 1.0,
 # about the range u2netp's first layer sees on normalised RGB.
 STUDIO_CHANNELS = 5
@@ -51,11 +51,11 @@ def fit_frame_backdrop(image: np.ndarray) -> np.ndarray:
     basis = np.stack([np.ones_like(uu), uu, vv, uu * uu, vv * vv, uu * vv], axis=-1).reshape(-1, 6).astype(np.float64)
     pixels = small.reshape(-1, 3).astype(np.float64)
     strip = max(1, round(BORDER_SHARE * min(h, w)))
-    border = np.zeros((h, w), bool)
-    border[:strip], border[-strip:], border[:, :strip], border[:, -strip:] = True, True, True, True
-    border = border.reshape(-1)
+    frame = np.zeros((h, w), bool)
+    frame[:strip], frame[-strip:], frame[:, :strip], frame[:, -strip:] = True, True, True, True
+    border: np.ndarray = frame.reshape(-1)
     chosen = border
-    coeffs = np.zeros((6, 3))
+    coeffs: np.ndarray = np.zeros((6, 3))
     coeffs[0] = np.median(pixels[border], axis=0)
     for round_ in range(4):
         if chosen.sum() < 12:
