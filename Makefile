@@ -70,9 +70,11 @@ $(TRAIN_VENV)/.installed:
 	    onnx==1.23.2 onnxruntime==1.32.0
 	touch $@
 
+# EXTRA_DEVSET: another real-cutout set in the devset's format (its fitting part joins the training set).
+EXTRA_DEVSET ?=
 .PHONY: train-data train
 train-data: setup
-	nice -n 10 $(BIN)/python -m training.data
+	nice -n 10 $(BIN)/python -m training.data $(if $(EXTRA_DEVSET),--extra-devset $(EXTRA_DEVSET))
 
 train: train-data $(TRAIN_VENV)/.installed
 	$(TRAIN_ENV) nice -n 10 $(TRAIN_VENV)/bin/python -m training.train
