@@ -157,7 +157,8 @@ def train(args: argparse.Namespace) -> Path:
     started = time.monotonic()
     last_save = started
     running = None
-    while state["step"] < args.steps and time.monotonic() - started < args.minutes * 60:
+    last_step = min(args.steps, args.until_step or args.steps)
+    while state["step"] < last_step and time.monotonic() - started < args.minutes * 60:
         scale = 0.5 * (1 + np.cos(np.pi * state["step"] / args.steps))  # cosine decay over the planned steps
         for group in optimiser.param_groups:
             group["lr"] = args.lr * (0.05 + 0.95 * scale)
@@ -201,6 +202,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--steps", type=int, default=400, help="the schedule's length (a resumed run continues it)")
     parser.add_argument("--minutes", type=float, default=15.0, help="stop after this long (run again to resume)")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--until-step", type=int, default=0,
+                        help="stop at this step of the schedule (the committed head: 233), whatever the time budget")
     parser.add_argument("--maps-only", default="", metavar="K/N",
                         help="only compute u2netp's maps, for the K-th of N shards of the index (run N at once)")
     args = parser.parse_args(argv)
