@@ -92,7 +92,7 @@ def test_the_model_name_parameter_offers_exactly_the_registry_s_models_and_reach
     assert chosen.function_environment("CutoutFunction")["MODEL_NAME"] == "isnet-general-use"
     # A family whose file is not in the image must come with ModelUri: a deploy-time rule says so.
     rule = template.template["Rules"]["ModelFileForModelName"]
-    baked_in = [["u2netp-fast", "u2netp-int8", "u2netp"], {"Ref": "ModelName"}]
+    baked_in = [["packshot-studio", "u2netp-fast", "u2netp-int8", "u2netp"], {"Ref": "ModelName"}]
     assert rule["RuleCondition"] == {"Fn::Not": [{"Fn::Contains": baked_in}]}
 
 
