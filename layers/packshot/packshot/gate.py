@@ -54,6 +54,8 @@ EDGE_MARGIN = 3
 PATCH_RADIUS = 2
 # A product pixel this close (levels) to the backdrop at its place leaves the cutout only the model to go on.
 NEAR_BACKDROP_LEVELS = 24.0
+# Signals are measured in the product's box grown by this share of the frame's long side.
+WORK_MARGIN = 0.08
 # Regions listed per signal on the record (largest first).
 MAX_REGIONS = 4
 
@@ -116,12 +118,21 @@ def measure_gate(rgb: np.ndarray, alpha: np.ndarray) -> GateMeasurement:
         raise ValueError(f"photo {rgb.shape} and alpha {alpha.shape} do not match")
     height, width = alpha.shape
     factor = max(1, math.ceil(max(height, width) / GATE_SIDE))
-    small = _reduce(rgb, factor).astype(np.float32)
-    small_alpha = _reduce(alpha, factor).astype(np.float32) / 255.0
+    reduced = _reduce(rgb, factor)
+    reduced_alpha = _reduce(alpha, factor)
+    full_h, full_w = reduced_alpha.shape
+    coeffs, noise = _fit_backdrop(reduced, reduced_alpha < 5)
+    # Everything else is measured around the product (plus a margin): the rest of the frame is backdrop the
+    # fit already saw, and skipping it halves the work.
+    top, bottom, left, right = _work_box(reduced_alpha >= 128, max(16, int(WORK_MARGIN * max(full_h, full_w))))
+    small = reduced[top:bottom, left:right].astype(np.float32)
+    small_alpha = reduced_alpha[top:bottom, left:right].astype(np.float32) / 255.0
     inside = small_alpha >= 0.5
     outside = small_alpha < 0.02
     h, w = inside.shape
-    behind, noise = _fit_backdrop(small, outside)
+    from packshot.cutout import _backdrop_grid
+
+    behind = _backdrop_grid(coeffs, (np.arange(left, right) + 0.5) / full_w, (np.arange(top, bottom) + 0.5) / full_h)
     smooth = _box3(small)
     diff = smooth - behind
     distance = np.sqrt(np.einsum("...k,...k->...", diff, diff))  # levels
@@ -169,7 +180,8 @@ def measure_gate(rgb: np.ndarray, alpha: np.ndarray) -> GateMeasurement:
     near_backdrop = float((inside & (distance <= NEAR_BACKDROP_LEVELS)).sum()) / area
     signals = GateSignals(
         near_backdrop=round(near_backdrop, 4),
-        edge_quality=round(edge_quality(alpha), 2),
+        # QC's edge part measures at a 1000 px reference anyway: the working copy is enough.
+        edge_quality=round(edge_quality(reduced_alpha), 2),
         backdrop_inside=_share(maps["backdrop_inside"], area),
         product_outside=_share(maps["product_outside"], area),
         edges_outside=_share(maps["edges_outside"], outline_len),
@@ -178,9 +190,23 @@ def measure_gate(rgb: np.ndarray, alpha: np.ndarray) -> GateMeasurement:
         weak_outline=_share(maps["weak_outline"], outline_len),
         disagreement=round(float(disagreement), 4),
         backdrop_noise=round(float(noise), 2),
-        regions={name: _regions(m, factor) for name, m in maps.items() if name != "weak_outline" and m.any()},
+        regions={name: _regions(m, factor, (left, top)) for name, m in maps.items()
+                 if name != "weak_outline" and m.any()},
     )
-    return GateMeasurement(signals=signals, overlay=_overlay(maps))
+    overlay = np.zeros((full_h, full_w, 4), np.uint8)
+    overlay[top:bottom, left:right] = _overlay(maps)
+    return GateMeasurement(signals=signals, overlay=overlay)
+
+
+def _work_box(inside: np.ndarray, margin: int) -> tuple[int, int, int, int]:
+    """(top, bottom, left, right) of the product's box grown by `margin`, within the frame; the frame if empty."""
+    height, width = inside.shape
+    rows = np.flatnonzero(inside.any(axis=1))
+    cols = np.flatnonzero(inside.any(axis=0))
+    if len(rows) == 0:
+        return 0, height, 0, width
+    return (max(0, int(rows[0]) - margin), min(height, int(rows[-1]) + margin + 1),
+            max(0, int(cols[0]) - margin), min(width, int(cols[-1]) + margin + 1))
 
 
 def _floor_zone(inside: np.ndarray) -> np.ndarray:
@@ -214,8 +240,9 @@ def _reduce(image: np.ndarray, factor: int) -> np.ndarray:
 def _fit_backdrop(rgb: np.ndarray, outside: np.ndarray) -> tuple[np.ndarray, float]:
     """The backdrop as a quadratic sweep per channel, fitted robustly to the outside pixels; and its noise.
 
-    Two trimmed passes: shadows near the product and stray objects are far from the first fit and drop out.
-    Returns the fitted (H, W, 3) image and the robust spread (1.4826 MAD) of the residuals in levels.
+    Trimmed passes: shadows near the product and stray objects are far from the first fit and drop out.
+    Returns the (6, 3) coefficients over (1, u, v, u^2, v^2, uv) on [0, 1] coordinates and the robust spread
+    (median plus 1.4826 MAD) of the residuals in levels.
     """
     height, width = outside.shape
     ys, xs = np.nonzero(outside)
@@ -223,7 +250,7 @@ def _fit_backdrop(rgb: np.ndarray, outside: np.ndarray) -> tuple[np.ndarray, flo
         # Almost no background: the frame's border strip stands in for it.
         strip = _frame_strip(height, width, 2)
         ys, xs = np.nonzero(strip)
-    step = max(1, len(ys) // 20000)
+    step = max(1, len(ys) // 6000)  # six coefficients per channel: a few thousand points fix them
     ys, xs = ys[::step], xs[::step]
     u, v = (xs + 0.5) / width, (ys + 0.5) / height
     basis = np.stack([np.ones_like(u), u, v, u * u, v * v, u * v], axis=1)
@@ -233,26 +260,30 @@ def _fit_backdrop(rgb: np.ndarray, outside: np.ndarray) -> tuple[np.ndarray, flo
     spread = 0.0
     for _ in range(3):
         b = basis[keep]
-        coeffs, *_ = np.linalg.lstsq(b, colours[keep], rcond=None)
+        try:  # normal equations: a 6x6 solve, far cheaper than lstsq's SVD, well conditioned on [0, 1]
+            coeffs = np.linalg.solve(b.T @ b, b.T @ colours[keep])
+        except np.linalg.LinAlgError:
+            coeffs, *_ = np.linalg.lstsq(b, colours[keep], rcond=None)
         residual = np.sqrt(((basis @ coeffs - colours) ** 2).sum(axis=1))
         median = float(np.median(residual[keep]))
         spread = 1.4826 * float(np.median(np.abs(residual[keep] - median))) + median
         keep = residual <= max(3.0 * spread, 4.0)
         if keep.sum() < 50:
             break
-    from packshot.cutout import backdrop_image
-
-    return backdrop_image(coeffs.astype(np.float32), width, height), spread
+    return coeffs.astype(np.float32), spread
 
 
 def _shadow_like(rgb: np.ndarray, behind: np.ndarray, tolerance: float) -> np.ndarray:
     """The backdrop, darker: brightness ratio in [SHADOW_MIN_RATIO, 1) and the backdrop's chroma kept."""
-    bright = behind.sum(axis=2) + 1e-3
-    ratio = rgb.sum(axis=2) / bright
-    scaled = behind * ratio[..., None]
-    chroma = np.sqrt(np.einsum("...k,...k->...", rgb - scaled, rgb - scaled))
-    darker = rgb.sum(axis=2) < bright - 3.0 * tolerance
-    return darker & (ratio >= SHADOW_MIN_RATIO) & (chroma <= max(SHADOW_CHROMA, tolerance))
+    total = rgb.sum(axis=2)
+    bright = behind.sum(axis=2) + np.float32(1e-3)
+    ratio = total / bright
+    chroma = np.zeros(total.shape, np.float32)
+    for k in range(3):  # |rgb - behind * ratio| per channel, summed as squares: no (H, W, 3) temporaries kept
+        channel = rgb[..., k] - behind[..., k] * ratio
+        chroma += channel * channel
+    darker = total < bright - np.float32(3.0 * tolerance)
+    return darker & (ratio >= SHADOW_MIN_RATIO) & (chroma <= max(SHADOW_CHROMA, tolerance) ** 2)
 
 
 def _edges(distance: np.ndarray, tolerance: float) -> np.ndarray:
@@ -371,22 +402,32 @@ def _cut_regions(smooth: np.ndarray, inside: np.ndarray, outside: np.ndarray) ->
     return cut[labels] & inside
 
 
-def _regions(mask: np.ndarray, factor: int) -> list[list[int]]:
-    """Boxes (x0, y0, x1, y1) in photo pixels around the largest connected regions of a signal's map."""
+def _regions(mask: np.ndarray, factor: int, origin: tuple[int, int]) -> list[list[int]]:
+    """Boxes (x0, y0, x1, y1) in photo pixels around the largest connected regions of a signal's map.
+
+    `origin` is where the map's (0, 0) lies in the working copy; `factor` scales the working copy to the photo.
+    """
     from packshot.cutout import label_components
 
     labels, count = label_components(mask)
     if count == 0:
         return []
-    sizes = np.bincount(labels.ravel(), minlength=count + 1)
-    sizes[0] = 0
+    ys, xs = np.nonzero(labels)
+    owner = labels[ys, xs]
+    sizes = np.bincount(owner, minlength=count + 1)
+    x0 = np.full(count + 1, np.iinfo(np.int64).max)
+    y0 = x0.copy()
+    x1 = np.full(count + 1, -1)
+    y1 = x1.copy()
+    np.minimum.at(x0, owner, xs)
+    np.minimum.at(y0, owner, ys)
+    np.maximum.at(x1, owner, xs)
+    np.maximum.at(y1, owner, ys)
+    left, top = origin
     boxes = []
-    for label in np.argsort(sizes)[::-1][:MAX_REGIONS]:
-        if sizes[label] == 0:
-            break
-        ys, xs = np.nonzero(labels == label)
-        boxes.append([int(xs.min()) * factor, int(ys.min()) * factor,
-                      (int(xs.max()) + 1) * factor, (int(ys.max()) + 1) * factor])
+    for label in np.argsort(sizes[1:])[::-1][:MAX_REGIONS] + 1:
+        boxes.append([int(x0[label] + left) * factor, int(y0[label] + top) * factor,
+                      int(x1[label] + left + 1) * factor, int(y1[label] + top + 1) * factor])
     return boxes
 
 
