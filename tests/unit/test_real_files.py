@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import io
-import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+from eval.shared import realfiles_dir
 from packshot.errors import (
     BlankImageError,
     ImageRejectedError,
@@ -19,8 +18,7 @@ from packshot.errors import (
 )
 from packshot.imaging.decode import DecodedImage, decode_image, decode_upload
 
-REALFILES = Path(os.environ.get("PACKSHOT_REALFILES",
-                                Path(__file__).resolve().parents[2] / ".." / "shared" / "realfiles"))
+REALFILES = realfiles_dir()
 # Adobe Camera Raw 11.3.1's rendering of the Canon EOS 6D DNG (its embedded sRGB preview): mean RGB.
 ADOBE_DNG_MEAN = (36, 26, 46)
 
