@@ -109,14 +109,16 @@ def start_pipeline(ref: ObjectRef, records: Records, starter: Starter, now: Call
     return starter.start(ref.image_id, dict(state))
 
 
-def record_rejection(ref_id: str, reason: str, records: Records, now: Callable[[], str] = utc_now) -> None:
+def record_rejection(ref_id: str, reasons: list[str], records: Records, now: Callable[[], str] = utc_now) -> None:
     """A message that cannot name an image still leaves a terminal record saying why."""
     at = now()
+    # A poison message can be large: the record keeps the start of each reason, well under DynamoDB's 400 KB.
+    reasons = [r[:500] for r in reasons[:20]]
     if not records.create_if_absent(
-        {"image_id": ref_id, "status": REJECTED, "reasons": [reason], "stage": "ingest", "created_at": at,
+        {"image_id": ref_id, "status": REJECTED, "reasons": reasons, "stage": "ingest", "created_at": at,
          "updated_at": at}
     ):
-        records.update(ref_id, {"status": REJECTED, "reasons": [reason], "updated_at": at})
+        records.update(ref_id, {"status": REJECTED, "reasons": reasons, "updated_at": at})
 
 
 def _work_key(state: PipelineState, name: str) -> str:

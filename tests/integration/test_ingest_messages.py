@@ -1,0 +1,60 @@
+"""Ingest on the embedded AWS: a message that cannot name an image is acknowledged with a rejected record."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from packshot.adapters.records import RecordsTable
+from tests.integration.test_handlers import invoke, load_event
+
+POISON_BODIES = [
+    '{"Records":[1]}',
+    '{"Records":[null]}',
+    '{"Records":["ObjectCreated:Put"]}',
+    '{"Records":[{"eventName":"ObjectCreated:Put","s3":[]}]}',
+    '{"Records":[{"eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"b"},"object":{"key":null,"eTag":"e"}}}]}',
+    '{"Records":[{"eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"b"},"object":{"key":"","eTag":"e"}}}]}',
+    '{"Records":[{"eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"b"},"object":{"key":"k.jpg"}}}]}',
+    '{"Records":[{"eventName":"ObjectCreated:Put","s3":{"bucket":"b","object":{"key":"k.jpg","eTag":"e"}}}]}',
+    '{"Records":[{"eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"b"},"object":{"key":"k","size":"big",'
+    '"eTag":"e"}}}]}',
+    '{"Records":{"0":{}}}',
+    '[1, 2, 3]',
+    '"just a string"',
+    'null',
+]
+
+
+def sqs_event(message_id: str, body: str) -> dict:
+    record = dict(load_event("ingest")["Records"][0])
+    return {"Records": [{**record, "messageId": message_id, "body": body}]}
+
+
+@pytest.mark.parametrize("body", POISON_BODIES)
+def test_a_poison_message_is_acknowledged_with_a_rejected_message_record_not_sent_towards_the_dead_letter_queue(
+        embedded_without_event_sources, body: str) -> None:
+    aws = embedded_without_event_sources
+
+    result = invoke(aws, "IngestFunction", sqs_event("poison-1", body))
+
+    assert result == {"batchItemFailures": []}  # nothing left for SQS to redeliver, so nothing reaches the DLQ
+    record = RecordsTable(aws.records_table, aws.client("dynamodb")).get("msg-poison-1")
+    assert record is not None and record["status"] == "rejected", record
+    assert record["reasons"] and all(isinstance(r, str) and r for r in record["reasons"])
+    assert aws.executions() == []
+
+
+def test_one_bad_record_does_not_cost_the_good_record_beside_it_in_the_same_message(
+        embedded_without_event_sources) -> None:
+    aws = embedded_without_event_sources
+    good = json.loads(load_event("ingest")["Records"][0]["body"])["Records"][0]
+    body = json.dumps({"Records": [1, good]})
+
+    result = invoke(aws, "IngestFunction", sqs_event("mixed-1", body))
+
+    assert result == {"batchItemFailures": []}
+    table = RecordsTable(aws.records_table, aws.client("dynamodb"))
+    assert table.get("msg-mixed-1")["status"] == "rejected"
+    assert len(aws.executions()) == 1
