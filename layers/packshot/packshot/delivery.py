@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import json
@@ -12,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from packshot.csvsafe import csv_text
 from packshot.errors import PackshotError
 from packshot.naming import safe_filename, unique_names
 from packshot.platforms import PlatformSpec, load_platforms, parse_overrides
@@ -146,8 +146,4 @@ def build_package(batch: str, records: Iterable[Mapping[str, Any]], fetch: Calla
 
 
 def _csv(rows: list[dict[str, Any]]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=MANIFEST_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return buffer.getvalue().encode("utf-8")
+    return csv_text(MANIFEST_COLUMNS, rows).encode("utf-8")

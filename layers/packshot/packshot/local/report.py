@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from packshot.csvsafe import csv_text
 from packshot.events import safe_name
 
 THUMB_PX = 360
@@ -62,12 +62,9 @@ def write_outputs(
         rows.append(row)
     (out_dir / "report.json").write_text(json.dumps(
         [{k: v for k, v in r.items() if k != "thumbs"} for r in rows], indent=2, default=str))
-    with (out_dir / "report.csv").open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(CSV_COLUMNS)
-        for r in rows:
-            writer.writerow([r["name"], r["status"], r["route"], r["qc_score"], " | ".join(r["reasons"]),
-                             " ".join(r["exports"].values())])
+    (out_dir / "report.csv").write_text(csv_text(CSV_COLUMNS, (
+        [r["name"], r["status"], r["route"], r["qc_score"], " | ".join(r["reasons"]), " ".join(r["exports"].values())]
+        for r in rows)), encoding="utf-8", newline="")
     (out_dir / "report.html").write_text(render_html(rows), encoding="utf-8")
     return rows
 
