@@ -86,8 +86,9 @@ def service() -> ReviewService:
 
 
 def wait_for_review(service: ReviewService, image_id: str, *, step: str = "review", sku: str = "",
-                    role: str = "", route: str = "medium") -> None:
+                    role: str = "", route: str = "medium", client: str = "", batch: str = "shoot") -> None:
     service.records.update(image_id, {"name": f"{image_id}.jpg", "sku": sku, "role": role, "qc_score": 80,
+                                      "client": client, "batch": batch,
                                       "qc_parts": {"background": 25, "edge_quality": 10},
                                       "reasons": ["edges are rough"]})
     state = {"image_id": image_id, "name": f"{image_id}.jpg", "route": route, "master_key": f"work/{image_id}/m.png",
@@ -145,6 +146,22 @@ def test_photos_of_one_sku_with_roles_are_one_task_and_one_approval_resumes_both
     assert {t: o["decision"] for t, o in service.tokens.sent.items()} == {
         "token-y-front-review": "approve", "token-z-label-review": "approve"}
     assert [t["task_id"] for t in service.pending()] == ["other:review"]
+
+
+def test_photos_of_one_sku_from_another_client_or_another_batch_are_never_paired() -> None:
+    service = ReviewService(FakeItems(), FakeRecords(), FakeTokens(), FakePresigner(), FakeStore(), "work")
+    wait_for_review(service, "acme-front", sku="SKU-1", role="front", client="acme", batch="spring")
+    wait_for_review(service, "rival-label", sku="SKU-1", role="inside_label", client="rival", batch="spring")
+    wait_for_review(service, "acme-label-autumn", sku="SKU-1", role="inside_label", client="acme", batch="autumn")
+    upload = service.upload_url("acme-front:review")
+    service.store.put("work", upload["key"], png(0), "image/png")
+
+    assert [t["multi_shot"] for t in service.pending()] == [False, False, False]
+    result = service.decide("acme-front:review", "corrected", "alice", corrected_cutout_key=upload["key"])
+
+    # The acme editor's composite closes nobody else's photo as merged.
+    assert [p["image_id"] for p in result["photos"]] == ["acme-front"]
+    assert set(service.tokens.sent) == {"token-acme-front-review"}
 
 
 def test_a_corrected_composite_goes_to_the_front_shot_and_the_other_shots_are_merged(service) -> None:

@@ -113,6 +113,9 @@ class ReviewService:
             "execution_id": execution_id,
             "name": state.get("name") or record.get("name", ""),
             "sku": str(record.get("sku") or state.get("sku") or ""),
+            # Pairing is scoped by these too: one client's editor must never close another client's photo.
+            "client": str(record.get("client") or state.get("client") or ""),
+            "batch": str(record.get("batch") or ""),
             "role": str(record.get("role") or state.get("role") or self._source_role(state)),
             "route": state.get("route", ""),
             "master_key": state.get("master_key", ""),
@@ -267,11 +270,13 @@ class ReviewService:
 
 
 def _groups(live: list[tuple[dict[str, Any], dict[str, Any]]]) -> list[list[tuple[dict[str, Any], dict[str, Any]]]]:
-    """Photos of one SKU that carry a role (front, inside_label...) and wait at the same step form one task."""
+    """Photos of one client's SKU in one batch that carry a role (front, inside_label...) and wait at the same
+    step form one task; a SKU alone is no key: two clients (or two shoots) may use the same one."""
     groups: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = {}
     for item, record in sorted(live, key=lambda p: (p[0]["role"] not in PRIMARY_ROLES, p[0]["role"],
                                                     p[0]["review_id"])):
-        key = f"sku:{item['sku']}#{item['step']}" if item["sku"] and item["role"] else item["review_id"]
+        scope = json.dumps([item.get("client", ""), item.get("batch", ""), item["sku"], item["step"]])
+        key = f"sku:{scope}" if item["sku"] and item["role"] else item["review_id"]
         groups.setdefault(key, []).append((item, record))
     return list(groups.values())
 
