@@ -9,6 +9,7 @@ import numpy as np
 from PIL import Image
 
 from packshot.adapters.records import RecordsTable
+from packshot.delivery import batch_slug
 from tests.conftest import EVENTS, EXAMPLES
 
 STAGES = ["preprocess", "classify", "cutout", "finish", "export"]
@@ -145,7 +146,7 @@ def test_the_deliver_event_packages_the_batch_exports_with_manifests_and_checksu
     result = invoke(aws, "DeliverFunction", load_event("deliver"))
 
     assert result["files"] == 1 and result["images"] == 1 and result["not_delivered"] == 1
-    assert result["keys"]["zip"] == "deliveries/shoot-01/shoot-01.zip"
+    assert result["keys"]["zip"] == f"deliveries/{batch_slug('shoot 01')}/{batch_slug('shoot 01')}.zip"
     package = s3.get_object(Bucket=aws.export_bucket, Key=result["keys"]["zip"])["Body"].read()
     archive = zipfile.ZipFile(io.BytesIO(package))
     assert sorted(archive.namelist()) == ["amazon_main/B00TEST123.MAIN.jpg", "manifest.csv", "manifest.json"]

@@ -36,8 +36,13 @@ def batch_for(key: str, metadata_batch: str = "") -> str:
 
 
 def batch_slug(batch: str) -> str:
-    """The batch as one safe path segment, for the deliveries/ prefix and the zip's name."""
-    return safe_filename(batch.replace(".", "-")) or DEFAULT_BATCH
+    """The batch as one safe path segment, for the deliveries/ prefix and the zip's name.
+
+    A readable part plus a digest of the exact batch name: making a name safe folds 'shoot 1', 'shoot-1' and
+    'shoot_1' together (and a case-insensitive disk folds 'Shoot-1' in too); the digest keeps their packages apart.
+    """
+    readable = safe_filename(batch.replace(".", "-"), max_length=80) or DEFAULT_BATCH
+    return f"{readable}-{hashlib.sha256(batch.encode('utf-8')).hexdigest()[:10]}"
 
 
 def platforms_for(requested: Sequence[str] | None, default: Sequence[str]) -> list[str]:

@@ -362,7 +362,7 @@ def export(
     """Render each platform's files, verify each decoded file against its rules, deliver only what passes.
 
     Platforms come from the image's metadata, else the deployment's EXPORT_PLATFORMS; the rules from
-    platforms.json with the client's overrides. Files land at exports/<platform>/<safe source name>.<ext>;
+    platforms.json with the client's overrides. Files land at exports/<platform>/<source name>-<image id>.<ext>;
     the record lists each with the name the delivery package gives it, its size and its sha256.
     """
     import hashlib
@@ -392,7 +392,7 @@ def export(
             if not check.ok:
                 problems.append(f"{platform} {fmt}: not delivered: {'; '.join(check.problems)}")
                 continue
-            key = f"exports/{platform}/{safe_name(state['key'])}.{rendered.extension}"
+            key = export_key(platform, state, rendered.extension)
             store.put(settings.export_bucket, key, rendered.data, _MEDIA_TYPES[fmt])
             named = file_name(spec.naming, metadata, state["key"], platform, rendered.extension, batch)
             if named.note and named.note not in notes:
@@ -419,6 +419,12 @@ def export(
         },
     )
     return {**state, "status": status}
+
+
+def export_key(platform: str, state: PipelineState, extension: str) -> str:
+    """exports/<platform>/<readable source name>-<image id>.<ext>: the name alone can collide (IMG_1.jpg and
+    IMG_1.png, sub/x.jpg and sub_x.jpg, a b.jpg and a-b.jpg), the image id cannot, and it names the record."""
+    return f"exports/{platform}/{safe_name(state['key'])}-{state['image_id']}.{extension}"
 
 
 _MEDIA_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "TIFF": "image/tiff"}

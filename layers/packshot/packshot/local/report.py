@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 from pathlib import Path
@@ -30,7 +31,8 @@ def write_outputs(
     rows = []
     for key in keys:
         record = records.get(key, {"status": "missing", "reasons": ["no record was written for this upload"]})
-        stem = safe_name(key)
+        # The key's readable name plus the record's id: names made from keys alone collide (sub/x.jpg, sub_x.jpg).
+        stem = f"{safe_name(key)}-{record.get('image_id') or hashlib.sha256(key.encode('utf-8')).hexdigest()[:16]}"
         row: dict[str, Any] = {
             "name": key,
             "status": record.get("status", ""),
