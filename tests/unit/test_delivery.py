@@ -194,3 +194,23 @@ def test_deliver_writes_the_zip_and_manifests_under_the_batch_and_rejects_a_miss
 
     with pytest.raises(DeliveryRequestError):
         pipeline.deliver(" ", store, records, settings)
+
+
+def test_more_images_than_amazon_takes_for_one_asin_are_left_out_with_a_problem_on_their_record() -> None:
+    blobs = {f"exports/amazon_main/{n}.jpg": bytes([n]) for n in range(10)}
+    records = FakeRecords({str(n): {**record(str(n), f"shoot/{n:02d}.jpg",
+                                            [("amazon_main", "B0X.MAIN.jpg", bytes([n]))]), "batch": "shoot"}
+                           for n in range(10)})
+    for n in range(10):
+        records.items[str(n)]["export_files"][0]["key"] = f"exports/amazon_main/{n}.jpg"
+    store = FakeStore(objects={("export", k): v for k, v in blobs.items()})
+
+    result = pipeline.deliver("shoot", store, records, Settings(export_bucket="export"), now=lambda: "t")
+
+    manifest = json.loads(store.objects[("export", result["keys"]["manifest_json"])])
+    assert sorted(f["file"] for f in manifest["files"]) == sorted(
+        ["amazon_main/B0X.MAIN.jpg"] + [f"amazon_main/B0X.PT0{n}.jpg" for n in range(1, 9)])
+    (left_out,) = manifest["not_delivered"]
+    assert left_out["image_id"] == "9" and "MAIN and PT01-PT08" in left_out["reasons"][0]
+    assert records.items["9"]["delivery_problems"] == left_out["reasons"]
+    assert records.items["0"].get("delivery_problems", []) == []

@@ -13,7 +13,7 @@ from typing import Any
 
 from packshot.csvsafe import csv_text
 from packshot.errors import PackshotError
-from packshot.naming import safe_filename, unique_names
+from packshot.naming import AMAZON_NAME, safe_filename, unique_names
 from packshot.platforms import PlatformSpec, load_platforms, parse_overrides
 
 DEFAULT_BATCH = "default"
@@ -114,6 +114,10 @@ def build_package(batch: str, records: Iterable[Mapping[str, Any]], fetch: Calla
             group = by_platform[platform]
             names = unique_names([str(f["name"]) for _, f in group])
             for (record, file), name in zip(group, names, strict=True):
+                if name is None:
+                    not_delivered.append({"source": record.get("source_key", ""), "image_id": record.get("image_id"),
+                                          "status": "not_named", "reasons": [_no_name_left(platform, file)]})
+                    continue
                 data = fetch(str(file["key"]))
                 digest = hashlib.sha256(data).hexdigest()
                 if file.get("sha256") and digest != file["sha256"]:
@@ -148,6 +152,15 @@ def build_package(batch: str, records: Iterable[Mapping[str, Any]], fetch: Calla
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, data)
     return Package(batch, batch_slug(batch), zipped.getvalue(), manifest_csv, manifest_json, rows, not_delivered)
+
+
+def _no_name_left(platform: str, file: Mapping[str, Any]) -> str:
+    amazon = AMAZON_NAME.match(str(file["name"]))
+    if amazon:
+        return (f"{platform} {file.get('format')}: {amazon['id']} already has MAIN and PT01-PT08 (or its SWCH) in "
+                "this batch, and Amazon takes no more images per ID; give this photo another ID or variant, or "
+                "leave another out, and deliver again")
+    return f"{platform} {file.get('format')}: no free name for {file['name']}"
 
 
 def _csv(rows: list[dict[str, Any]]) -> bytes:

@@ -52,6 +52,7 @@ class Records(Protocol):
 
 class BatchRecords(Protocol):
     def in_batch(self, batch: str) -> Iterable[dict[str, Any]]: ...
+    def update(self, image_id: str, fields: dict[str, Any]) -> None: ...
 
 
 class Starter(Protocol):
@@ -454,7 +455,17 @@ def deliver(batch: str, store: ObjectStore, records: BatchRecords, settings: Set
 
     if not isinstance(batch, str) or not batch.strip():
         raise DeliveryRequestError("the request needs a 'batch': the top-level folder the photos were uploaded to")
-    package = build_package(batch, records.in_batch(batch), lambda key: store.get(settings.export_bucket, key))
+    batch_records = list(records.in_batch(batch))
+    package = build_package(batch, batch_records, lambda key: store.get(settings.export_bucket, key))
+    # What kept an exported image out of this package goes on its record too (empty once it is delivered again).
+    problems: dict[str, list[str]] = {}
+    for entry in package.not_delivered:
+        problems.setdefault(str(entry["image_id"]), []).extend(entry["reasons"])
+    for record in batch_records:
+        image_id = str(record.get("image_id"))
+        wanted = problems.get(image_id, []) if record.get("status") == EXPORTED else []
+        if record.get("status") == EXPORTED and record.get("delivery_problems", []) != wanted:
+            records.update(image_id, {"delivery_problems": wanted, "updated_at": now()})
     prefix = f"deliveries/{package.slug}/"
     keys = {"zip": f"{prefix}{package.slug}.zip", "manifest_csv": f"{prefix}manifest.csv",
             "manifest_json": f"{prefix}manifest.json"}
