@@ -58,11 +58,13 @@ def test_the_stage_events_run_in_order_and_each_leaves_its_mark_on_the_record(em
     aws = embedded_without_event_sources
     state = load_event("preprocess")
     s3 = aws.client("s3")
-    s3.put_object(Bucket=state["bucket"], Key=state["key"], Body=(EXAMPLES / "box_on_white.jpg").read_bytes())
+    put = s3.put_object(Bucket=state["bucket"], Key=state["key"], Body=(EXAMPLES / "box_on_white.jpg").read_bytes())
     table = RecordsTable(aws.records_table, aws.client("dynamodb"))
     table.create_if_absent({"image_id": state["image_id"], "source_key": state["key"], "status": "received"})
+    # The sample events name version v1 of a made-up upload; a stage reads exactly the version it is given.
+    upload = {"version_id": put["VersionId"], "etag": put["ETag"].strip('"')}
 
-    out = invoke(aws, "PreprocessFunction", load_event("preprocess"))
+    out = invoke(aws, "PreprocessFunction", {**load_event("preprocess"), **upload})
     assert out["master_key"] == load_event("classify")["master_key"]
     master = Image.open(io.BytesIO(s3.get_object(Bucket=aws.work_bucket, Key=out["master_key"])["Body"].read()))
     assert master.mode == "RGB" and max(master.size) >= 1000
@@ -82,7 +84,7 @@ def test_the_stage_events_run_in_order_and_each_leaves_its_mark_on_the_record(em
     assert set(record["qc_parts"]) == {"background", "edge_quality", "product_fill", "colour"}
     assert out["final_key"] == load_event("export")["final_key"]
 
-    out = invoke(aws, "ExportFunction", load_event("export"))
+    out = invoke(aws, "ExportFunction", {**load_event("export"), **upload})
     record = table.get(state["image_id"])
     assert set(record["exports"]) == {"amazon_main", "shopify"}
     for key in record["exports"].values():

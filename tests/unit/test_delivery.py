@@ -31,10 +31,10 @@ class FakeStore:
     objects: dict[tuple[str, str], bytes] = field(default_factory=dict)
     metadata: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
 
-    def head(self, bucket: str, key: str) -> Info:
+    def head(self, bucket: str, key: str, *, version_id: str = "", etag: str = "") -> Info:
         return Info(self.metadata.get((bucket, key), {}))
 
-    def get(self, bucket: str, key: str) -> bytes:
+    def get(self, bucket: str, key: str, *, version_id: str = "", etag: str = "") -> bytes:
         return self.objects[(bucket, key)]
 
     def put(self, bucket: str, key: str, data: bytes, content_type: str) -> None:

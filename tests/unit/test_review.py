@@ -69,10 +69,10 @@ class FakeStore:
     def __init__(self) -> None:
         self.objects: dict[tuple[str, str], bytes] = {}
 
-    def head(self, bucket: str, key: str) -> Any:
+    def head(self, bucket: str, key: str, *, version_id: str = "", etag: str = "") -> Any:
         return None
 
-    def get(self, bucket: str, key: str) -> bytes:
+    def get(self, bucket: str, key: str, *, version_id: str = "", etag: str = "") -> bytes:
         return self.objects[(bucket, key)]
 
     def put(self, bucket: str, key: str, data: bytes, content_type: str) -> None:

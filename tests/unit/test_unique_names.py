@@ -36,10 +36,10 @@ class SharedStore:
 
     objects: dict[tuple[str, str], bytes] = field(default_factory=dict)
 
-    def head(self, bucket: str, key: str, **_: str) -> Info:
+    def head(self, bucket: str, key: str, *, version_id: str = "", etag: str = "") -> Info:
         return Info({})
 
-    def get(self, bucket: str, key: str, **_: str) -> bytes:
+    def get(self, bucket: str, key: str, *, version_id: str = "", etag: str = "") -> bytes:
         return self.objects[(bucket, key)]
 
     def put(self, bucket: str, key: str, data: bytes, content_type: str) -> None:

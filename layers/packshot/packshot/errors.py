@@ -59,6 +59,10 @@ class SourceMissingError(ImageRejectedError):
     """The uploaded object was deleted (or never readable) before it could be processed."""
 
 
+class SourceReplacedError(ImageRejectedError):
+    """The uploaded object was overwritten by a newer upload before this one's bytes could be read."""
+
+
 class ReviewError(PackshotError):
     """A review request cannot be carried out as asked; the reason says what to do instead."""
 

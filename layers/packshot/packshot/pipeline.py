@@ -40,8 +40,10 @@ class PipelineState(TypedDict, total=False):
 
 
 class ObjectStore(Protocol):
-    def head(self, bucket: str, key: str) -> Any: ...
-    def get(self, bucket: str, key: str) -> bytes: ...
+    """Objects by bucket and key; `version_id`, else `etag`, pins the exact upload a read must return."""
+
+    def head(self, bucket: str, key: str, *, version_id: str = "", etag: str = "") -> Any: ...
+    def get(self, bucket: str, key: str, *, version_id: str = "", etag: str = "") -> bytes: ...
     def put(self, bucket: str, key: str, data: bytes, content_type: str) -> None: ...
 
 
@@ -122,6 +124,11 @@ def record_rejection(ref_id: str, reasons: list[str], records: Records, now: Cal
         records.update(ref_id, {"status": REJECTED, "reasons": reasons, "updated_at": at})
 
 
+def _this_upload(state: PipelineState) -> dict[str, str]:
+    """The exact upload the event announced: a later upload of the same key is an image of its own."""
+    return {"version_id": state.get("version_id", "") or "", "etag": state.get("etag", "") or ""}
+
+
 def _work_key(state: PipelineState, name: str) -> str:
     return f"work/{state['image_id']}/{name}"
 
@@ -144,7 +151,7 @@ def preprocess(
     image_id = state["image_id"]
     meta_fields: dict[str, Any] = {}
     try:
-        info = store.head(state["bucket"], state["key"])
+        info = store.head(state["bucket"], state["key"], **_this_upload(state))
         metadata, metadata_notes = _image_metadata(state, info.metadata, store, settings)
         meta_fields = {**metadata.as_record(), "metadata_notes": metadata_notes}
         # Checked from HeadObject, before a byte is downloaded: a 2 GB upload must not fill the Lambda.
@@ -154,7 +161,8 @@ def preprocess(
                 " export the photo at a lower resolution or with compression"
             )
         decoded = decode_image(
-            store.get(state["bucket"], state["key"]), min_side=settings.min_side, max_pixels=settings.max_pixels
+            store.get(state["bucket"], state["key"], **_this_upload(state)), min_side=settings.min_side,
+            max_pixels=settings.max_pixels,
         )
     except ImageRejectedError as exc:
         records.update(
@@ -434,9 +442,9 @@ _MEDIA_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", 
 def _naming_metadata(state: PipelineState, store: ObjectStore) -> dict[str, str]:
     """IDs for file names: the source object's metadata (asin, ean, upc, gtin, view, variant, batch), then state's."""
     try:
-        metadata = dict(store.head(state["bucket"], state["key"]).metadata)
-    except SourceMissingError:
-        metadata = {}  # the original was deleted after pre-processing: names fall back to the source name
+        metadata = dict(store.head(state["bucket"], state["key"], **_this_upload(state)).metadata)
+    except ImageRejectedError:
+        metadata = {}  # the original was deleted (or replaced) after pre-processing: names fall back to the source
     for field in ("sku", "asin"):
         value = state.get(field)
         if isinstance(value, str) and value.strip():

@@ -131,7 +131,8 @@ class ReviewService:
     def _source_role(self, state: dict[str, Any]) -> str:
         """The shot's role (front, inside_label...) from the upload's metadata when the record has none."""
         try:
-            info = self.store.head(state["bucket"], state["key"])
+            info = self.store.head(state["bucket"], state["key"], version_id=state.get("version_id", "") or "",
+                                   etag=state.get("etag", "") or "")
         except (PackshotError, KeyError):
             return ""  # the original may be gone; the photo is then reviewed on its own
         metadata = getattr(info, "metadata", None) or {}

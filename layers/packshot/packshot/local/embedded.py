@@ -333,6 +333,7 @@ class EmbeddedAws:
                     ),
                     sqs,
                     self.client("lambda"),
+                    self.client("s3"),
                 ))
 
     # ---------- names the rest of the tooling needs ----------
@@ -376,11 +377,16 @@ class EmbeddedAws:
             keys.append(key)
         return keys
 
-    def records_by_key(self) -> dict[str, dict[str, Any]]:
+    def records(self) -> list[dict[str, Any]]:
+        """Every record, including two for one key (an object uploaded again is an image of its own)."""
         from packshot.adapters.records import RecordsTable
 
-        table = RecordsTable(self.records_table, self.client("dynamodb"))
-        return {r["source_key"]: r for r in table.scan() if "source_key" in r}
+        return list(RecordsTable(self.records_table, self.client("dynamodb")).scan())
+
+    def records_by_key(self) -> dict[str, dict[str, Any]]:
+        """The newest record of each key (by creation time): what a report row per uploaded file shows."""
+        ordered = sorted((r for r in self.records() if "source_key" in r), key=lambda r: str(r.get("created_at")))
+        return {r["source_key"]: r for r in ordered}
 
     def progress(self, keys: list[str]) -> Progress:
         records = self.records_by_key()

@@ -12,6 +12,7 @@ import json
 import threading
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote_plus
 
 
 @dataclass(frozen=True)
@@ -28,11 +29,12 @@ class SqsMapping:
 class SqsPoller(threading.Thread):
     """Polls one queue for one function until stopped."""
 
-    def __init__(self, mapping: SqsMapping, sqs: Any, lambda_client: Any) -> None:
+    def __init__(self, mapping: SqsMapping, sqs: Any, lambda_client: Any, s3: Any | None = None) -> None:
         super().__init__(name=f"sqs-poller-{mapping.function_name}", daemon=True)
         self.mapping = mapping
         self._sqs = sqs
         self._lambda = lambda_client
+        self._s3 = s3
         self._stop_event = threading.Event()
         self.in_flight = 0
         self.batches = 0
@@ -86,7 +88,7 @@ class SqsPoller(threading.Thread):
         return {
             "messageId": message["MessageId"],
             "receiptHandle": message["ReceiptHandle"],
-            "body": message["Body"],
+            "body": with_version_ids(message["Body"], self._s3) if self._s3 is not None else message["Body"],
             "attributes": message.get("Attributes", {}),
             "messageAttributes": message.get("MessageAttributes", {}),
             "md5OfBody": message.get("MD5OfBody", ""),
@@ -94,3 +96,38 @@ class SqsPoller(threading.Thread):
             "eventSourceARN": self.mapping.queue_arn,
             "awsRegion": "us-east-1",
         }
+
+
+def with_version_ids(body: str, s3: Any) -> str:
+    """The notification as S3 itself writes it: with the upload's versionId on a versioned bucket.
+
+    moto leaves versionId out. Without it a notification could only name "the key, whatever it holds now", and an
+    upload overwritten in flight would be read as the newer bytes. The version is the oldest one of the key whose
+    ETag is the notification's: the same notification always maps to the same version (a re-delivery stays a
+    duplicate), and two uploads with different bytes map to their own versions. Anything else passes unchanged.
+    """
+    try:
+        message = json.loads(body)
+        records = message["Records"]
+    except (ValueError, TypeError, KeyError):
+        return body
+    changed = False
+    for record in records if isinstance(records, list) else []:
+        try:
+            obj, bucket = record["s3"]["object"], record["s3"]["bucket"]["name"]
+            key, etag = unquote_plus(obj["key"]), obj["eTag"]
+        except (KeyError, TypeError):
+            continue
+        if obj.get("versionId"):
+            continue
+        try:
+            listed = s3.list_object_versions(Bucket=bucket, Prefix=key).get("Versions", [])
+        except Exception:  # noqa: BLE001 - no bucket, no versions: the notification stays as moto wrote it
+            continue
+        # Newest first: the last match is the oldest version with these bytes.
+        matches = [v for v in listed if v["Key"] == key and v["ETag"].strip('"') == etag
+                   and v.get("VersionId") not in (None, "null")]
+        if matches:
+            obj["versionId"] = matches[-1]["VersionId"]
+            changed = True
+    return json.dumps(message) if changed else body
