@@ -9,7 +9,7 @@ from typing import Any, Protocol, TypedDict
 import numpy as np
 
 from packshot.config import Settings
-from packshot.errors import FileTooLargeError, ImageRejectedError, SourceMissingError
+from packshot.errors import FileTooLargeError, ImageRejectedError, SourceMissingError, SourceReplacedError
 from packshot.events import ObjectRef, safe_name
 
 
@@ -225,14 +225,24 @@ def _image_metadata(
     state: PipelineState, object_metadata: dict[str, str], store: ObjectStore, settings: Settings
 ) -> tuple[Any, list[str]]:
     """Category, SKU/ASIN, client, platforms: object metadata over the batch manifest over defaults."""
-    from packshot.manifest import ManifestError, manifest_keys, parse_manifest, resolve
+    from packshot.manifest import MAX_MANIFEST_BYTES, ManifestError, manifest_keys, parse_manifest, resolve
 
     notes: list[str] = []
     manifest = None
     for key in manifest_keys(state["key"]):
         try:
-            data = store.get(state["bucket"], key)
+            # Its size first: a manifest is client data, and a 2 GB one must not be downloaded to find it too big.
+            info = store.head(state["bucket"], key)
+            if info.size > MAX_MANIFEST_BYTES:
+                notes.append(f"manifest ignored: {key} is {info.size:,} bytes, over the {MAX_MANIFEST_BYTES:,} byte "
+                             "limit for a manifest")
+                continue
+            # The bytes of the version just measured (If-Match), not whatever replaced it since.
+            data = store.get(state["bucket"], key, version_id=info.version_id, etag=info.etag)
         except SourceMissingError:
+            continue
+        except SourceReplacedError as exc:
+            notes.append(f"manifest ignored: {exc.reason}")
             continue
         try:
             manifest = parse_manifest(data, key)
