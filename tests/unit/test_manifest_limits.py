@@ -17,3 +17,11 @@ def test_a_manifest_over_the_limit_is_never_downloaded_and_the_record_says_why()
     assert record["status"] == "processing"  # the photo goes on with object metadata and defaults
     assert record["metadata_notes"][0].startswith("manifest ignored: shoot/manifest.csv is")
     assert f"over the {MAX_MANIFEST_BYTES:,} byte limit" in record["metadata_notes"][0]
+
+
+def test_a_manifest_field_longer_than_the_csv_module_s_default_limit_is_read_not_crashed_on() -> None:
+    from packshot.manifest import parse_manifest
+
+    manifest = parse_manifest(b"filename,sku\nmug.jpg," + b"x" * 300_000 + b"\n", "shoot/manifest.csv")
+
+    assert len(manifest.lookup("shoot/mug.jpg").sku) == 300_000  # preprocess then refuses it with a reason

@@ -107,13 +107,19 @@ def resolve(key: str, manifest: Manifest | None, object_metadata: Mapping[str, s
 
 
 def _parse_csv(text: str, name: str) -> Manifest:
-    reader = csv.DictReader(io.StringIO(text))
-    columns = {(c or "").strip().lower() for c in reader.fieldnames or []}
-    if "filename" not in columns:
-        raise ManifestError(f"{name} has no 'filename' column (found {sorted(columns) or 'no header'})")
-    rows = []
-    for row in reader:
-        rows.append({(k or "").strip().lower(): (v or "") for k, v in row.items() if k is not None})
+    # The csv module stops at fields over 128 KB with a bare csv.Error (process-wide limit); a manifest is at most
+    # MAX_MANIFEST_BYTES, so any field in it is read, and pre-processing refuses an oversized value with a reason.
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_MANIFEST_BYTES))
+    try:
+        reader = csv.DictReader(io.StringIO(text))
+        columns = {(c or "").strip().lower() for c in reader.fieldnames or []}
+        if "filename" not in columns:
+            raise ManifestError(f"{name} has no 'filename' column (found {sorted(columns) or 'no header'})")
+        rows = []
+        for row in reader:
+            rows.append({(k or "").strip().lower(): (v or "") for k, v in row.items() if k is not None})
+    except csv.Error as exc:
+        raise ManifestError(f"{name} is not a CSV file we can read ({exc})") from exc
     return _build(rows, ImageMetadata(), name)
 
 
