@@ -9,7 +9,13 @@ from typing import Any, Protocol, TypedDict
 import numpy as np
 
 from packshot.config import Settings
-from packshot.errors import FileTooLargeError, ImageRejectedError, SourceMissingError, SourceReplacedError
+from packshot.errors import (
+    FileTooLargeError,
+    ImageRejectedError,
+    MetadataTooLargeError,
+    SourceMissingError,
+    SourceReplacedError,
+)
 from packshot.events import ObjectRef, safe_name
 
 
@@ -153,6 +159,8 @@ def preprocess(
     try:
         info = store.head(state["bucket"], state["key"], **_this_upload(state))
         metadata, metadata_notes = _image_metadata(state, info.metadata, store, settings)
+        # Before the fields go on the record and into the state: both have hard size limits.
+        check_metadata_size(metadata.as_record())
         meta_fields = {**metadata.as_record(), "metadata_notes": metadata_notes}
         # Checked from HeadObject, before a byte is downloaded: a 2 GB upload must not fill the Lambda.
         if info.size > settings.max_object_bytes:
@@ -219,6 +227,27 @@ def preprocess(
         "shoot_group": group.group_id,
         "reference_white": list(group.reference_white),
     }
+
+
+# Product metadata travels in the state between stages (Step Functions: 256 KiB per state, and an excess is
+# States.DataLimitExceeded, which no Catch on States.ALL sees) and lives on the record (DynamoDB: 400 KB per item).
+# No real category, SKU, ASIN or client name comes near these; a value that does is a broken manifest.
+MAX_FIELD_CHARS = 256
+MAX_PLATFORMS = 32
+
+
+def check_metadata_size(fields: dict[str, Any]) -> None:
+    """Refuse metadata that could not travel in the state: a field over MAX_FIELD_CHARS, too many platforms."""
+    for name, value in fields.items():
+        values = value if isinstance(value, list) else [value]
+        if isinstance(value, list) and len(value) > MAX_PLATFORMS:
+            raise MetadataTooLargeError(f"metadata field {name} lists {len(value):,} entries, over {MAX_PLATFORMS}; "
+                                        "correct the manifest (or the object's metadata) and upload the photo again")
+        for item in values:
+            if isinstance(item, str) and len(item) > MAX_FIELD_CHARS:
+                raise MetadataTooLargeError(
+                    f"metadata field {name} is {len(item):,} characters, over {MAX_FIELD_CHARS}; correct the "
+                    "manifest (or the object's metadata) and upload the photo again")
 
 
 def _image_metadata(

@@ -221,6 +221,10 @@ class EmbeddedAws:
         self._create_functions(role_arn)
         sfn = self.client("stepfunctions")
         for logical in s.of_type("AWS::Serverless::StateMachine"):
+            definition = s.state_machine_definition(logical)
+            self.runtime.state_task_functions |= {
+                s.physical[f]["Ref"] for f in s.of_type("AWS::Serverless::Function")
+                if s.physical[f]["Arn"] in definition}
             sfn.create_state_machine(
                 name=s.physical[logical]["Name"],
                 definition=s.state_machine_definition(logical),
