@@ -19,6 +19,8 @@ ON_DEMAND = ["deliver"]
 REVIEW = ["review"]
 # Invoked by a schedule (EventBridge); the embedded AWS has no clock, so tests invoke it.
 SCHEDULED = ["backlog"]
+# Invoked by an EventBridge rule on the state machine's execution status changes.
+RULES = ["execution_ended"]
 
 
 def load_event(name: str) -> dict:
@@ -33,7 +35,8 @@ def invoke(aws, logical: str, event: dict) -> dict:
 
 
 def test_every_event_file_is_fed_to_a_handler_here() -> None:
-    assert sorted(p.stem for p in EVENTS.glob("*.json")) == sorted(["ingest", *STAGES, *ON_DEMAND, *REVIEW, *SCHEDULED])
+    assert sorted(p.stem for p in EVENTS.glob("*.json")) == sorted(["ingest", *STAGES, *ON_DEMAND, *REVIEW, *SCHEDULED,
+                                                                    *RULES])
 
 
 def test_the_ingest_event_starts_one_execution_and_acknowledges_the_test_event(embedded_without_event_sources):
@@ -196,3 +199,18 @@ def test_the_scheduled_backlog_event_counts_open_reviews_and_the_oldest_age(embe
 
     assert result["open_reviews"] == 2
     assert result["oldest_age_s"] > 3600  # older than the newer task: the oldest one counts
+
+
+def test_the_execution_ended_event_closes_an_open_record_as_stopped_with_the_cause(embedded_without_event_sources):
+    aws = embedded_without_event_sources
+    event = load_event("execution_ended")
+    image_id = event["detail"]["name"]
+    table = RecordsTable(aws.records_table, aws.client("dynamodb"))
+    table.create_if_absent({"image_id": image_id, "status": "processing", "execution_name": image_id})
+
+    result = invoke(aws, "ExecutionEndedFunction", event)
+
+    assert result == {"image_id": image_id, "closed": True, "status": "stopped"}
+    record = table.get(image_id)
+    assert record["status"] == "stopped" and "ManualStop stopped by an operator" in record["reasons"][0]
+    assert invoke(aws, "ExecutionEndedFunction", event)["closed"] is False  # terminal now: a re-delivery is a no-op

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from packshot.manifest import MANIFEST_NAMES
 
 if TYPE_CHECKING:
-    from packshot.adapters.operations import Status
+    from packshot.adapters.operations import StackNames, Status
     from packshot.local.embedded import EmbeddedAws
     from packshot.local.review_page import ReviewOptions
 
@@ -60,7 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     st.add_argument("--stack", required=True, help="the CloudFormation stack name (your AWS credentials)")
     st.add_argument("--region", default=None)
 
-    rd = sub.add_parser("redrive", help="move every dead-lettered message of a deployed stack back to its queue")
+    rd = sub.add_parser("redrive", help="move every dead-lettered message of a deployed stack back to its queue and "
+                                        "start again every image that did not finish (failed, stopped, stuck)")
     rd.add_argument("--stack", required=True, help="the CloudFormation stack name (your AWS credentials)")
     rd.add_argument("--region", default=None)
 
@@ -203,7 +204,22 @@ def operations_command(command: str, stack: str, region: str | None) -> int:
         return 0
     for dead_letters, source in dead_letter_sources(sqs, names.queues).items():
         print(f"packshot: {dead_letters} -> {source}: {redrive(sqs, dead_letters, source)}")
+    restarted = redrive_images(names, session.client("dynamodb"), session.client("stepfunctions"))
+    for image in restarted:
+        print(f"packshot: {image['image_id']} ({image['from']}) started again as {image['execution']}")
+    print(f"packshot: {len(restarted)} images that did not finish were started again")
     return 0
+
+
+def redrive_images(names: StackNames, dynamodb: Any, sfn: Any) -> list[dict[str, Any]]:
+    """Start again every image that did not finish (failed, stopped, or stuck with no execution running)."""
+    from packshot.adapters.executions import PipelineStarter
+    from packshot.adapters.records import RecordsTable
+    from packshot.pipeline import restart_unfinished
+
+    if not (names.records_table and names.state_machine):
+        return []
+    return restart_unfinished(RecordsTable(names.records_table, dynamodb), PipelineStarter(names.state_machine, sfn))
 
 
 def batches_of(records: dict[str, dict[str, object]], keys: list[str]) -> list[str]:

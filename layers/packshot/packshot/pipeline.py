@@ -65,6 +65,24 @@ class BatchRecords(Protocol):
 
 class Starter(Protocol):
     def start(self, name: str, payload: dict[str, Any]) -> bool: ...
+    def status(self, name: str) -> str:
+        """RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED; "" when no execution has this name."""
+        ...
+
+
+class ClosingRecords(Protocol):
+    def close(self, image_id: str, fields: dict[str, Any], *, execution_name: str) -> bool:
+        """Set fields unless the record is terminal already or belongs to another execution; True when set."""
+        ...
+
+
+class ScannableRecords(Protocol):
+    def scan(self) -> Iterable[dict[str, Any]]: ...
+    def update_if(self, image_id: str, fields: dict[str, Any], expected: dict[str, Any]) -> bool: ...
+
+
+class Withdrawals(Protocol):
+    def delete(self, review_id: str) -> None: ...
 
 
 # Terminal statuses: every image's record ends in exactly one of these.
@@ -74,7 +92,12 @@ REDO = "redo"
 REJECTED_BY_REVIEWER, REVIEW_EXPIRED = "rejected_by_reviewer", "review_expired"
 # A multi-shot product's other photos, once the editor uploaded the composite for the group.
 MERGED = "merged"
-TERMINAL_STATUSES = frozenset({EXPORTED, REJECTED, FAILED, REDO, REJECTED_BY_REVIEWER, REVIEW_EXPIRED, MERGED})
+# Someone (or something) stopped the image's execution before it finished; `packshot redrive` starts it again.
+STOPPED = "stopped"
+TERMINAL_STATUSES = frozenset({EXPORTED, REJECTED, FAILED, REDO, REJECTED_BY_REVIEWER, REVIEW_EXPIRED, MERGED,
+                               STOPPED})
+# Ended without a result: what `packshot redrive` starts again.
+UNFINISHED_STATUSES = frozenset({FAILED, STOPPED})
 # Parked on a task token until a person decides: pending by design, not stuck.
 NEEDS_REVIEW, NEEDS_SENIOR = "needs_review", "needs_senior"
 WAITING_STATUSES = frozenset({NEEDS_REVIEW, NEEDS_SENIOR})
@@ -88,18 +111,13 @@ def start_pipeline(ref: ObjectRef, records: Records, starter: Starter, now: Call
     """Create the image's record and its execution; True when this delivery started it (False: a duplicate)."""
     from packshot.delivery import batch_for
 
-    state: PipelineState = {
-        "image_id": ref.image_id,
-        "bucket": ref.bucket,
-        "key": ref.key,
-        "etag": ref.etag,
-        "version_id": ref.version_id,
-        "name": ref.name,
-    }
+    state = _first_state(ref.image_id, ref.bucket, ref.key, ref.etag, ref.version_id, ref.name)
     at = now()
     records.create_if_absent(
         {
             "image_id": ref.image_id,
+            # The execution working on the image: an end event of an older one must not close a redriven image.
+            "execution_name": ref.image_id,
             "source_bucket": ref.bucket,
             "source_key": ref.key,
             "etag": ref.etag,
@@ -116,6 +134,79 @@ def start_pipeline(ref: ObjectRef, records: Records, starter: Starter, now: Call
     )
     # The execution name is the image id: a second start for the same object is refused by Step Functions.
     return starter.start(ref.image_id, dict(state))
+
+
+def _first_state(image_id: str, bucket: str, key: str, etag: str, version_id: str, name: str) -> PipelineState:
+    return {"image_id": image_id, "bucket": bucket, "key": key, "etag": etag, "version_id": version_id, "name": name}
+
+
+# How Step Functions says an execution ended without finishing, as the record says it.
+_ENDED = {"FAILED": (FAILED, "failed"), "TIMED_OUT": (FAILED, "timed out"), "ABORTED": (STOPPED, "was stopped")}
+REDRIVE_SEPARATOR = "-redrive-"
+
+
+def close_ended_execution(detail: dict[str, Any], records: ClosingRecords, reviews: Withdrawals,
+                          now: Callable[[], str] = utc_now) -> dict[str, Any]:
+    """An execution ended FAILED, TIMED_OUT or ABORTED: its record ends `failed` or `stopped`, with the cause.
+
+    Fed by the EventBridge rule on the state machine's status changes. A record that is terminal already (the
+    state machine's own Catch wrote `failed`, or a reviewer closed it) or that a newer execution works on
+    (a redrive) is left alone; open review items of the image are withdrawn, their tokens are dead.
+    """
+    name = str(detail.get("name", ""))
+    image_id = name.split(REDRIVE_SEPARATOR, 1)[0]
+    ended = _ENDED.get(str(detail.get("status", "")))
+    if not image_id or ended is None:
+        return {"image_id": image_id, "closed": False}
+    status, verb = ended
+    cause = " ".join(str(detail.get(k) or "") for k in ("error", "cause")).strip()[:2000] or "no cause given"
+    fields = {"status": status, "stage": "execution",
+              "reasons": [f"the execution {verb} before the image finished ({cause}); `packshot redrive` starts it "
+                          "again"],
+              "failure": {"error": str(detail.get("error") or status), "cause": cause,
+                          "execution": str(detail.get("executionArn", name))},
+              "updated_at": now()}
+    closed = records.close(image_id, fields, execution_name=name)
+    if closed:
+        from packshot.review import REVIEW, SENIOR, review_id
+
+        for step in (REVIEW, SENIOR):
+            reviews.delete(review_id(image_id, step))
+    return {"image_id": image_id, "closed": closed, "status": status if closed else ""}
+
+
+def restart_unfinished(records: ScannableRecords, starter: Starter, now: Callable[[], str] = utc_now,
+                       ) -> list[dict[str, Any]]:
+    """Start again every image that did not finish: `failed` or `stopped`, or stuck with no execution running.
+
+    A new execution per image (the image's own name stays taken for 90 days), from the upload the record names;
+    the record says when and from what it was restarted. Images parked on a review are pending by design.
+    """
+    restarted = []
+    for record in records.scan():
+        image_id, status = str(record.get("image_id", "")), str(record.get("status", ""))
+        if not image_id.startswith("img-") or not record.get("source_key"):
+            continue  # a rejected message record names no upload
+        running = starter.status(str(record.get("execution_name") or image_id)) == "RUNNING"
+        stuck = status not in TERMINAL_STATUSES and not running
+        if status not in UNFINISHED_STATUSES and not stuck:
+            continue
+        history = list(record.get("redrives", []))
+        name = f"{image_id}{REDRIVE_SEPARATOR}{len(history) + 1}"
+        at = now()
+        history.append({"at": at, "status": status, "reasons": list(record.get("reasons", [])),
+                        "failure": record.get("failure", {}), "execution": name})
+        # Conditional on the status just read: an image that moved meanwhile is not restarted twice.
+        if not records.update_if(image_id, {"status": "received", "stage": "redrive", "reasons": [], "failure": {},
+                                            "execution_name": name, "redrives": history, "updated_at": at},
+                                 {"status": status}):
+            continue
+        state = _first_state(image_id, str(record.get("source_bucket", "")), str(record["source_key"]),
+                             str(record.get("etag", "")), str(record.get("version_id", "")),
+                             str(record.get("name", "")))
+        starter.start(name, dict(state))
+        restarted.append({"image_id": image_id, "from": status, "execution": name})
+    return restarted
 
 
 def record_rejection(ref_id: str, reasons: list[str], records: Records, now: Callable[[], str] = utc_now) -> None:

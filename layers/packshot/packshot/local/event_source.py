@@ -1,4 +1,4 @@
-"""What Lambda's SQS event source mapping does on AWS, for the embedded AWS.
+"""What Lambda's SQS event source mapping and an EventBridge rule do on AWS, for the embedded AWS.
 
 moto's own SQS trigger fires synchronously on send and never retries a failed batch, so it cannot show what
 AWS does with a failing message. This poller does what the AWS service does: long-poll, invoke with a batch,
@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import threading
+import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -131,3 +133,89 @@ def with_version_ids(body: str, s3: Any) -> str:
             obj["versionId"] = matches[-1]["VersionId"]
             changed = True
     return json.dumps(message) if changed else body
+
+
+# The only EventBridge events the template subscribes to; moto's Step Functions emits none, so they are made here.
+EXECUTION_STATUS_CHANGE = "Step Functions Execution Status Change"
+
+
+@dataclass(frozen=True)
+class ExecutionRule:
+    """One `Events: Type: EventBridgeRule` of a function on the state machine's execution status changes."""
+
+    function_name: str
+    state_machine_arns: tuple[str, ...]
+    statuses: frozenset[str]
+    dead_letter_url: str = ""
+
+
+def execution_rule(function_name: str, pattern: dict[str, Any], dead_letter_url: str = "") -> ExecutionRule:
+    """The rule for a pattern on aws.states status changes; anything else is refused, not silently ignored."""
+    detail = pattern.get("detail", {})
+    if pattern.get("source") != ["aws.states"] or pattern.get("detail-type") != [EXECUTION_STATUS_CHANGE] or \
+            set(detail) - {"stateMachineArn", "status"} or set(pattern) - {"source", "detail-type", "detail"}:
+        raise ValueError(f"{function_name}: the embedded runner emulates EventBridge rules on Step Functions "
+                         f"execution status changes only (source, detail-type, detail.stateMachineArn/status): "
+                         f"{pattern}")
+    return ExecutionRule(function_name, tuple(detail.get("stateMachineArn", [])),
+                         frozenset(detail.get("status", [])), dead_letter_url)
+
+
+class ExecutionStatusWatcher(threading.Thread):
+    """Sends the rule's function an EventBridge event for each execution that ends in one of its statuses.
+
+    Asynchronous invoke semantics, as on AWS: two retries after a function error, then the dead-letter queue.
+    """
+
+    def __init__(self, rule: ExecutionRule, sfn: Any, lambda_client: Any, sqs: Any) -> None:
+        super().__init__(name=f"execution-events-{rule.function_name}", daemon=True)
+        self.rule = rule
+        self._sfn, self._lambda, self._sqs = sfn, lambda_client, sqs
+        self._stop_event = threading.Event()
+        self._seen: set[str] = set()
+        self.delivered = 0
+
+    def stop(self) -> None:
+        self._stop_event.set()
+
+    def run(self) -> None:
+        while not self._stop_event.wait(0.5):
+            try:
+                self.poll_once()
+            except Exception:  # noqa: BLE001 - EventBridge keeps going; so does the emulation
+                continue
+
+    def poll_once(self) -> int:
+        sent = 0
+        for arn in self.rule.state_machine_arns:
+            for page in self._sfn.get_paginator("list_executions").paginate(stateMachineArn=arn):
+                for execution in page["executions"]:
+                    if execution["executionArn"] in self._seen or execution["status"] not in self.rule.statuses:
+                        continue
+                    self._seen.add(execution["executionArn"])
+                    self._deliver(self._event(execution["executionArn"]))
+                    sent += 1
+        return sent
+
+    def _event(self, execution_arn: str) -> dict[str, Any]:
+        described = self._sfn.describe_execution(executionArn=execution_arn)
+        detail = {k: described.get(k) for k in ("executionArn", "stateMachineArn", "name", "status", "input",
+                                                "output", "error", "cause")}
+        for k in ("startDate", "stopDate"):
+            if isinstance(described.get(k), datetime):
+                detail[k] = int(described[k].timestamp() * 1000)
+        return {"version": "0", "id": str(uuid.uuid4()), "detail-type": EXECUTION_STATUS_CHANGE,
+                "source": "aws.states", "account": execution_arn.split(":")[4],
+                "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "region": execution_arn.split(":")[3],
+                "resources": [execution_arn], "detail": detail}
+
+    def _deliver(self, event: dict[str, Any]) -> None:
+        body = json.dumps(event, default=str)
+        for _ in range(3):  # the first try and Lambda's two retries of an asynchronous invoke
+            result = self._lambda.invoke(FunctionName=self.rule.function_name, Payload=body)
+            result["Payload"].read()
+            if not result.get("FunctionError"):
+                self.delivered += 1
+                return
+        if self.rule.dead_letter_url:
+            self._sqs.send_message(QueueUrl=self.rule.dead_letter_url, MessageBody=body)
