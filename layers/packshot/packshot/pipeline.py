@@ -98,6 +98,8 @@ TERMINAL_STATUSES = frozenset({EXPORTED, REJECTED, FAILED, REDO, REJECTED_BY_REV
                                STOPPED})
 # Ended without a result: what `packshot redrive` starts again.
 UNFINISHED_STATUSES = frozenset({FAILED, STOPPED})
+# A reviewer's corrected cutout is uploaded under this prefix of the work bucket; nothing else may be one.
+CORRECTION_PREFIX = "review/"
 # Parked on a task token until a person decides: pending by design, not stuck.
 NEEDS_REVIEW, NEEDS_SENIOR = "needs_review", "needs_senior"
 WAITING_STATUSES = frozenset({NEEDS_REVIEW, NEEDS_SENIOR})
@@ -443,7 +445,7 @@ def finish(
 ) -> PipelineState:
     """Crop to the fill, composite on pure white, verify the background and score QC; route by the score."""
     from packshot.imaging.decode import decode_png_rgba, encode_png
-    from packshot.stages.finish import finish_cutout
+    from packshot.stages.finish import STATUS_OF_DECISION, finish_cutout
 
     rgb, alpha = decode_png_rgba(store.get(settings.work_bucket, state["cutout_key"]))
     done = finish_cutout(
@@ -457,11 +459,17 @@ def finish(
     qc, balance, background = done.qc, done.balance, done.background
     final_key = _work_key(state, "final.png")
     store.put(settings.work_bucket, final_key, encode_png(done.final_rgb, done.final_alpha), "image/png")
+    decision, reasons = done.decision, list(done.reasons)
+    if state["cutout_key"].startswith(CORRECTION_PREFIX):
+        # Whatever QC says: an uploaded cutout is anybody's pixels until a person has seen it finished.
+        decision = "review"
+        reasons.insert(0, "corrected cutout: finished and scored again; a person checks the result before export")
+    status = STATUS_OF_DECISION[decision]
     records.update(
         state["image_id"],
         {
             "stage": "finish",
-            "status": done.status,
+            "status": status,
             "qc_score": qc.score,
             "qc_decision": qc.decision,
             "qc_parts": {
@@ -482,12 +490,12 @@ def finish(
                 "measured_background": list(balance.measured_background or []),
                 "note": balance.note,
             },
-            "reasons": list(done.reasons),
+            "reasons": reasons,
             "outputs": {"master": state["master_key"], "cutout": state["cutout_key"], "final": final_key},
             "updated_at": now(),
         },
     )
-    return {**state, "final_key": final_key, "decision": done.decision, "status": done.status, "qc_score": qc.score}
+    return {**state, "final_key": final_key, "decision": decision, "status": status, "qc_score": qc.score}
 
 
 def _reference_white(state: PipelineState) -> tuple[float, float, float] | None:
