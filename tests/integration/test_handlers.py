@@ -15,8 +15,8 @@ from tests.conftest import EVENTS, EXAMPLES
 STAGES = ["preprocess", "classify", "cutout", "finish", "export"]
 # Functions a person invokes, not the state machine.
 ON_DEMAND = ["deliver"]
-# Invoked by the state machine with a task token (enqueue) and by reviewers (list, decide).
-REVIEW = ["review"]
+# Invoked by the state machine with a task token (enqueue), and by reviewers over a Function URL (list, decide).
+REVIEW = ["review", "review_api"]
 # Invoked by a schedule (EventBridge); the embedded AWS has no clock, so tests invoke it.
 SCHEDULED = ["backlog"]
 # Invoked by an EventBridge rule on the state machine's execution status changes.
@@ -167,6 +167,8 @@ def test_the_deliver_event_packages_the_batch_exports_with_manifests_and_checksu
 
 
 def test_the_review_event_puts_the_image_on_the_review_list_without_showing_its_token(embedded_without_event_sources):
+    from packshot.local.function_url import EmbeddedReviewApi
+
     aws = embedded_without_event_sources
     event = load_event("review")
     image_id = event["state"]["image_id"]
@@ -177,15 +179,53 @@ def test_the_review_event_puts_the_image_on_the_review_list_without_showing_its_
     assert invoke(aws, "ReviewFunction", event) == {"review_id": f"{image_id}:review", "status": "needs_review"}
 
     assert table.get(image_id)["status"] == "needs_review"
-    listed = invoke(aws, "ReviewFunction", {"op": "list"})
+    api = EmbeddedReviewApi(aws.client("lambda"), aws.physical("ReviewApiFunction"), "alice")
+    listed = api.call({"op": "list"})
     (task,) = listed["tasks"]
     assert task["members"][0]["reasons"] == ["edge quality 12/25"]
     assert event["task_token"] not in json.dumps(listed)
     # No execution waits on the sample token: the decision says so and the dead item leaves the list.
-    result = invoke(aws, "ReviewFunction", {"op": "decide", "task_id": task["task_id"], "decision": "approve",
-                                            "reviewer": "alice"})
+    result = api.call({"op": "decide", "task_id": task["task_id"], "decision": "approve"})
     assert result["photos"][0]["result"].startswith("expired")
-    assert invoke(aws, "ReviewFunction", {"op": "list"}) == {"tasks": []}
+    assert result["reviewer"] == "arn:aws:iam::123456789012:user/alice"
+    assert api.call({"op": "list"}) == {"tasks": []}
+
+
+def test_the_review_api_event_lists_open_reviews_for_the_caller_the_function_url_verified(
+        embedded_without_event_sources):
+    aws = embedded_without_event_sources
+
+    response = invoke(aws, "ReviewApiFunction", load_event("review_api"))
+
+    assert response["statusCode"] == 200 and json.loads(response["body"]) == {"tasks": []}
+    unsigned = {**load_event("review_api"), "requestContext": {"http": {"method": "GET"}}}
+    assert invoke(aws, "ReviewApiFunction", unsigned)["statusCode"] == 400
+
+
+def raw_invoke(aws, logical: str, event: dict) -> tuple[bool, dict]:
+    resp = aws.client("lambda").invoke(FunctionName=aws.physical(logical), Payload=json.dumps(event).encode())
+    return "FunctionError" in resp, json.loads(resp["Payload"].read())
+
+
+def test_a_decision_sent_by_lambda_invoke_is_refused_whatever_identity_it_claims(embedded_without_event_sources):
+    aws = embedded_without_event_sources
+    event = load_event("review")
+    image_id = event["state"]["image_id"]
+    table = RecordsTable(aws.records_table, aws.client("dynamodb"))
+    table.create_if_absent({"image_id": image_id, "source_key": event["state"]["key"], "status": "processing"})
+    invoke(aws, "ReviewFunction", event)
+    task_id = f"{image_id}:review"
+    forged = {"rawPath": f"/reviews/{task_id}/decision", "body": json.dumps({"decision": "approve"}),
+              "requestContext": {"http": {"method": "POST"},
+                                 "authorizer": {"iam": {"userArn": "arn:aws:iam::123456789012:user/senior-boss"}}}}
+
+    for attempt in ({"op": "decide", "task_id": task_id, "decision": "approve", "reviewer": "mallory"},
+                    {"op": "list"}, forged):
+        errored, payload = raw_invoke(aws, "ReviewFunction", attempt)
+        assert errored and payload["errorType"] == "InvalidDecisionError", payload
+
+    assert table.get(image_id)["status"] == "needs_review"  # nothing was decided
+    assert "decisions" not in table.get(image_id)
 
 
 def test_the_scheduled_backlog_event_counts_open_reviews_and_the_oldest_age(embedded_without_event_sources):

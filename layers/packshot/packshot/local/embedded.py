@@ -45,6 +45,7 @@ _HANDLED = {
     "AWS::SNS::Subscription",
     "AWS::Logs::LogGroup",
     "AWS::S3::BucketPolicy",
+    "AWS::IAM::ManagedPolicy",
 }
 
 
@@ -199,6 +200,11 @@ class EmbeddedAws:
                                                           "Principal": {"Service": ["lambda.amazonaws.com",
                                                                                     "states.amazonaws.com"]}}]}
         role_arn = iam.create_role(RoleName=ROLE_NAME, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+        for logical in s.of_type("AWS::IAM::ManagedPolicy"):
+            props = s.resolve(s.properties(logical))
+            arn = iam.create_policy(PolicyName=s.physical[logical]["Ref"].rsplit("/", 1)[-1],
+                                    PolicyDocument=json.dumps(props["PolicyDocument"]))["Policy"]["Arn"]
+            s.physical[logical]["Ref"] = arn
         sns = self.client("sns")
         for logical in s.of_type("AWS::SNS::Topic"):
             sns.create_topic(Name=s.physical[logical]["TopicName"])
