@@ -119,6 +119,12 @@ class InProcessRuntime:
         self.fault_injector: Callable[[str, Any], None] | None = None
         # Functions a state machine calls as a Task: their output becomes a state, capped by Step Functions.
         self.state_task_functions: set[str] = set()
+        # Which function this thread is running (the AWS calls it makes are that function's).
+        self._running = threading.local()
+
+    def current_function(self) -> str:
+        """The function whose handler this thread is running, or "" outside a handler."""
+        return str(getattr(self._running, "name", ""))
 
     def install(self) -> None:
         from moto.awslambda.models import LambdaFunction
@@ -167,7 +173,12 @@ class InProcessRuntime:
             try:
                 if self.fault_injector is not None:
                     self.fault_injector(function_name, event)
-                result = self.handler(function_name)(event, FakeContext(function_name, spec.memory_mb, spec.timeout_s))
+                outer, self._running.name = self.current_function(), function_name
+                try:
+                    result = self.handler(function_name)(event, FakeContext(function_name, spec.memory_mb,
+                                                                            spec.timeout_s))
+                finally:
+                    self._running.name = outer
             except Exception as exc:  # noqa: BLE001 - Lambda turns any exception into a function error
                 self.errors.append((function_name, type(exc).__name__, str(exc)))
                 return _error_payload(exc), True, traceback.format_exc()
