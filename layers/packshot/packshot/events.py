@@ -77,8 +77,11 @@ def _object_ref(record: object) -> ObjectRef | None:
     """The object one S3 event record names; None for an event that is not an upload."""
     if not isinstance(record, dict):
         raise MalformedEventError(f"is {type(record).__name__}, not an S3 event record object")
-    if not str(record.get("eventName", "")).startswith("ObjectCreated"):
-        return None
+    event_name = record.get("eventName")
+    if not isinstance(event_name, str) or not event_name:
+        raise MalformedEventError("has no eventName: not an S3 event record")
+    if not event_name.startswith("ObjectCreated"):
+        return None  # another kind of S3 event (a notification set up for more than uploads): nothing to process
     try:
         s3 = record["s3"]
         obj, bucket = s3["object"], s3["bucket"]["name"]
