@@ -89,7 +89,10 @@ def test_redrive_restarts_failed_stopped_and_stuck_images_and_leaves_the_rest() 
     records = FakeRecords(**{
         "img-failed": {**upload, "source_key": "a.jpg", "status": "failed", "reasons": ["boom"]},
         "img-stopped": {**upload, "source_key": "b.jpg", "status": "stopped"},
-        "img-stuck": {**upload, "source_key": "c.jpg", "status": "processing"},  # its execution is gone
+        "img-stuck": {**upload, "source_key": "c.jpg", "status": "processing",  # its execution is gone
+                      "updated_at": "2026-01-01T10:00:00.000+00:00"},
+        "img-just-received": {**upload, "source_key": "h.jpg", "status": "received",  # its start is on its way
+                              "updated_at": "2026-01-01T10:59:00.000+00:00"},
         "img-moving": {**upload, "source_key": "d.jpg", "status": "processing"},
         "img-parked": {**upload, "source_key": "e.jpg", "status": "needs_review"},
         "img-done": {**upload, "source_key": "f.jpg", "status": "exported"},
@@ -98,7 +101,7 @@ def test_redrive_restarts_failed_stopped_and_stuck_images_and_leaves_the_rest() 
     })
     starter = FakeStarter(running={"img-moving", "img-parked"})
 
-    restarted = restart_unfinished(records, starter, now=lambda: "t")
+    restarted = restart_unfinished(records, starter, now=lambda: "2026-01-01T11:00:00.000+00:00")
 
     assert sorted(r["image_id"] for r in restarted) == ["img-failed", "img-stopped", "img-stuck"]
     name, state = next(s for s in starter.started if s[0].startswith("img-failed"))
@@ -106,5 +109,6 @@ def test_redrive_restarts_failed_stopped_and_stuck_images_and_leaves_the_rest() 
     assert state == {"image_id": "img-failed", "bucket": "in", "key": "a.jpg", "etag": "e", "version_id": "v",
                      "name": "x.jpg"}
     assert records.items["img-failed"]["redrives"] == [
-        {"at": "t", "status": "failed", "reasons": ["boom"], "failure": {}, "execution": "img-failed-redrive-1"}]
+        {"at": "2026-01-01T11:00:00.000+00:00", "status": "failed", "reasons": ["boom"], "failure": {},
+         "execution": "img-failed-redrive-1"}]
     assert records.items["img-failed"]["status"] == "received"

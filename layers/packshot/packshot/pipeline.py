@@ -177,6 +177,11 @@ def close_ended_execution(detail: dict[str, Any], records: ClosingRecords, revie
     return {"image_id": image_id, "closed": closed, "status": status if closed else ""}
 
 
+# A record that moved this recently may still be on its way (ingest between its record and its StartExecution,
+# an SQS retry): only older ones count as stuck.
+STUCK_AFTER_S = 900
+
+
 def restart_unfinished(records: ScannableRecords, starter: Starter, now: Callable[[], str] = utc_now,
                        ) -> list[dict[str, Any]]:
     """Start again every image that did not finish: `failed` or `stopped`, or stuck with no execution running.
@@ -190,7 +195,7 @@ def restart_unfinished(records: ScannableRecords, starter: Starter, now: Callabl
         if not image_id.startswith("img-") or not record.get("source_key"):
             continue  # a rejected message record names no upload
         running = starter.status(str(record.get("execution_name") or image_id)) == "RUNNING"
-        stuck = status not in TERMINAL_STATUSES and not running
+        stuck = status not in TERMINAL_STATUSES and not running and _age_s(record, now()) >= STUCK_AFTER_S
         if status not in UNFINISHED_STATUSES and not stuck:
             continue
         history = list(record.get("redrives", []))
@@ -209,6 +214,14 @@ def restart_unfinished(records: ScannableRecords, starter: Starter, now: Callabl
         starter.start(name, dict(state))
         restarted.append({"image_id": image_id, "from": status, "execution": name})
     return restarted
+
+
+def _age_s(record: dict[str, Any], at: str) -> float:
+    """Seconds since the record last changed (a record without a time is old)."""
+    try:
+        return (datetime.fromisoformat(at) - datetime.fromisoformat(str(record["updated_at"]))).total_seconds()
+    except (KeyError, ValueError, TypeError):
+        return float("inf")
 
 
 def record_rejection(ref_id: str, reasons: list[str], records: Records, now: Callable[[], str] = utc_now) -> None:
