@@ -161,6 +161,9 @@ class EmbeddedAws:
         if self._server is not None:
             self._server.stop()
             self._server = None
+        from packshot.adapters.aws import client
+
+        client.cache_clear()  # the handlers' clients point at the server just stopped
         for key, value in self._saved_env.items():
             if value is None:
                 os.environ.pop(key, None)
