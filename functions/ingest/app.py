@@ -22,7 +22,7 @@ tracer = Tracer()
 metrics = Metrics(namespace="Packshot")
 processor = BatchProcessor(event_type=EventType.SQS)
 settings = Settings.from_env()
-settings.require("records_table", "state_machine_arn")
+settings.require("records_table", "state_machine_arn", "input_bucket")
 records = RecordsTable(settings.records_table)
 starter = PipelineStarter(settings.state_machine_arn)
 
@@ -30,7 +30,7 @@ starter = PipelineStarter(settings.state_machine_arn)
 def handle_message(record: SQSRecord) -> None:
     message = record
     try:
-        notification = parse_s3_notification(message.body)
+        notification = parse_s3_notification(message.body, settings.input_bucket)
     except MalformedEventError as exc:
         # Retrying cannot fix the body: keep a terminal record of it and acknowledge the message.
         _reject_message(message.message_id, [exc.reason])

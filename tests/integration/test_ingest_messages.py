@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 from packshot.adapters.records import RecordsTable
 from tests.integration.test_handlers import invoke, load_event
@@ -21,6 +22,12 @@ POISON_BODIES = [
     '{"Records":{"0":{}}}',
     '{"Records":[{"junk":"' + "x" * 200_000 + '"}]}',
     '{"Records":[{"eventName":5,"s3":{}}]}',
+    # Well formed, but for a bucket that is not ours (anyone with sqs:SendMessage could send it).
+    '{"Records":[{"eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"someone-elses-bucket"},'
+    '"object":{"key":"k.jpg","eTag":"e"}}}]}',
+    # A key S3 could never have sent (at most 1,024 bytes): its state would not fit Step Functions.
+    '{"Records":[{"eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"packshot-local-input-123456789012-'
+    'us-east-1"},"object":{"key":"' + "k" * 200_000 + '","eTag":"e"}}}]}',
     '[1, 2, 3]',
     '"just a string"',
     'null',
@@ -60,3 +67,8 @@ def test_one_bad_record_does_not_cost_the_good_record_beside_it_in_the_same_mess
     table = RecordsTable(aws.records_table, aws.client("dynamodb"))
     assert table.get("msg-mixed-1")["status"] == "rejected"
     assert len(aws.executions()) == 1
+    # Let that execution end here: moto's interpreter threads outlive the embedded AWS and would write into the
+    # next test's table.
+    deadline = time.monotonic() + 120
+    while any(e["status"] == "RUNNING" for e in aws.executions()) and time.monotonic() < deadline:
+        time.sleep(0.3)

@@ -44,11 +44,17 @@ class Notification:
     problems: list[str]
 
 
-def parse_s3_notification(body: str) -> Notification:
+# S3's own limit on a key: a longer one was never uploaded, and would not fit the state it would travel in.
+MAX_KEY_BYTES = 1024
+
+
+def parse_s3_notification(body: str, bucket: str = "") -> Notification:
     """Object references in one message body; none for the s3:TestEvent that S3 sends on set-up.
 
     A body that is not an S3 notification raises MalformedEventError; a record inside a notification that
-    cannot name an object becomes a problem, so the good records beside it are still processed.
+    cannot name an object becomes a problem, so the good records beside it are still processed. With `bucket`,
+    a record for any other bucket is a problem too: the queue is the input bucket's, and anyone allowed to send
+    to it could name the work or export bucket instead.
     """
     try:
         message = json.loads(body)
@@ -65,6 +71,8 @@ def parse_s3_notification(body: str) -> Notification:
     for number, record in enumerate(records, start=1):
         try:
             ref = _object_ref(record)
+            if ref is not None and bucket and ref.bucket != bucket:
+                raise MalformedEventError(f"names bucket {ref.bucket[:80]!r}, not the input bucket")
         except MalformedEventError as exc:
             problems.append(f"record {number}: {exc.reason}")
             continue
@@ -91,6 +99,8 @@ def _object_ref(record: object) -> ObjectRef | None:
         raise MalformedEventError(f"lacks or garbles {exc}: cannot tell which object was uploaded") from exc
     if not isinstance(bucket, str) or not bucket or not isinstance(key, str) or not key:
         raise MalformedEventError("names no bucket or no key")
+    if len(unquote_plus(key).encode("utf-8")) > MAX_KEY_BYTES:
+        raise MalformedEventError(f"names a key of {len(key):,} characters; S3 keys are at most {MAX_KEY_BYTES} bytes")
     if not isinstance(etag, str) or not isinstance(version_id, str) or not (etag or version_id):
         # Without either, no stage could tell this upload's bytes from a later upload of the same key.
         raise MalformedEventError(f"gives neither a versionId nor an eTag for {key[:80]!r}")
