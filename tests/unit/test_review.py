@@ -314,6 +314,15 @@ def test_over_the_function_url_the_reviewer_is_the_signed_caller_not_a_body_fiel
                        "reviewer": "arn:aws:iam::1:user/alice", "reason": "", "corrected_cutout_key": ""}
 
 
+@pytest.mark.parametrize("body, encoded", [("%%%not base64", True), ("//79", True), ("[1]", False), ("{oops", False)])
+def test_a_function_url_body_that_is_not_a_json_object_is_a_bad_request_not_a_crash(body: str, encoded: bool) -> None:
+    event = function_url_event("POST", "/reviews/a%3Areview/decision")
+    event.update(body=body, isBase64Encoded=encoded)
+
+    with pytest.raises(InvalidDecisionError):
+        command_from_http(event)
+
+
 def test_the_function_url_refuses_unsigned_requests_and_cannot_enqueue() -> None:
     with pytest.raises(InvalidDecisionError, match="unsigned"):
         command_from_http(function_url_event("GET", "/reviews", caller=""))

@@ -402,13 +402,13 @@ def command_from_http(event: dict[str, Any]) -> dict[str, Any]:
     body: dict[str, Any] = {}
     if event.get("body"):
         raw = event["body"]
-        if event.get("isBase64Encoded"):
-            import base64
-
-            raw = base64.b64decode(raw).decode("utf-8")
         try:
+            if event.get("isBase64Encoded"):
+                import base64
+
+                raw = base64.b64decode(raw, validate=True).decode("utf-8")
             body = json.loads(raw)
-        except ValueError as exc:
+        except ValueError as exc:  # binascii.Error and UnicodeDecodeError are ValueErrors too
             raise InvalidDecisionError("the request body is not JSON") from exc
         if not isinstance(body, dict):
             raise InvalidDecisionError("the request body must be a JSON object")
