@@ -426,6 +426,27 @@ def other_attacks(ctx: Context) -> list[Result]:
     results.append(Result("other", "a 200 KB junk record in an SQS message", f"{record.get('status')}, "
                           f"{sum(len(r) for r in record.get('reasons', []))} characters of reasons",
                           not errored and record.get("status") == "rejected"))
+    table = RecordsTable(aws.records_table, aws.client("dynamodb"))
+    for message_id, attack, bucket, key in (
+            ("other-bucket", "an upload notification naming the work bucket", aws.work_bucket, "work/x/master.png"),
+            ("huge-key", "an upload notification with a 200 KB key", aws.input_bucket, "k" * 200_000)):
+        body = json.dumps({"Records": [{"eventName": "ObjectCreated:Put", "s3": {
+            "bucket": {"name": bucket}, "object": {"key": key, "eTag": "e", "size": 1}}}]})
+        errored, _ = _invoke(aws, "IngestFunction", {"Records": [{"messageId": message_id, "receiptHandle": "r",
+                                                                   "body": body, "eventSource": "aws:sqs"}]})
+        record = table.get(f"msg-{message_id}") or {}
+        results.append(Result("other", attack, f"{record.get('status')}: {(record.get('reasons') or [''])[0][:50]}",
+                              not errored and record.get("status") == "rejected"))
+    bad_body = {"rawPath": "/reviews/x/decision", "body": "%%%", "isBase64Encoded": True, "requestContext": {
+        "http": {"method": "POST"}, "authorizer": caller}}
+    try:
+        command_from_http(bad_body)
+        observed = "accepted"
+    except (InvalidDecisionError, ReviewNotFoundError) as exc:
+        observed = type(exc).__name__
+    except Exception as exc:  # noqa: BLE001 - what the attack is after: a crash instead of a 400
+        observed = f"crashed: {type(exc).__name__}"
+    results.append(Result("other", "a decision body that is not base64", observed, observed == "InvalidDecisionError"))
     return results
 
 
