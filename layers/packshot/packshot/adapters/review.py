@@ -127,7 +127,7 @@ def _reason(body: bytes, fallback: str) -> str:
 
 
 def stack_outputs(stack_name: str, cfn_client: Any | None = None) -> dict[str, str]:
-    """A deployed stack's outputs by key (ReviewFunctionName and friends)."""
+    """A deployed stack's outputs by key (ReviewApiUrl and friends)."""
     cfn = cfn_client or client("cloudformation")
     try:
         stacks = cfn.describe_stacks(StackName=stack_name)["Stacks"]
