@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from evidence import bad_inputs, cost, duplicates, faults
+from evidence import attacks, bad_inputs, cost, duplicates, faults
 
 # What must never reach a log: SigV4 presigned URL parts and Step Functions task tokens.
 SECRET_PATTERNS = [r"X-Amz-Signature=", r"X-Amz-Credential=", r"X-Amz-Security-Token=",
@@ -105,3 +105,10 @@ def test_the_cost_model_adds_up_lambda_state_machine_queue_storage_and_table_cos
         lambda_gb_s * cost.PRICES["lambda_arm64_gb_second"] + 2 * cost.PRICES["lambda_request"])
     assert result["by_service_usd_per_image"]["step_functions"] == pytest.approx(10 * 0.025 / 1000)
     assert result["usd_per_image"] == pytest.approx(sum(result["by_service_usd_per_image"].values()))
+
+
+def test_the_attacks_that_need_no_pipeline_run_are_all_refused(embedded) -> None:
+    results = attacks.run(embedded, quick=True)
+
+    assert len(results) >= 15
+    assert [f"{r.finding}: {r.attack}: {r.observed}" for r in results if not r.ok] == []

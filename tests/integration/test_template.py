@@ -57,7 +57,8 @@ def test_every_function_has_a_handler_file_and_the_cutout_is_a_container_image()
     specs = handler_specs(s)
     assert {spec.logical_id for spec in specs.values()} == {
         "IngestFunction", "PreprocessFunction", "ClassifyFunction", "CutoutFunction", "FinishFunction",
-        "ExportFunction", "DeliverFunction", "ReviewFunction", "BacklogFunction"}
+        "ExportFunction", "DeliverFunction", "ReviewFunction", "ReviewApiFunction", "BacklogFunction",
+        "ExecutionEndedFunction"}
     assert s.properties("CutoutFunction")["PackageType"] == "Image"
     dockerfile = (s.root / s.resources["CutoutFunction"]["Metadata"]["Dockerfile"]).read_text()
     assert "sha256sum -c" in dockerfile, "the image must verify the model it bakes in"

@@ -29,13 +29,13 @@ class FakeStore:
     metadata: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
     reads: list[tuple[str, str]] = field(default_factory=list)
 
-    def head(self, bucket: str, key: str) -> ObjectInfo:
+    def head(self, bucket: str, key: str, *, version_id: str = "", etag: str = "") -> ObjectInfo:
         if (bucket, key) not in self.objects:
             raise SourceMissingError(f"s3://{bucket}/{key} no longer exists")
         return ObjectInfo(size=len(self.objects[bucket, key]), etag="e", content_type="",
                           metadata=self.metadata.get((bucket, key), {}))
 
-    def get(self, bucket: str, key: str) -> bytes:
+    def get(self, bucket: str, key: str, *, version_id: str = "", etag: str = "") -> bytes:
         self.reads.append((bucket, key))
         if (bucket, key) not in self.objects:
             raise SourceMissingError(f"s3://{bucket}/{key} no longer exists")

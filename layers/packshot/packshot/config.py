@@ -17,6 +17,7 @@ DEFAULT_EXPORT_PLATFORMS = ("amazon_main", "shopify")
 class Settings:
     """Everything a stage needs to know about its deployment."""
 
+    input_bucket: str = ""
     work_bucket: str = ""
     export_bucket: str = ""
     records_table: str = ""
@@ -53,6 +54,7 @@ class Settings:
         env = os.environ if environ is None else environ
         try:
             return cls(
+                input_bucket=env.get("INPUT_BUCKET", ""),
                 work_bucket=env.get("WORK_BUCKET", ""),
                 export_bucket=env.get("EXPORT_BUCKET", ""),
                 records_table=env.get("RECORDS_TABLE", ""),

@@ -67,8 +67,16 @@ class ConfigurationError(PackshotError):
     """A setting is missing or has a value we cannot use."""
 
 
+class MetadataTooLargeError(ImageRejectedError):
+    """A metadata field (from the manifest or the object) is longer than any product field can be."""
+
+
 class SourceMissingError(ImageRejectedError):
     """The uploaded object was deleted (or never readable) before it could be processed."""
+
+
+class SourceReplacedError(ImageRejectedError):
+    """The uploaded object was overwritten by a newer upload before this one's bytes could be read."""
 
 
 class ReviewError(PackshotError):

@@ -188,6 +188,9 @@ def resolve(key: str, manifest: Manifest | None, object_metadata: Mapping[str, s
 
 
 def _parse_csv(text: str, name: str, known: frozenset[str] | None) -> Manifest:
+    # The csv module stops at fields over 128 KB with a bare csv.Error (process-wide limit); a manifest is at most
+    # MAX_MANIFEST_BYTES, so any field in it is read, and its row is refused with a reason if the value is too long.
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_MANIFEST_BYTES))
     lines = io.StringIO(text, newline="")
     reader = csv.reader(lines, strict=True)
     problems: list[str] = []

@@ -18,16 +18,17 @@ from typing import Any
 import boto3
 
 from packshot.errors import ConfigurationError
-from packshot.local.event_source import SqsMapping, SqsPoller
+from packshot.local.event_source import ExecutionStatusWatcher, SqsMapping, SqsPoller, execution_rule
 from packshot.local.lambda_runtime import InProcessRuntime, handler_specs
 from packshot.local.template import ACCOUNT_ID, REGION, Stack
+from packshot.pipeline import TERMINAL_STATUSES, WAITING_STATUSES
 
 REPO_ROOT = Path(__file__).resolve().parents[4]
 DEFAULT_TEMPLATE = REPO_ROOT / "template.yaml"
 ROLE_NAME = "packshot-local-role"
-TERMINAL = frozenset({"exported", "rejected", "failed", "redo", "rejected_by_reviewer", "review_expired", "merged"})
+TERMINAL = TERMINAL_STATUSES
 # Parked on a review task token: pending by design, so a batch with these in it has settled.
-WAITING = frozenset({"needs_review", "needs_senior"})
+WAITING = WAITING_STATUSES
 
 # Resource types the runner creates; anything else in the template must be added here on purpose.
 _HANDLED = {
@@ -44,6 +45,7 @@ _HANDLED = {
     "AWS::SNS::Subscription",
     "AWS::Logs::LogGroup",
     "AWS::S3::BucketPolicy",
+    "AWS::IAM::ManagedPolicy",
 }
 
 
@@ -89,6 +91,7 @@ class EmbeddedAws:
         self._server: Any = None
         self._saved_env: dict[str, str | None] = {}
         self.pollers: list[SqsPoller] = []
+        self.watchers: list[ExecutionStatusWatcher] = []
         self.endpoint = ""
         # Off for handler tests that feed events by hand; on for everything that wants the real flow.
         self._event_sources = event_sources
@@ -142,21 +145,25 @@ class EmbeddedAws:
             self.start_event_sources()
 
     def start_event_sources(self) -> None:
-        """Begin polling the queues (Lambda's event source mappings); once per runner."""
-        for poller in self.pollers:
-            if not poller.is_alive():
-                poller.start()
+        """Begin polling the queues (Lambda's event source mappings) and the executions (EventBridge rules)."""
+        for source in [*self.pollers, *self.watchers]:
+            if not source.is_alive():
+                source.start()
 
     def stop(self) -> None:
-        for poller in self.pollers:
-            poller.stop()
-        for poller in self.pollers:
-            if poller.is_alive():
-                poller.join(timeout=5)
+        sources: list[SqsPoller | ExecutionStatusWatcher] = [*self.pollers, *self.watchers]
+        for source in sources:
+            source.stop()
+        for source in sources:
+            if source.is_alive():
+                source.join(timeout=5)
         self.runtime.uninstall()
         if self._server is not None:
             self._server.stop()
             self._server = None
+        from packshot.adapters.aws import client
+
+        client.cache_clear()  # the handlers' clients point at the server just stopped
         for key, value in self._saved_env.items():
             if value is None:
                 os.environ.pop(key, None)
@@ -196,6 +203,11 @@ class EmbeddedAws:
                                                           "Principal": {"Service": ["lambda.amazonaws.com",
                                                                                     "states.amazonaws.com"]}}]}
         role_arn = iam.create_role(RoleName=ROLE_NAME, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+        for logical in s.of_type("AWS::IAM::ManagedPolicy"):
+            props = s.resolve(s.properties(logical))
+            arn = iam.create_policy(PolicyName=s.physical[logical]["Ref"].rsplit("/", 1)[-1],
+                                    PolicyDocument=json.dumps(props["PolicyDocument"]))["Policy"]["Arn"]
+            s.physical[logical]["Ref"] = arn
         sns = self.client("sns")
         for logical in s.of_type("AWS::SNS::Topic"):
             sns.create_topic(Name=s.physical[logical]["TopicName"])
@@ -221,6 +233,10 @@ class EmbeddedAws:
         self._create_functions(role_arn)
         sfn = self.client("stepfunctions")
         for logical in s.of_type("AWS::Serverless::StateMachine"):
+            definition = s.state_machine_definition(logical)
+            self.runtime.state_task_functions |= {
+                s.physical[f]["Ref"] for f in s.of_type("AWS::Serverless::Function")
+                if s.physical[f]["Arn"] in definition}
             sfn.create_state_machine(
                 name=s.physical[logical]["Name"],
                 definition=s.state_machine_definition(logical),
@@ -319,8 +335,20 @@ class EmbeddedAws:
             for event in props.get("Events", {}).values():
                 if event.get("Type") == "Schedule":
                     continue  # no clock-driven invokes locally: callers invoke such a function when they need it
+                if event.get("Type") == "EventBridgeRule":
+                    dlq = s.resolve(props.get("DeadLetterQueue", {}).get("TargetArn", ""))
+                    dlq_url = next((s.physical[q]["Ref"] for q in s.of_type("AWS::SQS::Queue")
+                                    if s.physical[q]["Arn"] == dlq), "")
+                    try:
+                        rule = execution_rule(name, s.resolve(event["Properties"]["Pattern"]), dlq_url)
+                    except ValueError as exc:
+                        raise ConfigurationError(str(exc)) from exc
+                    self.watchers.append(ExecutionStatusWatcher(rule, self.client("stepfunctions"),
+                                                                self.client("lambda"), sqs))
+                    continue
                 if event.get("Type") != "SQS":
-                    raise ConfigurationError(f"{logical}: the embedded runner knows SQS and Schedule events only")
+                    raise ConfigurationError(f"{logical}: the embedded runner knows SQS, Schedule and EventBridge "
+                                             "rules on execution status changes only")
                 ev = s.resolve(event["Properties"])
                 queue_logical = next(q for q in s.of_type("AWS::SQS::Queue") if s.physical[q]["Arn"] == ev["Queue"])
                 self.pollers.append(SqsPoller(
@@ -333,6 +361,7 @@ class EmbeddedAws:
                     ),
                     sqs,
                     self.client("lambda"),
+                    self.client("s3"),
                 ))
 
     # ---------- names the rest of the tooling needs ----------
@@ -387,11 +416,16 @@ class EmbeddedAws:
             keys.append(key)
         return keys
 
-    def records_by_key(self) -> dict[str, dict[str, Any]]:
+    def records(self) -> list[dict[str, Any]]:
+        """Every record, including two for one key (an object uploaded again is an image of its own)."""
         from packshot.adapters.records import RecordsTable
 
-        table = RecordsTable(self.records_table, self.client("dynamodb"))
-        return {r["source_key"]: r for r in table.scan() if "source_key" in r}
+        return list(RecordsTable(self.records_table, self.client("dynamodb")).scan())
+
+    def records_by_key(self) -> dict[str, dict[str, Any]]:
+        """The newest record of each key (by creation time): what a report row per uploaded file shows."""
+        ordered = sorted((r for r in self.records() if "source_key" in r), key=lambda r: str(r.get("created_at")))
+        return {r["source_key"]: r for r in ordered}
 
     def progress(self, keys: list[str]) -> Progress:
         records = self.records_by_key()

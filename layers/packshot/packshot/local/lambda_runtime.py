@@ -25,6 +25,9 @@ from typing import Any
 from packshot.errors import ConfigurationError
 from packshot.local.template import Stack
 
+# Step Functions' limit on a state's input or output (256 KiB): moto does not enforce it, the runtime does.
+STATE_PAYLOAD_LIMIT = 256 * 1024
+
 
 @dataclass(frozen=True)
 class HandlerSpec:
@@ -114,6 +117,14 @@ class InProcessRuntime:
         self.invocations: dict[str, int] = {name: 0 for name in specs}
         self.errors: list[tuple[str, str, str]] = []
         self.fault_injector: Callable[[str, Any], None] | None = None
+        # Functions a state machine calls as a Task: their output becomes a state, capped by Step Functions.
+        self.state_task_functions: set[str] = set()
+        # Which function this thread is running (the AWS calls it makes are that function's).
+        self._running = threading.local()
+
+    def current_function(self) -> str:
+        """The function whose handler this thread is running, or "" outside a handler."""
+        return str(getattr(self._running, "name", ""))
 
     def install(self) -> None:
         from moto.awslambda.models import LambdaFunction
@@ -162,11 +173,23 @@ class InProcessRuntime:
             try:
                 if self.fault_injector is not None:
                     self.fault_injector(function_name, event)
-                result = self.handler(function_name)(event, FakeContext(function_name, spec.memory_mb, spec.timeout_s))
+                outer, self._running.name = self.current_function(), function_name
+                try:
+                    result = self.handler(function_name)(event, FakeContext(function_name, spec.memory_mb,
+                                                                            spec.timeout_s))
+                finally:
+                    self._running.name = outer
             except Exception as exc:  # noqa: BLE001 - Lambda turns any exception into a function error
                 self.errors.append((function_name, type(exc).__name__, str(exc)))
                 return _error_payload(exc), True, traceback.format_exc()
-        return json.dumps(result, default=str), False, ""
+        payload = json.dumps(result, default=str)
+        if function_name in self.state_task_functions and len(payload.encode("utf-8")) >= STATE_PAYLOAD_LIMIT:
+            # On AWS this fails the execution outside every Catch on States.ALL; moto would pass it on.
+            message = (f"the output of {function_name} is {len(payload.encode('utf-8')):,} bytes; a state holds "
+                       f"at most {STATE_PAYLOAD_LIMIT:,}: keep large data in DynamoDB or S3 and pass keys")
+            self.errors.append((function_name, "States.DataLimitExceeded", message))
+            return json.dumps({"errorMessage": message, "errorType": "States.DataLimitExceeded"}), True, ""
+        return payload, False, ""
 
 
 def _error_payload(exc: BaseException) -> str:
