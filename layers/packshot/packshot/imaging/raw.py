@@ -158,11 +158,14 @@ def develop(data: bytes, raw_file: RawFile, *, min_side: int, max_pixels: int) -
         try:
             if profile is not None:
                 # The DNG's own profile renders the colour (packshot.imaging.dng): LibRaw only linearises
-                # and demosaics, in camera space, white level at 65535.
+                # and demosaics, in camera space, the DNG's WhiteLevel at 65535. adjust_maximum_thr=0: by
+                # default LibRaw takes the brightest pixel for white once it passes 75% of WhiteLevel, which
+                # made the same scene 9% brighter when it held one bright patch.
                 camera = raw.postprocess(
                     output_bps=16,
                     user_wb=[1.0, 1.0, 1.0, 1.0],
                     no_auto_bright=True,
+                    adjust_maximum_thr=0.0,
                     output_color=rawpy.ColorSpace.raw,
                     gamma=(1.0, 1.0),
                 )
