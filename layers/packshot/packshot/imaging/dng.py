@@ -498,30 +498,36 @@ def _apply_hue_sat(rgb: np.ndarray, table: HueSatTable) -> np.ndarray:
     every axis; hue wraps)."""
     values, hues, sats = table.divisions
     hue, saturation, value = _rgb_to_hsv(rgb)
+    # Cell indices as intp (np.take's own type) and fractions as float32: an int32 index would make every
+    # fraction float64 and every gather convert its indices.
     hue_at = hue * np.float32(hues / 6) if hues > 1 else np.zeros_like(hue)
-    h0 = np.minimum(hue_at.astype(np.int32), hues - 1)
+    h0 = np.minimum(np.floor(hue_at), np.float32(hues - 1))
     hf = hue_at - h0
-    h1 = np.where(h0 == hues - 1, 0, h0 + 1)
+    h0_index = h0.astype(np.intp)
+    h1_index = np.where(h0_index == hues - 1, 0, h0_index + 1)
     sat_at = saturation * np.float32(sats - 1)
-    s0 = np.minimum(sat_at.astype(np.int32), sats - 2)
+    s0 = np.minimum(np.floor(sat_at), np.float32(sats - 2))
     sf = sat_at - s0
+    s0_index = s0.astype(np.intp)
     encoded = _srgb_encode(value).astype(np.float32) if table.srgb_values else value
     # Each value layer: the index of its first cell row (value x hues) and its weight (None: the only layer).
-    layers: list[tuple[np.ndarray, np.ndarray | None]] = [(np.zeros_like(h0), None)]
+    layers: list[tuple[np.ndarray | int, np.ndarray | None]] = [(0, None)]
     if values > 1:
         val_at = encoded * np.float32(values - 1)
-        v0 = np.minimum(val_at.astype(np.int32), values - 2)
+        v0 = np.minimum(np.floor(val_at), np.float32(values - 2))
         vf = val_at - v0
-        layers = [(v0 * hues, 1 - vf), ((v0 + 1) * hues, vf)]
+        v0_rows = v0.astype(np.intp) * hues
+        layers = [(v0_rows, 1 - vf), (v0_rows + hues, vf)]
     delta = np.zeros((3, hue.size), dtype=np.float32)
     for row, v_weight in layers:
-        for h_index, h_weight in ((h0, 1 - hf), (h1, hf)):
+        for h_index, h_weight in ((h0_index, 1 - hf), (h1_index, hf)):
             weight = h_weight if v_weight is None else h_weight * v_weight
-            cell = (row + h_index) * sats + s0
-            for s_offset, s_weight in ((0, 1 - sf), (1, sf)):
+            cell = (row + h_index) * sats + s0_index
+            for s_weight in (1 - sf, sf):
                 corner = weight * s_weight
                 for i in range(3):
-                    delta[i] += np.take(table.deltas[i], cell + s_offset) * corner
+                    delta[i] += np.take(table.deltas[i], cell) * corner
+                cell = cell + 1
     hue = hue + delta[0] * np.float32(6 / 360)
     saturation = np.minimum(saturation * delta[1], np.float32(1.0))
     encoded = np.clip(encoded * delta[2], 0.0, 1.0)
@@ -547,6 +553,7 @@ def _tone_keeping_hue(rgb: np.ndarray, tone: np.ndarray) -> np.ndarray:
 def _lookup(table: np.ndarray, x: np.ndarray) -> np.ndarray:
     """Linear interpolation in a table sampled evenly over [0, 1] (np.interp's binary search is 3x slower)."""
     at = x * np.float32(len(table) - 1)
-    index = np.minimum(at.astype(np.int32), len(table) - 2)
+    below = np.minimum(np.floor(at), np.float32(len(table) - 2))
+    index = below.astype(np.intp)
     low = np.take(table, index)
-    return low + (at - index) * (np.take(table, index + 1) - low)
+    return low + (at - below) * (np.take(table, index + 1) - low)
