@@ -240,6 +240,7 @@ BROKEN: dict[str, bytes] = {
                                                         (50938, 11, 12, np.ones(12, np.float32))),
     "a hue/sat map holding NaN": tagged((50937, 4, 3, (2, 2, 1)), (50938, 11, 12, np.full(12, np.nan, np.float32))),
     "an all-zero ColorMatrix": tagged((50721, 10, 9, [0, 1] * 9)),
+    "a singular CameraCalibration": tagged((50723, 10, 9, [1, 1] + [0, 1] * 8)),
     "no TIFF at all": b"II*\0" + b"\xff" * 64,
     "nothing": b"",
 }
@@ -262,3 +263,11 @@ def test_a_zero_in_the_as_shot_neutral_falls_back_to_a_daylight_white() -> None:
     assert profile is not None and profile.neutral is None
     out = render_dng(camera((0.3, 0.3, 0.3)), profile)
     assert out.min() > 0
+
+
+def test_an_xmp_of_looks_that_never_end_is_read_at_once() -> None:
+    # A lazy regex over "<crs:Look" repeated without its end was quadratic: 80 KB of XMP took 10 s.
+    started = time.perf_counter()
+    profile = read_dng_profile(tagged(xmp("<crs:Look><crs:ToneCurvePV2012>" * 30_000)))
+    assert profile is not None and profile.look_curve is None
+    assert time.perf_counter() - started < 1

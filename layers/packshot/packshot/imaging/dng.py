@@ -63,8 +63,6 @@ _MAX_CURVE_POINTS = 1024
 # Pixels rendered at once: each float32 working plane set is 12 MB, whatever the frame's width.
 _CHUNK_PIXELS = 1 << 20
 
-_LOOK = re.compile(rb"<crs:Look\b.*?</crs:Look>", re.S)
-_LOOK_CURVE = re.compile(rb"<crs:ToneCurvePV2012>(.*?)</crs:ToneCurvePV2012>", re.S)
 _CURVE_POINT = re.compile(rb"<rdf:li>\s*(\d{1,3})\s*,\s*(\d{1,3})\s*</rdf:li>")
 _PROFILE_TAGS = (50721, 50722, 50723, 50724, 50727, 50728, 50729, 50730, 50778, 50779, 50936, 50937, 50938,
                  50939, 50940, 50964, 50965, 50981, 50982, 51107, 51108, 51109, 50931, 50932)
@@ -138,7 +136,10 @@ def read_dng_profile(data: bytes) -> DngProfile | None:
             tags = page.tags
             values = {code: _tag_values(tags[code]) for code in _PROFILE_TAGS if code in tags}
             xmp = tags[700].value if 700 in tags else b""
-        return _profile(values, xmp if isinstance(xmp, bytes) else b"")
+        profile = _profile(values, xmp if isinstance(xmp, bytes) else b"")
+        if profile is not None:
+            _resolve(profile)  # a profile that cannot be resolved (singular, non-finite) is no profile
+        return profile
     except (tifffile.TiffFileError, ValueError, TypeError, KeyError, IndexError, OverflowError,
             ZeroDivisionError, AttributeError, np.linalg.LinAlgError):
         return None
@@ -310,15 +311,26 @@ def _profile_tone_curve(value: Any) -> tuple[tuple[float, float], ...] | None:
 
 
 def _xmp_look_curve(xmp: bytes) -> tuple[tuple[float, float], ...] | None:
-    """The point curve of the look Adobe's converter rendered with (crs:Look), if the XMP holds one."""
-    look = _LOOK.search(xmp[: 1 << 20])
-    curve = _LOOK_CURVE.search(look.group(0)) if look else None
-    if curve is None:
-        return None
-    points = tuple((int(x) / 255, int(y) / 255) for x, y in _CURVE_POINT.findall(curve.group(1)))
+    """The point curve of the look Adobe's converter rendered with (crs:Look), if the XMP holds one.
+
+    Found with find(), not a lazy regex: "<crs:Look" repeated without its end made a regex search quadratic
+    (80 KB of XMP took 10 s).
+    """
+    look = _element(xmp[: 1 << 20], b"crs:Look")
+    curve = _element(look, b"crs:ToneCurvePV2012") if look else b""
+    points = tuple((int(x) / 255, int(y) / 255) for x, y in _CURVE_POINT.findall(curve))
     if len(points) > _MAX_CURVE_POINTS or not _valid_curve(points) or all(x == y for x, y in points):
         return None
     return points
+
+
+def _element(xml: bytes, name: bytes) -> bytes:
+    """What lies between the first <name> (or <name ...>) and the </name> after it; b"" when there is none."""
+    start = xml.find(b"<" + name)
+    while start >= 0 and xml[start + len(name) + 1 : start + len(name) + 2] not in (b">", b" ", b"\n", b"\t", b"\r"):
+        start = xml.find(b"<" + name, start + 1)
+    end = xml.find(b"</" + name + b">", start) if start >= 0 else -1
+    return xml[start:end] if end >= 0 else b""
 
 
 def _valid_curve(points: Sequence[tuple[float, float]]) -> bool:
@@ -335,6 +347,8 @@ def _resolve(profile: DngProfile) -> _Rendering:
     weight = _weight(profile, white)
     color = _mix(profile.color_matrices, weight)
     camera_white = color @ _xy_to_xyz(*white)
+    if not camera_white.max() > 0:
+        raise ValueError("the as-shot white gives no camera signal")
     camera_white = np.clip(camera_white / camera_white.max(), 0.001, 1.0)
     if profile.forward_matrices is not None:
         # Camera -> reference camera, white balanced there, then the profile's own matrix to XYZ D50.
@@ -353,11 +367,14 @@ def _resolve(profile: DngProfile) -> _Rendering:
         first, second = profile.hue_sat_maps
         deltas = first.deltas if first is second else weight * first.deltas + (1 - weight) * second.deltas
         hue_sat = HueSatTable(first.divisions, deltas.astype(np.float32), first.srgb_values)
+    camera_to_prophoto = np.linalg.inv(prophoto) @ camera_to_pcs
+    if not np.all(np.isfinite(camera_to_prophoto)):
+        raise ValueError("the profile's matrices do not invert")
     srgb = parse_matrix_profile(srgb_profile())
     assert srgb is not None
     return _Rendering(
         camera_white=camera_white,
-        camera_to_prophoto=np.linalg.inv(prophoto) @ camera_to_pcs,
+        camera_to_prophoto=camera_to_prophoto,
         hue_sat_map=hue_sat,
         look_table=profile.look_table,
         exposure_gain=2.0 ** max(profile.exposure, 0.0),
