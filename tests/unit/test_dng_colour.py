@@ -105,6 +105,11 @@ def test_a_linear_profile_tone_curve_leaves_scene_light_as_it_is() -> None:
         assert np.allclose(linear(render_dng(grey(profile, level), profile)), level, rtol=0.01)
 
 
+def test_an_output_referred_dng_gets_no_tone_curve_on_top() -> None:
+    profile = profile_of(Tag(50879, SHORT, [1]))  # ColorimetricReference: output-referred
+    assert np.allclose(linear(render_dng(grey(profile, 0.18), profile)), 0.18, rtol=0.01)
+
+
 def test_baseline_exposure_multiplies_light_by_two_to_its_power() -> None:
     profile = profile_of(Tag(50730, SRATIONAL, ratios([1.0])))
     assert profile.exposure == 1.0

@@ -65,7 +65,7 @@ _CHUNK_PIXELS = 1 << 20
 
 _CURVE_POINT = re.compile(rb"<rdf:li>\s*(\d{1,3})\s*,\s*(\d{1,3})\s*</rdf:li>")
 _PROFILE_TAGS = (50721, 50722, 50723, 50724, 50727, 50728, 50729, 50730, 50778, 50779, 50936, 50937, 50938,
-                 50939, 50940, 50964, 50965, 50981, 50982, 51107, 51108, 51109, 50931, 50932)
+                 50939, 50940, 50964, 50965, 50981, 50982, 51107, 51108, 51109, 50931, 50932, 50879)
 
 
 @dataclass(frozen=True)
@@ -252,6 +252,9 @@ def _profile(values: dict[int, Any], xmp: bytes) -> DngProfile | None:
     look = _table(look_dims, values.get(50982), _encoding(values.get(51108))) if look_dims is not None else None
     exposure = sum(float(values[c][0]) for c in (50730, 51109) if isinstance(values.get(c), np.ndarray))
     name = values.get(50936)
+    # ColorimetricReference 1: the data are output-referred (already rendered), so no tone curve goes on top.
+    output_referred = _numbers(values, 50879, 1) is not None and int(values[50879][0]) == 1
+    linear = ((0.0, 0.0), (1.0, 1.0))
     return DngProfile(
         name=name.strip("\0 ") if isinstance(name, str) else "",
         color_matrices=(color[order[0]], color[order[1]]),
@@ -262,8 +265,8 @@ def _profile(values: dict[int, Any], xmp: bytes) -> DngProfile | None:
         white_xy=(float(white[0]), float(white[1])) if white is not None and white[1] > 0 else None,
         hue_sat_maps=hue_sat,  # type: ignore[arg-type]
         look_table=look,
-        tone_curve=_profile_tone_curve(values.get(50940)) or _DEFAULT_TONE_CURVE,
-        look_curve=_xmp_look_curve(xmp),
+        tone_curve=linear if output_referred else _profile_tone_curve(values.get(50940)) or _DEFAULT_TONE_CURVE,
+        look_curve=None if output_referred else _xmp_look_curve(xmp),
         exposure=float(np.clip(exposure, -10.0, 10.0)),
     )
 
