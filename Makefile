@@ -15,8 +15,9 @@ STAMP  := $(VENV)/.installed
 SCAN_VENV := .venv-scan
 CHECKOV   := $(SCAN_VENV)/bin/checkov
 CHECKOV_VERSION := 3.3.30
+CHROMIUM  := /usr/bin/chromium
 
-.PHONY: setup demo test lint clean eval fit-gate bench
+.PHONY: setup demo test test-fast lint clean eval fit-gate bench
 
 setup: $(STAMP) $(MODEL) $(FAST_MODEL) $(CHECKOV)
 
@@ -38,8 +39,22 @@ $(FAST_MODEL): $(MODEL)
 demo: setup
 	$(BIN)/packshot run examples --out out/demo
 
-test: setup
+test: $(CHROMIUM) setup
 	$(BIN)/python -m pytest -q
+
+# The inner loop: the unit tests only (seconds, no embedded AWS, no browser).
+test-fast: setup
+	$(BIN)/python -m pytest -q tests/unit
+
+# The review page test drives Debian's chromium headless (Playwright's own browser downloads are not used). As
+# root with apt it is installed here; otherwise make stops with the one command to run.
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	else \
+	  echo "make test needs Debian's chromium for the review page test; install it with:" >&2; \
+	  echo "  sudo apt-get install -y chromium" >&2; exit 1; \
+	fi
 
 lint: setup
 	$(BIN)/ruff check layers functions tests eval bench evidence tools examples

@@ -1,4 +1,5 @@
-"""Fit the auto-approval gate on the fitting data: the real-shape set's fitting part and rendered fitting scenes.
+"""Fit the auto-approval gate on the fitting data: the real-shape set's fitting part and rendered fitting scenes
+(and the fitting part of each extra real-cutout set named in PACKSHOT_EXTRA_DEVSETS, see eval/shared.py).
 
 Run: python -m eval.fit_gate [--out build/eval] [--write]
 
@@ -27,6 +28,7 @@ from PIL import Image
 from eval.make_dataset import render_scene
 from eval.metrics import score_mask
 from eval.run import DEFAULT_OUT, GOOD_IOU, simple_category
+from eval.shared import extra_devsets
 from eval.studio import build_studio
 
 # Rendered fitting scenes start here: eval/run.py's rendered set is indices 0..119, never fitted on.
@@ -42,6 +44,12 @@ def fit_scenes(out: Path) -> list[dict[str, Any]]:
     for scene in build_studio(real, "fit", per_object=REAL_FIT_PER_OBJECT):
         scenes.append({**asdict(scene), "set": "real-fit", "kind": scene.category.split("/")[0],
                        "photo": str(real / f"{scene.name}.jpg"), "truth": str(real / "masks" / f"{scene.name}.png")})
+    for root in extra_devsets():
+        extra = out / f"{root.name}-fit"
+        for scene in build_studio(extra, "fit", per_object=REAL_FIT_PER_OBJECT, devset=root):
+            scenes.append({**asdict(scene), "set": f"{root.name}-fit", "kind": scene.category.split("/")[0],
+                           "photo": str(extra / f"{scene.name}.jpg"),
+                           "truth": str(extra / "masks" / f"{scene.name}.png")})
     rendered = out / "rendered-fit"
     (rendered / "masks").mkdir(parents=True, exist_ok=True)
     for index in range(RENDERED_FIT_FIRST, RENDERED_FIT_FIRST + RENDERED_FIT_COUNT):
@@ -140,9 +148,12 @@ def _init_with_cache(model_name: str | None, cache: str) -> None:
 
 def collect(out: Path, workers: int, model: str | None) -> list[dict[str, Any]]:
     from packshot.config import Settings
+    from packshot.models.fetch import sha256_of
+    from packshot.models.registry import default_path_for
 
     name = model or Settings.from_env().model_name
-    cache = out / "cache" / name
+    # Keyed by the model file's bytes, not only its name: a re-trained or re-quantized file must not reuse cutouts.
+    cache = out / "cache" / f"{name}-{sha256_of(default_path_for(name))[:12]}"
     scenes = fit_scenes(out)
     with ProcessPoolExecutor(max_workers=workers, initializer=_init_with_cache, initargs=(model, str(cache))) as pool:
         rows = list(pool.map(_measure, scenes, chunksize=4))
@@ -263,7 +274,9 @@ def fit(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "weights": {name: round(float(w), 5) for name, w in zip(FEATURES, weights, strict=True)},
         "bias": round(float(bias), 5),
         "min_confidence": round(best["threshold"], 4),
-        "qc_approve_min": int(best["floor"]),
+        # Eligibility above was the floor or the review bar, whichever is higher: the stored floor says the same,
+        # so a QC score under the review bar never ships on the gate alone (it is sent back as redo).
+        "qc_approve_min": int(max(best["floor"], review_min)),
         "fitted_on": report,
     }
 

@@ -32,6 +32,7 @@ from PIL import Image
 
 from eval.make_dataset import build as build_rendered
 from eval.metrics import score_mask
+from eval.shared import extra_devsets
 from eval.studio import build_studio
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,7 +68,20 @@ def scenes_of(name: str, out: Path) -> list[dict[str, Any]]:
              "photo": str(data / f"{scene.name}.jpg"), "truth": str(data / "masks" / f"{scene.name}.png")}
             for scene in build_studio(data, "eval")
         ]
-    raise ValueError(f"no such set {name!r}: choose from {', '.join(SETS)}")
+    for root in extra_devsets():
+        if name == root.name:
+            data = out / f"{name}-eval"
+            return [
+                {**asdict(scene), "kind": scene.category.split("/")[0], "set": name,
+                 "photo": str(data / f"{scene.name}.jpg"), "truth": str(data / "masks" / f"{scene.name}.png")}
+                for scene in build_studio(data, "eval", devset=root)
+            ]
+    raise ValueError(f"no such set {name!r}: choose from {', '.join(available_sets())}")
+
+
+def available_sets() -> tuple[str, ...]:
+    """The built-in sets, then one per extra devset (PACKSHOT_EXTRA_DEVSETS), named after its folder."""
+    return (*SETS, *(root.name for root in extra_devsets()))
 
 
 # -- one photo through the stages' code -------------------------------------------------------------------
@@ -239,7 +253,8 @@ def run(sets: Iterable[str], out: Path, workers: int, model: str | None, masks: 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sets", default=",".join(SETS), help=f"comma-separated, of {', '.join(SETS)}")
+    parser.add_argument("--sets", default=",".join(available_sets()),
+                        help=f"comma-separated, of {', '.join(available_sets())}")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--masks", type=Path, help="score alpha PNGs (SET/NAME.png) from this folder instead")

@@ -3,6 +3,9 @@
 The data is licensed for evaluation and testing, never for redistribution, so it is never copied into the
 repository: it is read from `../shared` beside it, or from PACKSHOT_SHARED (a clone elsewhere sets it; .ci/run
 derives it from the clone's origin). PACKSHOT_DEVSET and PACKSHOT_REALFILES point at one part alone.
+PACKSHOT_EXTRA_DEVSETS adds more real-cutout sets in the devset's format (folders, separated like PATH): each is
+split by the same rule; `make fit-gate` fits on their fitting parts too and `make eval` scores their evaluation
+parts as sets named after their folders.
 """
 
 from __future__ import annotations
@@ -23,3 +26,9 @@ def devset_dir() -> Path:
 
 def realfiles_dir() -> Path:
     return Path(os.environ.get("PACKSHOT_REALFILES", shared_dir() / "realfiles"))
+
+
+def extra_devsets() -> list[Path]:
+    """More real-cutout sets in the devset's format, from PACKSHOT_EXTRA_DEVSETS (none by default)."""
+    value = os.environ.get("PACKSHOT_EXTRA_DEVSETS", "")
+    return [Path(part) for part in value.split(os.pathsep) if part.strip()]

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+from markupsafe import escape
 from PIL import Image
 
 from eval.metrics import score_mask
@@ -24,9 +25,18 @@ def test_every_image_the_demo_exports_is_cut_out_right_against_its_true_mask(tmp
     for name in exported:
         stem = Path(name).stem
         truth = np.asarray(Image.open(EXAMPLES / "masks" / f"{stem}.png").convert("L"))
-        cutout = np.asarray(Image.open(out / "cutouts" / f"{stem}.png"))[..., 3]
+        cutout = np.asarray(Image.open(out / rows[name]["cutout"]))[..., 3]
         iou = score_mask(cutout, truth).iou
         assert iou >= GOOD_IOU, f"{name} was exported with IoU {iou:.3f} against examples/masks"
     # The white box whose lid the model cuts away is held for a person, with the gate's reason.
     white_box = rows["white_box_on_white.jpg"]
     assert white_box["status"] != "exported"
+    # ... and the report shows which signal fired, and where, on the photo at full size.
+    gate = white_box["gate"]
+    assert gate["fired"] and not gate["passes"]
+    marked = Image.open(out / gate["marked"])
+    assert marked.size == Image.open(EXAMPLES / "white_box_on_white.jpg").size
+    html = (out / "report.html").read_text()
+    assert f'href="{gate["marked"]}"' in html
+    for finding in gate["fired"]:
+        assert f'data-signal="{finding["signal"]}"' in html and str(escape(finding["meaning"])) in html

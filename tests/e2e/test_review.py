@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -74,7 +75,7 @@ def test_a_reviewer_approves_one_photo_and_rejects_another_on_the_review_page(re
             box = page.locator("section.task", has_text="box_on_white.jpg")
             teal = page.locator("section.task", has_text="teal_glass_bottle.jpg")
             assert box.locator("img[alt=mask]").evaluate("i => i.complete && i.naturalWidth > 0")
-            box.locator("select.zoom").select_option("1")
+            box.locator("figure:has(img[alt=mask]) select.zoom").select_option("1")
             page.screenshot(path=str(tmp_path / "review_page.png"), full_page=False)
             box.locator("button.approve").click()
             page.wait_for_selector("#message")
@@ -205,3 +206,65 @@ def test_a_corrected_cutout_is_scored_again_and_shown_to_a_person_before_it_is_e
     assert again["members"][0]["qc_score"] == record["qc_score"]
     api.call({"op": "decide", "task_id": again["task_id"], "decision": "approve"})
     assert aws.wait(keys, timeout_s=240).by_status == {"exported": 1}
+
+
+def test_the_review_page_shows_which_gate_signal_fired_and_marks_where_on_the_photo_at_1_to_1(
+        model_file: Path, tmp_path: Path) -> None:
+    # A thin chain the model mostly misses, with backdrop kept between its links: the gate holds it and says where.
+    from PIL import Image
+    from playwright.sync_api import sync_playwright
+
+    from packshot.imaging.decode import decode_png_rgba
+
+    with_aws = embedded_aws({})
+    aws = next(with_aws)
+    try:
+        keys = aws.upload([EXAMPLES / "chain_necklace.jpg"], EXAMPLES)
+        assert aws.wait(keys, timeout_s=240).by_status == {"needs_review": 1}
+        record = aws.records_by_key()["chain_necklace.jpg"]
+        gate = record["gate"]
+        assert not gate["passes"] and gate["fired"], gate
+        # The first fired signal with a place (disagreement, a whole-cutout measure, has none).
+        first = next(name for name in gate["fired"] if gate["regions"].get(name))
+        x0, y0, x1, y1 = gate["regions"][first][0]
+        overlay_rgb, overlay_alpha = decode_png_rgba(aws.client("s3").get_object(
+            Bucket=aws.physical("WorkBucket"), Key=gate["overlay_key"])["Body"].read())
+        master = aws.client("s3").get_object(Bucket=aws.physical("WorkBucket"), Key=record["outputs"]["master"])
+        width, height = Image.open(io.BytesIO(master["Body"].read())).size
+        sx, sy = overlay_alpha.shape[1] / width, overlay_alpha.shape[0] / height
+        # The overlay marks the fired signal inside the box the record names (both in the photo's pixels).
+        assert overlay_alpha[int(y0 * sy):int(y1 * sy) + 1, int(x0 * sx):int(x1 * sx) + 1].any()
+
+        page_server = ReviewPage(EmbeddedReviewApi(aws.client("lambda"), aws.physical("ReviewApiFunction"), "alice"),
+                                 "alice")
+        url = page_server.start()
+        try:
+            with sync_playwright() as pw:
+                browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                page.goto(url)
+                task = page.locator("section.task", has_text="chain_necklace.jpg")
+                finding = task.locator(f"ul.findings li[data-signal={first}]")
+                assert "marked on the photo" in task.locator("div.gate").inner_text()
+                assert finding.count() == 1
+                before = task.locator("figure.before")
+                photo, overlay = before.locator("img[alt=before]"), before.locator("img.gate-overlay")
+                for image in (photo, overlay):
+                    page.wait_for_function("i => i.complete && i.naturalWidth > 0", arg=image.element_handle())
+                finding.locator("a.region").first.click()
+                shown = before.evaluate("""f => {
+                    const p = f.querySelector('img[alt=before]'), o = f.querySelector('img.gate-overlay');
+                    return {zoom: f.querySelector('.mask-box').dataset.zoom, pw: p.clientWidth, ph: p.clientHeight,
+                            nw: p.naturalWidth, ow: o.clientWidth, oh: o.clientHeight, dpr: window.devicePixelRatio};
+                }""")
+                assert shown["zoom"] == "1"
+                assert shown["pw"] == round(shown["nw"] / shown["dpr"]) == width  # the photo at 1:1
+                assert (shown["ow"], shown["oh"]) == (shown["pw"], shown["ph"])  # the map over the same pixels
+                page.screenshot(path=str(tmp_path / "review_gate.png"))
+                task.locator("input.show-gate").uncheck()
+                assert not overlay.is_visible()
+                browser.close()
+        finally:
+            page_server.stop()
+    finally:
+        with_aws.close()

@@ -131,6 +131,24 @@ def test_the_list_shows_qc_and_reasons_but_never_a_task_token(service) -> None:
     assert "token-a" not in json.dumps(task)
 
 
+
+def test_the_list_shows_the_gate_findings_and_its_map_for_the_cutout_the_gate_judged_only(service) -> None:
+    gate = {"confidence": 0.3, "passes": False, "min_confidence": 0.95, "fired": ["closed_off"],
+            "regions": {"closed_off": [[5, 6, 7, 8]]}, "cutout_key": "work/a/c.png", "overlay_key": "work/a/gate.png"}
+    service.records.update("a", {"gate": gate})
+    service.records.update("b", {"gate": {**gate, "cutout_key": "work/b/c.png", "overlay_key": "work/b/gate.png"}})
+    wait_for_review(service, "a")
+    wait_for_review(service, "b")
+    # b's cutout was replaced by a correction after the gate judged the first one: its findings are not b's now.
+    service.items.items["b:review"]["cutout_key"] = "corrections/b/x.png"
+
+    by_id = {t["members"][0]["image_id"]: t["members"][0] for t in service.pending()}
+    judged, corrected = by_id["a"], by_id["b"]
+    assert judged["images"]["gate"] == "https://signed.example/work/a/gate.png?sig=secret"
+    assert judged["gate"]["fired"][0]["signal"] == "closed_off"
+    assert judged["gate"]["fired"][0]["regions"] == [[5, 6, 7, 8]]
+    assert corrected["gate"] is None and "gate" not in corrected["images"]
+
 def test_an_item_whose_record_moved_on_is_not_offered(service) -> None:
     wait_for_review(service, "a")
     service.records.update("a", {"status": "review_expired"})

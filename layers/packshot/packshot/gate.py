@@ -573,6 +573,22 @@ SIGNAL_MEANINGS = {
 }
 
 
+def gate_findings(record: Mapping[str, object]) -> dict[str, object]:
+    """What a reviewer is shown of a stored verdict: confidence against the bar, and each fired signal with its
+    meaning, its colour on the overlay (`gate.png`) and its boxes in the photo's pixels."""
+    verdict = GateVerdict.from_record(record)
+    return {
+        "confidence": round(verdict.confidence, 3),
+        "min_confidence": round(verdict.min_confidence, 3),
+        "passes": verdict.passes,
+        "fired": [
+            {"signal": name, "meaning": SIGNAL_MEANINGS[name],
+             "colour": "rgb({}, {}, {})".format(*OVERLAY_COLOURS.get(name, (128, 128, 128, 0))[:3]),
+             "regions": [list(box) for box in verdict.signals.regions.get(name, [])]}
+            for name in verdict.fired if name in SIGNAL_MEANINGS
+        ],
+    }
+
 def _where(boxes: list[list[int]]) -> str:
     if not boxes:
         return ""

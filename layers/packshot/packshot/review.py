@@ -190,9 +190,14 @@ class ReviewService:
         return sorted(tasks, key=lambda t: (t["requested_at"], t["task_id"]))
 
     def _member(self, item: dict[str, Any], record: dict[str, Any]) -> dict[str, Any]:
+        from packshot.gate import gate_findings
+
+        gate = record.get("gate") or {}
+        # The gate's map is shown only over the cutout it judged (a corrected upload has no verdict of its own).
+        judged = bool(gate.get("cutout_key")) and gate.get("cutout_key") == item["cutout_key"]
         urls = {}
         for label, key in (("before", item["master_key"]), ("after", item["final_key"]),
-                           ("cutout", item["cutout_key"])):
+                           ("cutout", item["cutout_key"]), ("gate", gate.get("overlay_key") if judged else "")):
             if key:
                 urls[label] = self.presigner.get_url(key)
         return {
@@ -206,6 +211,7 @@ class ReviewService:
             "reasons": list(record.get("reasons", [])),
             "route_reasons": list(record.get("route_reasons", [])),
             "decisions": list(record.get("decisions", [])),
+            "gate": gate_findings(gate) if judged else None,
             "images": urls,
         }
 

@@ -13,6 +13,7 @@ from PIL import Image
 
 from packshot.csvsafe import csv_text
 from packshot.events import safe_name
+from packshot.gate import gate_findings
 
 THUMB_PX = 360
 CSV_COLUMNS = ("name", "status", "route", "qc_score", "reasons", "exports")
@@ -55,6 +56,15 @@ def write_outputs(
             cutout_path.write_bytes(data)
             row["cutout"] = cutout_path.relative_to(out_dir).as_posix()
             row["thumbs"]["cutout"] = _thumb_from_bytes(data, thumbs / f"{stem}.cutout.png", checker=True)
+        gate = record.get("gate") or {}
+        if gate.get("fired") and not gate.get("passes") and outputs.get("gate_overlay") and outputs.get("master"):
+            # Where the gate found its evidence, over the photo at full size (open it for 1:1).
+            marked = _marked_photo(fetch("work", outputs["master"]), fetch("work", outputs["gate_overlay"]))
+            gate_path = out_dir / "gate" / f"{stem}.png"
+            gate_path.parent.mkdir(exist_ok=True)
+            gate_path.write_bytes(marked)
+            row["gate"] = {**gate_findings(gate), "marked": gate_path.relative_to(out_dir).as_posix()}
+            row["thumbs"]["gate"] = _thumb_from_bytes(marked, thumbs / f"{stem}.gate.jpg")
         for platform, export_key in sorted(record.get("exports", {}).items()):
             data = fetch("export", export_key)
             path = out_dir / export_key  # export keys are exports/<platform>/<safe name>.<ext>
@@ -71,6 +81,16 @@ def write_outputs(
         for r in rows)), encoding="utf-8", newline="")
     (out_dir / "report.html").write_text(render_html(rows), encoding="utf-8")
     return rows
+
+
+def _marked_photo(master_png: bytes, overlay_png: bytes) -> bytes:
+    """The photo with the gate's overlay (drawn at its working size) stretched over the same pixels."""
+    with Image.open(io.BytesIO(master_png)) as master, Image.open(io.BytesIO(overlay_png)) as overlay:
+        photo = master.convert("RGBA")
+        photo.alpha_composite(overlay.convert("RGBA").resize(photo.size, Image.Resampling.NEAREST))
+        buffer = io.BytesIO()
+        photo.convert("RGB").save(buffer, "PNG")
+    return buffer.getvalue()
 
 
 def _thumb_from_bytes(data: bytes, path: Path, checker: bool = False) -> str | None:

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from packshot.errors import PackshotError
 
 TEMPLATES = Path(__file__).parent / "templates"
-IMAGE_KINDS = ("before", "after", "cutout", "mask")
+IMAGE_KINDS = ("before", "after", "cutout", "mask", "gate")
 # A corrected cutout is one PNG; anything bigger than this is a mistake, not a cutout.
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 # The printed URL's query parameter and the cookie it becomes.
