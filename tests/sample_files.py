@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import struct
+from collections.abc import Sequence
 
 import numpy as np
 from PIL import Image
@@ -100,8 +101,9 @@ def _cfa_tags(make: str, model: str) -> list[Tag]:
     return [Tag(271, ASCII, make), Tag(272, ASCII, model), Tag(33421, SHORT, [2, 2]), Tag(33422, BYTE, [0, 1, 1, 2])]
 
 
-def dng(width: int = W, height: int = H) -> bytes:
-    """A minimal valid DNG 1.4: one uncompressed CFA IFD with the DNG colour tags LibRaw needs."""
+def dng(width: int = W, height: int = H, cfa: np.ndarray | None = None, profile_tags: Sequence[Tag] = ()) -> bytes:
+    """A minimal valid DNG 1.4: one uncompressed CFA IFD with the DNG colour tags LibRaw needs; profile_tags
+    add to them or replace them (by tag code)."""
 
     def ratio(v: float) -> tuple[int, int]:
         return (round(v * 10000), 10000)
@@ -118,7 +120,9 @@ def dng(width: int = W, height: int = H) -> bytes:
         Tag(50778, SHORT, [21]),  # CalibrationIlluminant1 = D65
         Tag(50728, RATIONAL, [ratio(0.5), ratio(1.0), ratio(2 / 3)]),  # AsShotNeutral
     ]
-    return encode_tiff(bayer(width, height), compression=NONE, photometric=CFA, extra_tags=tags)
+    tags = list({tag.code: tag for tag in [*tags, *profile_tags]}.values())
+    mosaic = bayer(width, height) if cfa is None else cfa
+    return encode_tiff(mosaic, compression=NONE, photometric=CFA, extra_tags=tags)
 
 
 def nef() -> bytes:

@@ -19,8 +19,6 @@ from packshot.errors import (
 from packshot.imaging.decode import DecodedImage, decode_image, decode_upload
 
 REALFILES = realfiles_dir()
-# Adobe Camera Raw 11.3.1's rendering of the Canon EOS 6D DNG (its embedded sRGB preview): mean RGB.
-ADOBE_DNG_MEAN = (36, 26, 46)
 
 
 def real(name: str) -> bytes:
@@ -99,15 +97,53 @@ def mean_rgb(decoded: DecodedImage) -> np.ndarray:
     return decoded.pixels.reshape(-1, 3).mean(axis=0)
 
 
-def test_the_canon_dng_is_developed_with_the_srgb_curve_and_its_baseline_exposure() -> None:
-    decoded = decode_image(real("raw_canon6d_acr_lossy.dng"))
-    assert "BaselineExposure +0.25 EV" in (decoded.icc_profile or "")
-    error = mean_rgb(decoded) / np.array(ADOBE_DNG_MEAN) - 1
-    # Measured: (39.7, 30.8, 46.3) against Adobe's (36, 26, 46); LibRaw's defaults gave (22, 16, 28), -39%.
-    # Blue matches; red and green stay 10% and 18% over because Adobe also applies its "Adobe Color" look
-    # and a base tone curve (named in the file's XMP, not stored in it), which a colorimetric render omits.
-    assert abs(error[2]) <= 0.05, error
-    assert np.all(np.abs(error) <= 0.2), error
+# The reference for the Canon EOS 6D DNG is the sRGB preview (1024x683) Adobe Camera Raw 11.3.1 rendered and stored
+# in the file, with the camera profile the file carries ("Adobe Standard": ForwardMatrix, HueSatMap, LookTable)
+# and the "Adobe Color" look its XMP names: the rendering the photographer saw. A colorimetric rendering (LibRaw's
+# ColorMatrix, no tone curve) is not what anyone judged the photo by.
+def adobe_preview(data: bytes) -> np.ndarray:
+    """The largest JPEG preview in the DNG's sub-IFDs, decoded to RGB."""
+    import tifffile
+    from PIL import Image
+
+    with tifffile.TiffFile(io.BytesIO(data)) as tif:
+        first = tif.pages[0]
+        assert isinstance(first, tifffile.TiffPage)
+        previews = [page for page in first.pages or () if isinstance(page, tifffile.TiffPage)
+                    and page.compression == tifffile.COMPRESSION.JPEG and page.photometric != 34892]
+        page = max(previews, key=lambda p: p.imagewidth * p.imagelength)
+        start, size = page.dataoffsets[0], page.databytecounts[0]
+    return np.asarray(Image.open(io.BytesIO(data[start : start + size])).convert("RGB")).astype(float)
+
+
+def patch_means(rgb: np.ndarray, n: int = 4) -> np.ndarray:
+    """(n, n, 3): the mean colour of each of n x n equal patches."""
+    h, w = rgb.shape[:2]
+    return np.array([[rgb[i * h // n : (i + 1) * h // n, j * w // n : (j + 1) * w // n].reshape(-1, 3).mean(axis=0)
+                      for j in range(n)] for i in range(n)])
+
+
+def test_the_canon_dng_matches_adobe_s_rendering_within_5_percent_on_every_channel() -> None:
+    data = real("raw_canon6d_acr_lossy.dng")
+    decoded = decode_image(data)
+    assert decoded.icc_profile is not None
+    assert "Adobe Standard" in decoded.icc_profile and "BaselineExposure +0.25 EV" in decoded.icc_profile
+    error = mean_rgb(decoded) / adobe_preview(data).reshape(-1, 3).mean(axis=0) - 1
+    # Measured: (34.6, 26.3, 46.1) against Adobe's (35.7, 26.3, 46.2): -2.9%, 0.0%, -0.3%. LibRaw's colour with
+    # the sRGB curve and BaselineExposure gave (39.7, 30.8, 46.3), +11% and +17% in red and green; its defaults
+    # (22, 16, 28).
+    assert np.all(np.abs(error) <= 0.05), error
+
+
+def test_each_sixteenth_of_the_canon_dng_matches_adobe_s_rendering() -> None:
+    data = real("raw_canon6d_acr_lossy.dng")
+    error = patch_means(decode_image(data).pixels.astype(float)) / patch_means(adobe_preview(data)) - 1
+    # Measured: green and blue within 3.2% in every patch; red within 5% in 14 of 16, 5.5% and 10.6% (2.9 of 255
+    # levels) in the two lit by the blue LED light, which lies outside sRGB: there Adobe maps colours into the
+    # gamut (its red rises) and we clip. Over the pixels we keep in gamut, red is within 2% of Adobe's.
+    assert np.all(np.abs(error[..., 1:]) <= 0.05), error
+    assert np.count_nonzero(np.abs(error[..., 0]) > 0.05) <= 2, error[..., 0]
+    assert np.all(np.abs(error[..., 0]) <= 0.12), error[..., 0]
 
 
 def test_the_kodak_raw_is_developed_from_its_raw_data_not_its_96_px_thumbnail() -> None:

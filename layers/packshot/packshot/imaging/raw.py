@@ -15,6 +15,7 @@ from packshot.errors import (
     UndecodableImageError,
     UnsupportedRawError,
 )
+from packshot.imaging.dng import read_dng_profile, render_dng
 
 # Signatures of RAW formats that are not TIFF-shaped: (offset, bytes, format).
 _SIGNATURES: tuple[tuple[int, bytes, str], ...] = (
@@ -112,7 +113,8 @@ def identify_raw(data: bytes) -> RawFile | None:
 
 
 def develop(data: bytes, raw_file: RawFile, *, min_side: int, max_pixels: int) -> Any:
-    """Develop with LibRaw: camera white balance, sRGB primaries and curve, BaselineExposure, 16 bits.
+    """Develop with LibRaw: camera white balance, sRGB primaries and curve, BaselineExposure, 16 bits; a DNG
+    with a camera profile is only demosaiced by LibRaw and rendered by its profile (packshot.imaging.dng).
 
     Returns a DecodedImage; raises a rejection naming the camera when the file is cut short or unreadable.
     """
@@ -152,34 +154,57 @@ def develop(data: bytes, raw_file: RawFile, *, min_side: int, max_pixels: int) -
                 f"longest side {max(width, height)} px is under the {min_side} px minimum marketplaces need for"
                 " zoom; upload a larger original"
             )
+        profile = read_dng_profile(data) if raw_file.format == "DNG" else None
         try:
-            # sRGB's own curve (gamma 2.4, toe 12.92), not LibRaw's default BT.709 one (2.222, 4.5), which
-            # renders a third darker; no_auto_bright keeps the photographer's exposure (a white sweep exposed
-            # near clipping stays so); a DNG's BaselineExposure is the maker's "this is how bright it looks".
-            pixels16 = raw.postprocess(
-                output_bps=16,
-                use_camera_wb=True,
-                no_auto_bright=True,
-                output_color=rawpy.ColorSpace.sRGB,
-                gamma=(2.4, 12.92),
-                exp_shift=float(np.clip(2.0 ** raw_file.baseline_exposure, *_EXP_SHIFT_RANGE)),
-                exp_preserve_highlights=1.0,
-            )
+            if profile is not None:
+                # The DNG's own profile renders the colour (packshot.imaging.dng): LibRaw only linearises
+                # and demosaics, in camera space, the DNG's WhiteLevel at 65535. adjust_maximum_thr=0: by
+                # default LibRaw takes the brightest pixel for white once it passes 75% of WhiteLevel, which
+                # made the same scene 9% brighter when it held one bright patch.
+                camera = raw.postprocess(
+                    output_bps=16,
+                    user_wb=[1.0, 1.0, 1.0, 1.0],
+                    no_auto_bright=True,
+                    adjust_maximum_thr=0.0,
+                    output_color=rawpy.ColorSpace.raw,
+                    gamma=(1.0, 1.0),
+                )
+            else:
+                # sRGB's own curve (gamma 2.4, toe 12.92), not LibRaw's default BT.709 one (2.222, 4.5), which
+                # renders a third darker; no_auto_bright keeps the photographer's exposure (a white sweep
+                # exposed near clipping stays so); a DNG's BaselineExposure is the maker's "this is how bright
+                # it looks".
+                pixels16 = raw.postprocess(
+                    output_bps=16,
+                    use_camera_wb=True,
+                    no_auto_bright=True,
+                    output_color=rawpy.ColorSpace.sRGB,
+                    gamma=(2.4, 12.92),
+                    exp_shift=float(np.clip(2.0 ** raw_file.baseline_exposure, *_EXP_SHIFT_RANGE)),
+                    exp_preserve_highlights=1.0,
+                )
         except (rawpy.LibRawError, OSError, ValueError) as exc:
             raise UndecodableImageError(
                 f"the {name} data from the {raw_file.camera} is truncated or corrupt ({_libraw_words(exc)});"
                 " copy it from the card or camera again"
             ) from exc
         flip = int(sizes.flip)
+    if profile is not None:
+        pixels16 = render_dng(camera, profile)
+        exposure_ev = profile.exposure
+        how = f"{profile.summary} ({raw_file.camera}) to sRGB as Adobe's DNG SDK renders it"
+    else:
+        exposure_ev = raw_file.baseline_exposure
+        how = f"{raw_file.format} camera colour ({raw_file.camera}) to sRGB by LibRaw"
     pixels16 = np.ascontiguousarray(pixels16)
-    exposure = f", BaselineExposure {raw_file.baseline_exposure:+.2f} EV" if raw_file.baseline_exposure else ""
+    exposure = f", BaselineExposure {exposure_ev:+.2f} EV" if exposure_ev else ""
     return DecodedImage(
         pixels=to_8bit(pixels16),
         format=raw_file.format,
         source_mode="CFA",
         width=int(pixels16.shape[1]),
         height=int(pixels16.shape[0]),
-        icc_profile=f"{raw_file.format} camera colour ({raw_file.camera}) to sRGB by LibRaw{exposure}",
+        icc_profile=how + exposure,
         exif_orientation={0: 1, 3: 3, 5: 8, 6: 6}.get(flip, 1),
         pixels16=pixels16,
         bit_depth=16,
