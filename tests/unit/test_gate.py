@@ -94,6 +94,37 @@ def test_a_white_lid_cut_away_leaves_edges_outside_the_cutout_where_the_lid_is()
     assert 390 <= x0 and x1 <= 810 and 190 <= y0 and y1 <= 300
 
 
+
+def grey_box_with_faint_top() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A grey box on white seen from above: its top face only 6 levels darker than the sweep, no edge a step
+    detector sees, with a contact shadow under it (the demo's white box, as it went to Amazon at QC 100).
+
+    Returns (photo, the true alpha, the alpha with the top face cut away).
+    """
+    rgb = sweep((252, 252, 252))
+    truth = np.zeros((H, W), np.uint8)
+    truth[330:760, 380:800] = 255  # the front face
+    top = np.zeros((H, W), bool)
+    top[230:330, 380:800] = True
+    truth[top] = 255
+    yy, xx = np.mgrid[0:H, 0:W]
+    shadow = np.clip(1.0 - ((xx - 590) / 300.0) ** 2 - ((yy - 770) / 40.0) ** 2, 0.0, 1.0)
+    rgb *= (1.0 - 0.3 * shadow)[..., None]
+    rgb[330:760, 380:800] = (120, 118, 112)
+    rgb[top] -= 6.0  # the sweep, 6 levels darker: a sharp but faint step
+    without_top = truth.copy()
+    without_top[top] = 0
+    return rgb.astype(np.uint8), truth, without_top
+
+
+def test_a_faint_top_face_cut_away_is_found_above_the_cutout_but_a_floor_shadow_left_out_is_not() -> None:
+    rgb, truth, without_top = grey_box_with_faint_top()
+    right, wrong = measure_gate(rgb, truth).signals, measure_gate(rgb, without_top).signals
+    assert right.shaded_outside == 0.0  # the contact shadow under the box is outside the mask too: not counted
+    assert wrong.shaded_outside > 0.03  # no good cutout of the fitting data reaches 0.02
+    x0, y0, x1, y1 = wrong.regions["shaded_outside"][0]
+    assert 370 <= x0 and x1 <= 810 and 220 <= y0 and y1 <= 335
+
 def test_a_contact_shadow_kept_as_product_is_found_under_the_product_and_not_when_left_out() -> None:
     rgb, truth, kept = red_box_with_shadow()
     right, wrong = measure_gate(rgb, truth).signals, measure_gate(rgb, kept).signals

@@ -52,6 +52,8 @@ EDGE_STEP = 14.0
 EDGE_MARGIN = 3
 # Open patches: a region must hold a (2r+1)^2 window to count (thin specular lines and print do not).
 PATCH_RADIUS = 2
+# Shaded outside: darker than the backdrop by at least this many levels (or twice its noise), however little.
+SHADE_LEVELS = 3.0
 # A product pixel this close (levels) to the backdrop at its place leaves the cutout only the model to go on.
 NEAR_BACKDROP_LEVELS = 24.0
 # Signals are measured in the product's box grown by this share of the frame's long side.
@@ -67,6 +69,7 @@ SIGNAL_NAMES = (
     "shadow_kept",
     "weak_outline",
     "disagreement",
+    "shaded_outside",
 )
 # Overlay colours (RGBA) a reviewer sees on top of the photo, one per signal with regions.
 OVERLAY_COLOURS = {
@@ -76,6 +79,7 @@ OVERLAY_COLOURS = {
     "closed_off": (0, 200, 255, 150),
     "shadow_kept": (255, 200, 0, 150),
     "weak_outline": (0, 200, 80, 200),
+    "shaded_outside": (255, 110, 0, 160),
 }
 
 
@@ -94,6 +98,7 @@ class GateSignals:
     near_backdrop: float = 0.0  # share of the product within NEAR_BACKDROP_LEVELS of the backdrop: white on white
     edge_quality: float = 25.0  # QC's edge part of the alpha (0..25): a soft band or specks lower it
     regions: dict[str, list[list[int]]] = field(default_factory=dict)  # signal -> [x0, y0, x1, y1] in photo px
+    shaded_outside: float = 0.0
 
     def values(self) -> dict[str, float]:
         return {name: float(getattr(self, name)) for name in SIGNAL_NAMES}
@@ -158,6 +163,10 @@ def measure_gate(rgb: np.ndarray, alpha: np.ndarray) -> GateMeasurement:
     clearly = ((distance >= max(PRODUCT_DISTANCE, tolerance * 2)) & ~shadowish & ~floor) | brighter
     near = _near(inside, max(4, int(NEAR_SHARE * max(h, w))))
     maps["product_outside"] = _open(~_dilate(inside, 1) & clearly & near, PATCH_RADIUS)
+    # Shaded outside: a surface a little darker than the backdrop beside the product's upper half, where no
+    # floor shadow reaches: a white box's top face or a lid in shade, which product_outside takes for shadow.
+    shade = lift <= -max(SHADE_LEVELS, 2.0 * noise)
+    maps["shaded_outside"] = _open(~_dilate(inside, 1) & shade & near & _upper_half(inside), PATCH_RADIUS)
     # Edges outside: photo edges beyond the mask's margin, except where a shadow meets the backdrop (both sides
     # of such an edge are backdrop or shadow; a white lid's edge has a side brighter than the backdrop).
     quiet = like_backdrop | shadowish
@@ -186,6 +195,7 @@ def measure_gate(rgb: np.ndarray, alpha: np.ndarray) -> GateMeasurement:
         product_outside=_share(maps["product_outside"], area),
         edges_outside=_share(maps["edges_outside"], outline_len),
         closed_off=_share(maps["closed_off"], area),
+        shaded_outside=_share(maps["shaded_outside"], area),
         shadow_kept=_share(maps["shadow_kept"], area),
         weak_outline=_share(maps["weak_outline"], outline_len),
         disagreement=round(float(disagreement), 4),
@@ -215,6 +225,15 @@ def _floor_zone(inside: np.ndarray) -> np.ndarray:
     rows = np.flatnonzero(inside.any(axis=1))
     if len(rows):
         zone[max(0, rows[-1] - max(2, int(FLOOR_SHARE * (rows[-1] - rows[0] + 1)))) :] = True
+    return zone
+
+
+def _upper_half(inside: np.ndarray) -> np.ndarray:
+    """Rows above the middle of the product's height."""
+    zone = np.zeros(inside.shape, bool)
+    rows = np.flatnonzero(inside.any(axis=1))
+    if len(rows):
+        zone[: rows[0] + (rows[-1] - rows[0]) // 2] = True
     return zone
 
 
@@ -454,6 +473,7 @@ FEATURES = (
     "shadow_kept",
     "weak_outline",
     "disagreement",
+    "shaded_outside",
     "model_range_gap",
     "model_band",
     "model_colour_disagreement",
@@ -478,6 +498,7 @@ def features(signals: GateSignals, model_signals: Mapping[str, float]) -> dict[s
         "shadow_kept": math.sqrt(signals.shadow_kept),
         "weak_outline": signals.weak_outline,
         "disagreement": signals.disagreement,
+        "shaded_outside": math.sqrt(signals.shaded_outside),
         "model_range_gap": max(0.0, 1.0 - float(model_signals.get("raw_range", 1.0))),
         "model_band": min(1.0, float(model_signals.get("band_width", 0.0)) / 10.0),
         "model_colour_disagreement": max(0.0, 1.0 - float(model_signals.get("colour_agreement", 1.0))),
@@ -510,7 +531,8 @@ class GateModel:
 
     def contributions(self, values: Mapping[str, float]) -> dict[str, float]:
         """Each feature's push on the logit (<= 0: evidence against the cutout)."""
-        return {name: self.weights[name] * float(values[name]) for name in FEATURES}
+        # A feature the stored gate was not fitted with weighs nothing until `make fit-gate` runs again.
+        return {name: self.weights.get(name, 0.0) * float(values[name]) for name in FEATURES}
 
     def confidence(self, values: Mapping[str, float]) -> float:
         """The fitted probability that the cutout is good (IoU >= 0.95 with what a person would cut)."""
@@ -570,6 +592,8 @@ SIGNAL_MEANINGS = {
     "shadow_kept": "a shadow runs into the cutout with no edge where it ends (a shadow kept as product?)",
     "weak_outline": "much of the cutout's outline follows no edge in the photo (white on white, or the model's guess)",
     "disagreement": "the cutout disagrees with what differs from the backdrop in the photo",
+    "shaded_outside": "a surface a little darker than the backdrop touches the cutout's upper half from outside"
+                      " (a top face or lid in shade, left out?)",
 }
 
 
