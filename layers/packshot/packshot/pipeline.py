@@ -37,6 +37,8 @@ class PipelineState(TypedDict, total=False):
     final_key: str
     confidence: float
     qc_score: float
+    # What finishing reads from the backdrop, measured by the cutout stage (stages/backdrop.py): a few numbers.
+    backdrop: dict[str, Any]
 
 
 class ObjectStore(Protocol):
@@ -294,7 +296,8 @@ def cut_out(
             "updated_at": now(),
         },
     )
-    return {**state, "cutout_key": cutout_key, "confidence": float(result.confidence)}
+    return {**state, "cutout_key": cutout_key, "confidence": float(result.confidence),
+            "backdrop": cutout.backdrop.to_state()}
 
 
 def finish(
@@ -302,6 +305,7 @@ def finish(
 ) -> PipelineState:
     """Crop to the fill, composite on pure white, verify the background and score QC; route by the score."""
     from packshot.imaging.decode import decode_png_rgba, encode_png
+    from packshot.stages.backdrop import Backdrop
     from packshot.stages.finish import finish_cutout
 
     rgb, alpha = decode_png_rgba(store.get(settings.work_bucket, state["cutout_key"]))
@@ -312,6 +316,8 @@ def finish(
         confidence=float(state.get("confidence", 1.0)),
         reference_white=_reference_white(state),
         settings=settings,
+        # A reviewer's corrected cutout is of the same photo: the cutout stage's measurement still holds.
+        backdrop=Backdrop.from_state(state.get("backdrop")),
     )
     qc, balance, background = done.qc, done.balance, done.background
     final_key = _work_key(state, "final.png")

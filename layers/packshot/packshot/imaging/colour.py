@@ -132,7 +132,20 @@ def white_balance(
     dropped when the background is a coloured backdrop or when they would push the product's greys off
     neutral (a tinted backdrop reflecting on the edges, not the light, made the cast).
     """
-    measured = background_white(rgb, alpha)
+    return white_balance_from(background_white(rgb, alpha), rgb, alpha, reference_white)
+
+
+def white_balance_from(
+    measured: tuple[float, float, float] | None,
+    rgb: np.ndarray,
+    alpha: np.ndarray,
+    reference_white: tuple[float, float, float] | None = None,
+) -> WhiteBalance:
+    """white_balance with the background white already measured (background_white, taken where the photo was).
+
+    The cutout file carries no photo under its transparent pixels, so the cutout stage measures the white and
+    finishing decides with it; rgb and alpha are still needed for the product's own greys (alpha 255 only).
+    """
     if measured is None:
         return WhiteBalance((1.0, 1.0, 1.0), "none", None, "too little background to measure a cast")
     own = _condition(np.array(measured))

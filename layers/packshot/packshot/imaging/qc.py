@@ -61,11 +61,14 @@ def score_qc(
     *,
     confidence: float = 1.0,
     thresholds: QcThresholds = QcThresholds(),
+    backdrop_colour: np.ndarray | None = None,
 ) -> QcResult:
     """Score background, edge quality, product fill and colour (25 each) and decide.
 
     original_rgb/cutout_alpha are the source and the model's mask at the same size; final_* are the
-    square canvas after crop_to_fill and composite_on_white.
+    square canvas after crop_to_fill and composite_on_white. `backdrop_colour` is the colour the product
+    is compared with, when the caller measured it before the pixels under alpha 0 were dropped; by default it
+    is the median of backdrop_sample(original_rgb, cutout_alpha).
     """
     if original_rgb.shape[:2] != cutout_alpha.shape or final_rgb.shape[:2] != final_alpha.shape:
         raise ValueError(
@@ -95,7 +98,7 @@ def score_qc(
         if note:
             reasons.append(f"product fill {_pts(product_fill)}/25: {note}")
 
-    colour, note, same_colour = _colour_part(original_rgb, cutout_alpha, final_rgb, final_alpha)
+    colour, note, same_colour = _colour_part(original_rgb, cutout_alpha, final_rgb, final_alpha, backdrop_colour)
     if note:
         reasons.append(f"colour {_pts(colour)}/25: {note}")
     if same_colour:
@@ -184,7 +187,11 @@ def _fill_part(cutout_alpha: np.ndarray, final_alpha: np.ndarray, target: float)
 
 
 def _colour_part(
-    original_rgb: np.ndarray, cutout_alpha: np.ndarray, final_rgb: np.ndarray, final_alpha: np.ndarray
+    original_rgb: np.ndarray,
+    cutout_alpha: np.ndarray,
+    final_rgb: np.ndarray,
+    final_alpha: np.ndarray,
+    backdrop_colour: np.ndarray | None = None,
 ) -> tuple[float, str, bool]:
     orig_rgb, orig_alpha = _sample(original_rgb, cutout_alpha)
     fin_rgb, fin_alpha = _sample(final_rgb, final_alpha)
@@ -201,10 +208,12 @@ def _colour_part(
     # Finishing copies product pixels: a mean shift over 2 levels means something recoloured them.
     shift_score = 1.0 - float(np.clip((shift - 2.0) / 18.0, 0.0, 1.0))
 
-    behind = orig_rgb[orig_alpha == 0]
-    if len(behind) == 0:
-        behind = np.concatenate([orig_rgb[0], orig_rgb[-1], orig_rgb[:, 0], orig_rgb[:, -1]])
-    background = np.median(behind.reshape(-1, 3), axis=0)
+    background = backdrop_colour
+    if background is None:
+        behind = backdrop_sample(original_rgb, cutout_alpha)
+        if len(behind) == 0:
+            behind = np.concatenate([orig_rgb[0], orig_rgb[-1], orig_rgb[:, 0], orig_rgb[:, -1]])
+        background = np.median(behind.reshape(-1, 3), axis=0)
     near = float(np.mean(np.abs(orig_product - background).max(axis=1) < _NEAR_BACKGROUND))
     # Half the product near the background colour is the white-on-white case: full penalty.
     risk = float(np.clip(near / 0.5, 0.0, 1.0))
@@ -218,6 +227,12 @@ def _colour_part(
     if risk > 0.0:
         problems.append(f"{near:.0%} of the product is nearly the background colour; check the edges")
     return score, ("; ".join(problems) if _pts(score) < PART else ""), near >= 0.25
+
+
+def backdrop_sample(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """The backdrop pixels (alpha 0) the colour check compares the product with, (N, 3), on its sample grid."""
+    sampled_rgb, sampled_alpha = _sample(rgb, alpha)
+    return sampled_rgb[sampled_alpha == 0]
 
 
 def _sample(rgb: np.ndarray, alpha: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from packshot.config import Settings
-from packshot.imaging.colour import WhiteBalance, apply_gains, white_balance
+from packshot.imaging.colour import WhiteBalance, apply_gains, white_balance, white_balance_from
 from packshot.imaging.finish import (
     BackgroundCheck,
     bounding_box,
@@ -17,6 +17,7 @@ from packshot.imaging.finish import (
 )
 from packshot.imaging.qc import QcResult, QcThresholds, score_qc
 from packshot.pipeline import REDO
+from packshot.stages.backdrop import Backdrop
 
 # The decision a finished image gets, and the record status it leads to ("processing" until the review item
 # with its task token exists: only then is the record waiting).
@@ -62,13 +63,19 @@ def finish_cutout(
     confidence: float,
     reference_white: tuple[float, float, float] | None,
     settings: Settings,
+    backdrop: Backdrop | None = None,
 ) -> Finished:
     """Finish one RGBA cutout (the cutout stage's pixels and alpha) and decide: approve, review or reject.
 
     The background's colour cast comes off the product first, with the shoot group's white; QC then compares
     the result with this white-balanced original, so the correction is not scored as a colour shift.
+    `backdrop` is what the cutout stage measured behind the product (its file carries no photo there); without
+    it, the backdrop is measured on rgb under alpha 0 (a file that still carries the photo there).
     """
-    balance = white_balance(rgb, alpha, reference_white)
+    if backdrop is None:
+        balance = white_balance(rgb, alpha, reference_white)
+    else:
+        balance = white_balance_from(backdrop.white, rgb, alpha, reference_white)
     rgb = apply_gains(rgb, balance.gains)
     empty = bounding_box(alpha) is None
     if empty:
@@ -78,7 +85,8 @@ def finish_cutout(
         framed_rgb, framed_alpha = crop_to_fill(rgb, alpha, fill=settings.fill)
     final_rgb = composite_on_white(framed_rgb, framed_alpha)
     background = verify_background(final_rgb, framed_alpha)
-    qc = score_qc(rgb, alpha, final_rgb, framed_alpha, confidence=confidence, thresholds=thresholds_from(settings))
+    qc = score_qc(rgb, alpha, final_rgb, framed_alpha, confidence=confidence, thresholds=thresholds_from(settings),
+                  backdrop_colour=backdrop.colour_after(balance.gains) if backdrop is not None else None)
     decision, reasons = qc.decision, list(qc.reasons)
     if empty:
         # Pre-processing turned blank frames away, so a product is there and the machine missed it.
