@@ -33,6 +33,8 @@ class PipelineState(TypedDict, total=False):
     shoot_group: str
     reference_white: list[float]
     master_key: str
+    # The master at classify's working size (imaging/complexity.py working_copy): what classify reads.
+    preview_key: str
     cutout_key: str
     final_key: str
     confidence: float
@@ -130,11 +132,13 @@ def preprocess(
 ) -> PipelineState:
     """Check the object's size, decode, orient, convert to sRGB, check the pixels; write the working masters.
 
-    work/<id>/master.png (8-bit sRGB, zlib level 1) is what classify and cutout read: quick to decode.
-    work/<id>/master.tif is the lossless editing master: deflate, 16-bit where the source had it, the sRGB
-    profile embedded, and no EXIF at all, so no GPS position leaves this stage.
+    work/<id>/master.png (8-bit sRGB, imaging/png.py) is what cutout reads; work/<id>/preview.png, the same at
+    classify's working size, is what classify reads. work/<id>/master.tif is the lossless editing master:
+    deflate, 16-bit where the source had it, the sRGB profile embedded, and no EXIF at all, so no GPS position
+    leaves this stage.
     """
     from packshot.imaging.colour import measure_shoot, shoot_group
+    from packshot.imaging.complexity import working_copy
     from packshot.imaging.decode import decode_image, encode_png
     from packshot.imaging.icc import srgb_profile
     from packshot.imaging.tiff import encode_tiff
@@ -164,7 +168,9 @@ def preprocess(
     shoot = measure_shoot(decoded.pixels)
     group = shoot_group(batch_of(state["key"]), shoot)
     master_key = _work_key(state, "master.png")
+    preview_key = _work_key(state, "preview.png")
     editing_key = _work_key(state, "master.tif")
+    store.put(settings.work_bucket, preview_key, encode_png(working_copy(decoded.pixels)), "image/png")
     # One encoded file in memory at a time: a 100 MP frame's PNG and TIFF are each a few hundred MB.
     encoded = encode_png(decoded.pixels)
     store.put(settings.work_bucket, master_key, encoded, "image/png")
@@ -202,6 +208,7 @@ def preprocess(
         **state,
         "status": "processing",
         "master_key": master_key,
+        "preview_key": preview_key,
         "category": meta_fields["category"],
         "sku": meta_fields["sku"],
         "asin": meta_fields["asin"],
@@ -236,10 +243,12 @@ def _image_metadata(
     return resolve(state["key"], manifest, object_metadata, settings.export_platforms), notes
 
 
-def load_master(state: PipelineState, store: ObjectStore, settings: Settings) -> np.ndarray:
+def load_master(state: PipelineState, store: ObjectStore, settings: Settings, *, preview: bool = False) -> np.ndarray:
+    """The master's pixels; with preview, its copy at classify's working size where pre-processing wrote one."""
     from packshot.imaging.decode import decode_png_rgba
 
-    rgb, _ = decode_png_rgba(store.get(settings.work_bucket, state["master_key"]))
+    key = (state.get("preview_key") or state["master_key"]) if preview else state["master_key"]
+    rgb, _ = decode_png_rgba(store.get(settings.work_bucket, key))
     return rgb
 
 
@@ -249,7 +258,8 @@ def classify(
     """Score edge complexity and colour risk and pick the route; complex images go to a human."""
     from packshot.imaging.complexity import classify as classify_pixels
 
-    result = classify_pixels(load_master(state, store, settings), state.get("category") or None)
+    # The preview holds exactly what classify measures on, so its answer is the master's.
+    result = classify_pixels(load_master(state, store, settings, preview=True), state.get("category") or None)
     fields: dict[str, Any] = {
         "stage": "classify",
         "route": result.route,
