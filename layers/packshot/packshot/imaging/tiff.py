@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import struct
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from isal import isal_zlib
 
 # TIFF field types used here.
 BYTE, ASCII, SHORT, LONG, RATIONAL, UNDEFINED, SRATIONAL = 1, 2, 3, 4, 5, 7, 10
@@ -66,9 +66,11 @@ def encode_tiff(
         if compression == DEFLATE:
             shaped = block.reshape(block.shape[0], width, samples)
             # Predictor 2: each sample minus its left neighbour, wrapping within the sample's bit depth.
-            diff = shaped.copy()
-            diff[:, 1:] -= shaped[:, :-1]
-            strips.append(zlib.compress(diff.tobytes(), level))
+            diff = np.empty_like(shaped)
+            diff[:, :1] = shaped[:, :1]
+            np.subtract(shaped[:, 1:], shaped[:, :-1], out=diff[:, 1:])
+            # ISA-L writes the same zlib stream format as zlib, at level 1 in about a third of the time.
+            strips.append(isal_zlib.compress(diff, level))
         else:
             strips.append(block.tobytes())
 
