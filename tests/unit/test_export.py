@@ -163,3 +163,29 @@ def test_export_lowers_quality_to_fit_the_byte_limit() -> None:
     smaller = render_export(rgb, alpha, limited)
     assert len(smaller) <= limited.max_bytes
     assert verify_export(smaller, limited, expected_alpha=alpha).ok
+
+
+def on_black(data: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """A transparent export composited on a black page: (luminance 0..255, alpha)."""
+    rgba = np.asarray(decode(data).convert("RGBA")).astype(np.float64)
+    alpha = rgba[..., 3] / 255.0
+    return (rgba[..., :3] * alpha[..., None]) @ np.array([0.2126, 0.7152, 0.0722]), rgba[..., 3]
+
+
+def test_a_transparent_export_resized_to_the_platform_has_no_light_fringe_on_a_dark_page() -> None:
+    # A dark product with a crisp edge on the finished canvas (255 behind it, as crop_to_fill leaves it),
+    # upscaled to the 1000 px minimum: resampled colour by colour, the white behind would bleed into the edge.
+    width, height = 700, 500
+    y, x = np.mgrid[0:height, 0:width]
+    distance = np.hypot((y - height / 2) / (height * 0.35), (x - width / 2) / (width * 0.3))
+    alpha = np.clip((1 - distance) * 150 * 255, 0, 255).astype(np.uint8)  # about one pixel wide
+    rgb = np.full((height, width, 3), 255, np.uint8)
+    rgb[alpha > 0] = (30, 32, 40)
+    canvas_rgb, canvas_alpha = crop_to_fill(rgb, alpha, fill=0.85)
+    data = render_export(canvas_rgb, canvas_alpha, PLATFORMS["transparent_png"])
+    luminance, out_alpha = on_black(data)
+    edge = (out_alpha > 0) & (out_alpha < 255)
+    assert edge.sum() > 100
+    # On black an edge pixel is no brighter than the product itself (32 levels) but for LANCZOS's ringing (a few
+    # levels); white leaking in from behind the product shows as a light ring (54 when resampled colour by colour).
+    assert luminance[edge].max() <= 40.0

@@ -331,7 +331,10 @@ def finish(
     )
     qc, balance, background = done.qc, done.balance, done.background
     final_key = _work_key(state, "final.png")
-    store.put(settings.work_bucket, final_key, encode_png(done.final_rgb, done.final_alpha), "image/png")
+    # The product's colours and alpha, not the composite: export composites on white where a platform wants it
+    # and keeps the decontaminated edge where it wants transparency.
+    product_rgb = done.product_rgb if done.product_rgb is not None else done.final_rgb
+    store.put(settings.work_bucket, final_key, encode_png(product_rgb, done.final_alpha), "image/png")
     records.update(
         state["image_id"],
         {

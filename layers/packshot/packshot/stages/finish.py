@@ -40,6 +40,9 @@ class Finished:
     background: BackgroundCheck
     decision: str  # "approve" | "review" | "reject", after the route rules
     reasons: tuple[str, ...]
+    # The canvas before compositing: the product's own colours (edges decontaminated by the cutout), 255 where
+    # alpha is 0. What the stage file carries, so a transparent export has no white fringe on a dark page.
+    product_rgb: np.ndarray | None = None
 
     @property
     def status(self) -> str:
@@ -96,4 +99,4 @@ def finish_cutout(
         # Whatever QC says: its colour and edge checks are least reliable exactly where the route is complex.
         decision = "review"
         reasons.insert(0, COMPLEX_ROUTE_REASON)
-    return Finished(final_rgb, framed_alpha, qc, balance, background, decision, tuple(reasons))
+    return Finished(final_rgb, framed_alpha, qc, balance, background, decision, tuple(reasons), framed_rgb)
