@@ -70,3 +70,14 @@ def test_the_transparent_png_export_of_a_dark_product_shows_no_light_ring_on_bla
     # behind the product into it, would): the export keeps the cutout's decontaminated edge.
     assert exported <= headphones["decontaminated"] + 3, (exported, headphones)
     assert exported < headphones["photo"] - 15, (exported, headphones)
+
+
+def test_a_packshot_cutout_file_of_a_dark_product_shows_no_light_ring_on_black(
+    model: SegmentationModel, headphones: dict[str, float], tmp_path: Path
+) -> None:
+    from packshot.cutout import cut_out_files
+
+    written = cut_out_files([EXAMPLES / "headphones.jpg"], tmp_path, model_name=model.name, model_path=model.path)
+    rgba = np.asarray(Image.open(written[0]).convert("RGBA"))
+    assert fringe(rgba[..., :3], rgba[..., 3]) == pytest.approx(headphones["decontaminated"], abs=0.5)
+    assert rgba[rgba[..., 3] == 0][:, :3].max() == 0  # and no photo behind the product

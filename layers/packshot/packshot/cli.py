@@ -69,7 +69,10 @@ def main(argv: list[str] | None = None) -> int:
     cut.add_argument("--out", type=Path, required=True)
     cut.add_argument("--model", default="u2netp-int8")
     cut.add_argument("--model-path", default=None, help="local file or s3://BUCKET/KEY (downloaded once, verified)")
-    cut.add_argument("--threads", type=int, default=2)
+    cut.add_argument("--workers", type=int, default=None,
+                     help="processes, each with its own model (default: every core, at most one per file)")
+    cut.add_argument("--threads", type=int, default=None,
+                     help="onnxruntime threads per process (default: the cores left per process, at least 1)")
 
     args = parser.parse_args(argv)
     if args.command == "run":
@@ -91,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
                                region=args.region, out=args.out)
     if args.command in ("status", "redrive"):
         return operations_command(args.command, args.stack, args.region)
-    return cutout_command(args.inputs, args.out, args.model, args.model_path, args.threads)
+    return cutout_command(args.inputs, args.out, args.model, args.model_path, args.threads, args.workers)
 
 
 def _reviewer_arguments(parser: argparse.ArgumentParser) -> None:
@@ -254,7 +257,8 @@ def deliver_command(batches: list[str], *, stack: str, endpoint: str, function: 
     return 0
 
 
-def cutout_command(inputs: list[Path], out: Path, model: str, model_path: str | None, threads: int) -> int:
+def cutout_command(inputs: list[Path], out: Path, model: str, model_path: str | None, threads: int | None,
+                   workers: int | None = None) -> int:
     from packshot.cutout import cut_out_files
 
     local_model: Path | None = None
@@ -272,7 +276,7 @@ def cutout_command(inputs: list[Path], out: Path, model: str, model_path: str | 
             print(f"packshot: {exc.reason}", file=sys.stderr)
             return 2
     files = [f for p in inputs for f in (discover(p) if p.is_dir() else [p])]
-    written = cut_out_files(files, out, model_name=model, model_path=local_model, threads=threads)
+    written = cut_out_files(files, out, model_name=model, model_path=local_model, threads=threads, workers=workers)
     print(f"packshot: wrote {len(written)} cutouts to {out}", file=sys.stderr)
     return 0 if len(written) == len(files) else 1
 

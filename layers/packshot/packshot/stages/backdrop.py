@@ -62,7 +62,3 @@ def measure_backdrop(rgb: np.ndarray, alpha: np.ndarray) -> Backdrop:
         middle = tuple((int(a), int(b)) for a, b in zip(low, high, strict=True))
     return Backdrop(white=background_white(rgb, alpha), middle=middle)  # type: ignore[arg-type]
 
-
-def without_backdrop(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    """The pixels with zero wherever alpha is 0: nothing of the photo where the cutout is transparent."""
-    return rgb * (alpha != 0)[..., None]

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from packshot.cutout import Cutout, cut_out
+from packshot.cutout import Cutout, cut_out, file_pixels
 from packshot.models.base import SegmentationModel
-from packshot.stages.backdrop import Backdrop, measure_backdrop, without_backdrop
+from packshot.stages.backdrop import Backdrop, measure_backdrop
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,6 @@ class CutoutImage:
 def cut_out_photo(rgb: np.ndarray, model: SegmentationModel) -> CutoutImage:
     """Segment the product; edge pixels lose the backdrop's colour (no grey fringe on white), transparent ones all."""
     result = cut_out(rgb, model)
-    pixels = result.foreground if result.foreground is not None else rgb
-    return CutoutImage(pixels=without_backdrop(pixels, result.alpha), alpha=result.alpha, result=result,
-                       backdrop=measure_backdrop(pixels, result.alpha))
+    # Measured on the pixels finishing saw when the file still carried the photo (see stages/backdrop.py).
+    backdrop = measure_backdrop(result.foreground if result.foreground is not None else rgb, result.alpha)
+    return CutoutImage(pixels=file_pixels(rgb, result), alpha=result.alpha, result=result, backdrop=backdrop)
