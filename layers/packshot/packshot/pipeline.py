@@ -405,7 +405,7 @@ def export(
         # Where a platform takes WebP, the JPEG beside it is the fallback for tools that do not.
         for fmt in spec.formats:
             rendered = render(rgb, alpha, spec, fmt)
-            check = verify_export(rendered.data, spec, rendered.alpha, fmt)
+            check = verify_export(rendered.data, spec, rendered.alpha, fmt, decoded=rendered.decoded)
             if not check.ok:
                 problems.append(f"{platform} {fmt}: not delivered: {'; '.join(check.problems)}")
                 continue
