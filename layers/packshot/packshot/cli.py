@@ -28,7 +28,10 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("directory", type=Path)
     run.add_argument("--out", type=Path, default=Path("out"), help="where exports and the report go (default: out)")
     run.add_argument("--timeout", type=float, default=1800, help="seconds to wait for the batch (default: 1800)")
-    run.add_argument("--concurrency", type=int, default=2, help="Lambda invocations at once (default: 2)")
+    run.add_argument("--concurrency", type=int, default=None,
+                     help="Lambda invocations at once, each in its own worker process (default: one per core)")
+    run.add_argument("--in-process", action="store_true",
+                     help="run the handlers in threads of this process instead (one core; for debugging)")
     run.add_argument("--verbose", action="store_true", help="show the handlers' logs")
     run.add_argument("--recursive", action="store_true", help="also upload files in subfolders (keys keep the path)")
     run_review = run.add_mutually_exclusive_group()
@@ -82,7 +85,8 @@ def main(argv: list[str] | None = None) -> int:
                                 reviewer=args.reviewer, senior=args.senior or f"senior-{args.reviewer}",
                                 port=args.port)
         return run_command(args.directory, args.out, timeout_s=args.timeout, concurrency=args.concurrency,
-                           verbose=args.verbose, recursive=args.recursive, reviews=reviews)
+                           verbose=args.verbose, recursive=args.recursive, reviews=reviews,
+                           processes=not args.in_process)
     if args.command == "review":
         from packshot.local.review_page import review_command
 
@@ -119,8 +123,8 @@ def find_manifests(directory: Path, recursive: bool = False) -> list[Path]:
     return sorted(p for p in candidates if p.is_file() and p.name.lower() in MANIFEST_NAMES)
 
 
-def run_command(directory: Path, out: Path, *, timeout_s: float, concurrency: int, verbose: bool,
-                recursive: bool = False, reviews: ReviewOptions | None = None) -> int:
+def run_command(directory: Path, out: Path, *, timeout_s: float, concurrency: int | None, verbose: bool,
+                recursive: bool = False, reviews: ReviewOptions | None = None, processes: bool = True) -> int:
     from packshot.local.embedded import EmbeddedAws
     from packshot.local.report import write_outputs
     from packshot.local.review_page import ReviewOptions, work_reviews_in_run
@@ -135,7 +139,12 @@ def run_command(directory: Path, out: Path, *, timeout_s: float, concurrency: in
     warnings.filterwarnings("ignore", message="No application metrics to publish")
     started = time.monotonic()
     print("packshot: starting the embedded AWS (moto on 127.0.0.1) from template.yaml ...", file=sys.stderr)
-    with EmbeddedAws(max_concurrency=concurrency, log_level="INFO" if verbose else "ERROR") as aws:
+    from packshot.cutout import usable_cores
+
+    # At least two at once even on one core: a review wait or a slow stage must not hold up the rest.
+    concurrency = concurrency or max(2, usable_cores())
+    with EmbeddedAws(max_concurrency=concurrency, log_level="INFO" if verbose else "ERROR",
+                     processes=processes) as aws:
         print(f"packshot: uploading {len(files)} files to s3://{aws.input_bucket}/", file=sys.stderr)
         # The manifest goes first: pre-processing reads it beside each photo, so it must be there when they arrive.
         aws.upload(find_manifests(directory, recursive), directory)
