@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from packshot.imaging.channels import channel_max, channel_min
+from packshot.imaging.channels import channel_max, channel_min, middle_levels
 
 # Width of the border band the background is measured in, as a share of the shorter side: a packshot's
 # product sits in the middle, so the outer 3% is studio background in all but cropped shots.
@@ -114,13 +114,14 @@ def background_white(rgb: np.ndarray, alpha: np.ndarray) -> tuple[float, float, 
     """The studio white from the pixels the cutout marks as background (alpha 0); None when too few."""
     _check(rgb)
     stride = max(1, math.isqrt(alpha.size // _SAMPLE_PIXELS))
-    pixels = rgb[::stride, ::stride][alpha[::stride, ::stride] == 0]
-    pixels = pixels[channel_min(pixels) >= _MIN_BACKGROUND_LEVEL]
-    if len(pixels) < _MIN_BACKGROUND_PIXELS:
+    sample = rgb[::stride, ::stride]
+    background = (alpha[::stride, ::stride] == 0) & (channel_min(sample) >= _MIN_BACKGROUND_LEVEL)
+    if np.count_nonzero(background) < _MIN_BACKGROUND_PIXELS:
         return None
-    # Channels as rows: np.median partitions each contiguous row (the same values, several times faster).
-    median = np.median(np.ascontiguousarray(pixels.T).astype(np.float64), axis=1)
-    return (float(median[0]), float(median[1]), float(median[2]))
+    # The median per channel, from the two middle values (the same number np.median gives, counted not sorted).
+    middle = middle_levels(sample, background)
+    assert middle is not None
+    return tuple((low + high) / 2.0 for low, high in middle)  # type: ignore[return-value]
 
 
 def white_balance(

@@ -232,8 +232,13 @@ def _colour_part(
 
 def backdrop_sample(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     """The backdrop pixels (alpha 0) the colour check compares the product with, (N, 3), on its sample grid."""
-    sampled_rgb, sampled_alpha = _sample(rgb, alpha)
+    sampled_rgb, sampled_alpha = sample(rgb, alpha)
     return sampled_rgb[sampled_alpha == 0]
+
+
+def sample(rgb: np.ndarray, alpha: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The grid the colour check reads (about _SAMPLE_PIXELS pixels): strided views of rgb and alpha."""
+    return _sample(rgb, alpha)
 
 
 def _sample(rgb: np.ndarray, alpha: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

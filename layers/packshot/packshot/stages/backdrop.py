@@ -14,8 +14,9 @@ from typing import Any
 
 import numpy as np
 
+from packshot.imaging.channels import middle_levels
 from packshot.imaging.colour import apply_gains, background_white
-from packshot.imaging.qc import backdrop_sample
+from packshot.imaging.qc import sample as qc_sample
 
 
 @dataclass(frozen=True)
@@ -53,12 +54,7 @@ class Backdrop:
 
 def measure_backdrop(rgb: np.ndarray, alpha: np.ndarray) -> Backdrop:
     """Both measurements on the pixels the cutout file would have carried (before the backdrop is dropped)."""
-    behind = backdrop_sample(rgb, alpha)
-    middle = None
-    if len(behind):
-        kth = [(len(behind) - 1) // 2, len(behind) // 2]
-        ordered = np.partition(behind, kth, axis=0)
-        low, high = ordered[kth[0]], ordered[kth[1]]
-        middle = tuple((int(a), int(b)) for a, b in zip(low, high, strict=True))
+    sample, sample_alpha = qc_sample(rgb, alpha)
+    middle = middle_levels(sample, sample_alpha == 0)
     return Backdrop(white=background_white(rgb, alpha), middle=middle)  # type: ignore[arg-type]
 
