@@ -18,6 +18,7 @@ from typing import Any
 import boto3
 
 from packshot.errors import ConfigurationError
+from packshot.local import moto_speedups
 from packshot.local.event_source import SqsMapping, SqsPoller
 from packshot.local.lambda_runtime import InProcessRuntime, ProcessRuntime, handler_specs
 from packshot.local.template import ACCOUNT_ID, REGION, Stack
@@ -97,6 +98,7 @@ class EmbeddedAws:
         self.pollers: list[SqsPoller] = []
         self.endpoint = ""
         self._clients: dict[tuple[str, str], Any] = {}
+        self._undo_speedups: Callable[[], None] | None = None
         # Off for handler tests that feed events by hand; on for everything that wants the real flow.
         self._event_sources = event_sources
 
@@ -144,6 +146,7 @@ class EmbeddedAws:
         # Executions must really run (FACTS.md): set before any state machine exists.
         self._post("/moto-api/config", {"stepfunctions": {"execute_state_machine": True}})
         self.runtime.install()
+        self._undo_speedups = moto_speedups.install()
         self._create_resources()
         if self._event_sources:
             self.start_event_sources()
@@ -161,6 +164,9 @@ class EmbeddedAws:
             if poller.is_alive():
                 poller.join(timeout=5)
         self.runtime.uninstall()
+        if self._undo_speedups is not None:
+            self._undo_speedups()
+            self._undo_speedups = None
         if self._server is not None:
             self._server.stop()
             self._server = None
