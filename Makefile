@@ -7,13 +7,16 @@ MODEL  := models/u2netp.onnx
 # The default cutout model: u2netp with a symbolic input size, derived from MODEL and checked by sha256.
 FAST_MODEL := models/u2netp-dynamic.onnx
 BENCH_VENV := build/bench-venv
+# torch lives only here: the training environment of the studio model (training/), never in .venv or a Lambda.
+TRAIN_VENV := build/train-venv
+TRAIN_ENV  := PYTHONPATH=$(CURDIR)/layers/packshot:$(CURDIR)
 STAMP  := $(VENV)/.installed
 # checkov pins boto3==1.35.49 and packaging<24 (pytest 9 needs >=24): it gets a virtualenv of its own.
 SCAN_VENV := .venv-scan
 CHECKOV   := $(SCAN_VENV)/bin/checkov
 CHECKOV_VERSION := 3.3.30
 
-.PHONY: setup demo test lint clean eval bench
+.PHONY: setup demo test lint clean eval fit-gate bench
 
 setup: $(STAMP) $(MODEL) $(FAST_MODEL) $(CHECKOV)
 
@@ -44,10 +47,16 @@ lint: setup
 	$(BIN)/cfn-lint template.yaml
 	$(CHECKOV) -f template.yaml --framework cloudformation --compact --quiet --skip-download
 
-# The labelled set is rendered into build/eval/data on first use (1-2 minutes), then reused; the whole
-# target takes 5-7 minutes on 2 cores.
+# Two labelled sets, built into build/eval on first use (2-4 minutes), then reused: the real-shape set's
+# evaluation part (studio scenes from ../shared/devset's real cutouts) and the rendered set. The stages'
+# own code runs on each photo; the runtime is printed at the end.
 eval: setup
 	$(BIN)/python -m eval.run --out build/eval
+
+# Fits the auto-approval gate on the fitting data only (the real-shape set's fitting part and rendered
+# fitting scenes) and writes layers/packshot/packshot/gate.json. Run it after changing the cutout or a signal.
+fit-gate: setup
+	$(BIN)/python -m eval.fit_gate --out build/eval --write
 
 # rembg lives in its own virtualenv (never in .venv); U2NET_HOME points it at our verified u2netp.onnx.
 $(BENCH_VENV)/.installed:
@@ -58,6 +67,26 @@ $(BENCH_VENV)/.installed:
 bench: setup $(BENCH_VENV)/.installed
 	U2NET_HOME=$(CURDIR)/models $(BIN)/python -m bench.run --bench-python $(BENCH_VENV)/bin/python
 	$(BIN)/python bench/preprocess_memory.py
+
+# The studio model (README "The studio model"): the training set from the devset's fitting objects, rendered and
+# procedural scenes (.venv, no torch), then a bounded, resumable CPU fine-tune and the ONNX export (torch venv).
+$(TRAIN_VENV)/.installed:
+	test -x $(TRAIN_VENV)/bin/python || $(PYTHON) -m venv $(TRAIN_VENV)
+	$(TRAIN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check torch==2.13.0 numpy pillow \
+	    onnx==1.23.2 onnxruntime==1.32.0
+	touch $@
+
+# EXTRA_DEVSET: another real-cutout set in the devset's format (its fitting part joins the training set).
+EXTRA_DEVSET ?=
+.PHONY: train-data train
+train-data: setup
+	nice -n 10 $(BIN)/python -m training.data $(if $(EXTRA_DEVSET),--extra-devset $(EXTRA_DEVSET))
+
+# The committed head is the schedule's step 233 (where its first run's time budget stopped it).
+TRAIN_ARGS ?= --until-step 233 --minutes 120
+train: train-data $(TRAIN_VENV)/.installed
+	$(TRAIN_ENV) nice -n 10 $(TRAIN_VENV)/bin/python -m training.train $(TRAIN_ARGS)
+	$(TRAIN_ENV) $(TRAIN_VENV)/bin/python -m training.export
 
 # Evidence for the operations claims (evidence/, numbers in README): the 1,000-upload soak runs outside
 # `make test`; the per-image AWS cost model prints with the benchmarks.

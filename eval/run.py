@@ -103,12 +103,13 @@ def evaluate_photo(data: bytes, truth: np.ndarray, model: Any, settings: Any) ->
     rgb = decoded.pixels
     reference = shoot_group("eval", measure_shoot(rgb)).reference_white
     cutout = cut_out_photo(rgb, model)
-    row: dict[str, Any] = {"confidence": cutout.confidence, "model": cutout.result.model}
+    row: dict[str, Any] = {"confidence": cutout.confidence, "model": cutout.result.model,
+                           "gate": cutout.verdict.as_record()}
     if cutout.result.signals is not None:
         row["signals"] = asdict(cutout.result.signals)
     for suffix, category in (("", None), ("_simple", simple_category())):
         route = classify(rgb, category).route
-        done = finish_cutout(cutout.pixels, cutout.alpha, route=route, confidence=cutout.confidence,
+        done = finish_cutout(cutout.pixels, cutout.alpha, route=route, verdict=cutout.verdict,
                              reference_white=reference, settings=settings, backdrop=cutout.backdrop)
         row[f"route{suffix}"] = route
         row[f"decision{suffix}"] = done.decision

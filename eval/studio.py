@@ -3,7 +3,7 @@
 Run: python -m eval.studio [--part eval|fit] [--out build/eval/real] [--per-object 4]
 
 The objects are a devset (objects/NAME.png with a true alpha, and an index.csv that says what each one is):
-by default `../shared/devset` beside the repository, else PACKSHOT_DEVSET. Each object is placed on a studio
+`../shared/devset` beside the repository (eval/shared.py says how to point elsewhere). Each object is placed on a studio
 backdrop (white, off-white, grey, pastel colours, graded sweeps), with a contact shadow and often a softer cast
 shadow (darker backdrop, never part of the truth), sensor noise and JPEG, at a size a studio sends (the product
 fills 55-85% of the frame's long side). The truth is the object's own alpha, placed where the object went.
@@ -22,15 +22,15 @@ import csv
 import hashlib
 import io
 import json
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageFilter
 
+from eval.shared import devset_dir
+
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_DEVSET = ROOT.parent / "shared" / "devset"
 DEFAULT_OUT = ROOT / "build" / "eval" / "real"
 # Two objects in five are held out for evaluation. The salt names the split's version: changing it would move
 # objects between the parts, and every fitted threshold and trained model would have to be made again.
@@ -74,10 +74,6 @@ class StudioScene:
     width: int
     height: int
     jpeg_quality: int
-
-
-def devset_dir() -> Path:
-    return Path(os.environ.get("PACKSHOT_DEVSET", DEFAULT_DEVSET))
 
 
 def split(objects: list[RealObject]) -> dict[str, str]:

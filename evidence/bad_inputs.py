@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from evidence import broken_files as bf
 from evidence.common import embedded, originals_untouched, print_json, product_photo, settle
 
 # The size limit the run sets (pre-processing reads MAX_OBJECT_BYTES); the "too big" case is just over it.
@@ -54,7 +55,8 @@ def _huge_exif() -> bytes:
 
 def _multipage_tiff() -> bytes:
     page = _photo()
-    return _save(page, "TIFF", save_all=True, append_images=[page.rotate(90)])
+    # Deflated, so a size-limited run refuses it for its pages, not its 6 MB.
+    return _save(page, "TIFF", save_all=True, append_images=[page.rotate(90)], compression="tiff_deflate")
 
 
 def _animated_gif() -> bytes:
@@ -68,13 +70,12 @@ def _palette_png_with_transparency() -> bytes:
 
 
 def _sixteen_bit_tiff() -> bytes:
-    try:
-        import tifffile
-    except ImportError:  # the formats engineer's dependency; a 16-bit greyscale TIFF from Pillow otherwise
-        return _save(Image.fromarray(np.asarray(_photo("L")).astype(np.uint16) * 257), "TIFF")
+    import tifffile
+
     rgb = np.asarray(_photo()).astype(np.uint16) * 257
     buffer = io.BytesIO()
-    tifffile.imwrite(buffer, rgb, photometric="rgb")
+    # Deflated: uncompressed it is 6 MB, over the run's 3 MB object limit, and would test only that.
+    tifffile.imwrite(buffer, rgb, photometric="rgb", compression="zlib", predictor=True)
     return buffer.getvalue()
 
 
@@ -86,6 +87,39 @@ def _pdf() -> bytes:
 def _too_big() -> bytes:
     # A real JPEG padded with noise past the limit: only the size check can stop it cheaply.
     return product_photo(5) + np.random.default_rng(1).integers(0, 256, SIZE_LIMIT, dtype=np.uint8).tobytes()
+
+
+def _png(image: Image.Image) -> bytes:
+    return _save(image, "PNG")
+
+
+def _png_header(width: int, height: int) -> bytes:
+    """A PNG header alone: a photo's size without its pixels (what a 200 MP phone file says first)."""
+    return b"\x89PNG\r\n\x1a\n" + bf._png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)) \
+        + bf._png_chunk(b"IEND", b"")
+
+
+def _cr3_header() -> bytes:
+    """The start of a CR3 (ISO media, brand 'crx ') whose movie box runs past the end of the file."""
+    return struct.pack(">I", 24) + b"ftypcrx \0\0\0\1crx isom" + struct.pack(">I", 5_000_000) + b"moov" + b"\0" * 500
+
+
+def _adobe_rgb_by_exif() -> bytes:
+    return bf.exif_colour_space_jpeg(np.asarray(_photo()), 0xFFFF, "R03")
+
+
+# Rows of the manifest uploaded beside the "manifest/" photos before them (a manifest gets no record).
+MANIFEST_KEY = "manifest/manifest.json"
+MANIFEST_ROWS = [
+    {"filename": "wrong-type.jpg", "platforms": 5},
+    {"filename": "list-of-one.jpg", "category": ["jewelry"]},
+    {"filename": "two-categories.jpg", "category": ["jewelry", "home"]},
+    {"filename": "too-long.jpg", "sku": "X" * 5000},
+    {"filename": "twice.jpg", "sku": "PS-1"},
+    {"filename": "twice.jpg", "sku": "PS-2"},
+    {"filename": "bad-gtin.jpg", "gtin": "00012345678906"},
+    {"filename": "walmart.jpg", "gtin": "00012345678905", "platforms": ["walmart"]},
+]
 
 
 @dataclass(frozen=True)
@@ -128,6 +162,37 @@ def corpus() -> list[Case]:
         Case("very long key", long_key[:1000], lambda: product_photo(16)),
         Case("object over the size limit", "bad/too-big.jpg", _too_big),
         Case("object deleted before processing", "bad/deleted.jpg", None, message="deleted"),
+        # Damage decoders hide, files read wrong before, empty frames (issue 12).
+        Case("JPEG with a damaged restart interval", "corrupt/interval.jpg", bf.damaged_restart_interval_jpeg),
+        Case("JPEG header claiming 12000x8000 over 1 MP", "corrupt/sof.jpg", bf.lying_sof_jpeg),
+        Case("cut JPEG with its end marker", "corrupt/cut-eoi.jpg", bf.cut_jpeg_with_end_marker),
+        Case("PNG with a damaged IDAT (CRC)", "corrupt/idat-crc.png", bf.damaged_idat_png),
+        Case("PNG with a damaged zlib stream", "corrupt/idat-zlib.png", lambda: bf.damaged_idat_png(fix_crc=True)),
+        Case("16-bit CMYK TIFF", "odd/cmyk16.tif", bf.cmyk16_tiff),
+        Case("16-bit planar RGB TIFF", "odd/planar16.tif", lambda: bf.planar_rgb_tiff(16, compress=True)[0]),
+        Case("JPEG with an MPF gain map", "odd/ultrahdr.jpg", bf.mpf_jpeg),
+        Case("Adobe RGB JPEG by EXIF (R03)", "odd/adobe-exif.jpg", _adobe_rgb_by_exif),
+        Case("all white", "blank/white.jpg", lambda: bf.blank("white")),
+        Case("all black", "blank/black.jpg", lambda: bf.blank("black")),
+        Case("uniform grey", "blank/grey.jpg", lambda: bf.blank("grey")),
+        Case("empty sweep", "blank/sweep.jpg", lambda: bf.blank("empty sweep")),
+        Case("fully transparent PNG", "blank/transparent.png", lambda: bf.blank("transparent")),
+        Case("1x100000 px", "blank/line.png", lambda: bf.blank("line")),
+        Case("200 MP header", "bad/200mp.png", lambda: _png_header(16320, 12240)),
+        Case("SVG", "bad/logo.svg", lambda: b'<svg xmlns="http://www.w3.org/2000/svg" width="9" height="9"/>'),
+        Case("AVIF header", "bad/photo.avif", lambda: b"\0\0\0\x1cftypavif\0\0\0\0avifmif1miaf" + b"\0" * 64),
+        Case("dot-file", "bad/.DS_Store", lambda: b"\0\0\0\1Bud1" + b"\0" * 64),
+        Case("truncated CR3", "bad/canon.cr3", _cr3_header),
+        # Not a newline or CR: the embedded S3 answers 404 to a newline in a key and XML listings turn a CR
+        # into a newline (on real S3 too, without encoding-type=url).
+        Case("key with a tab", "odd/tab\there.jpg", lambda: product_photo(17)),
+        Case("manifest: platforms 5", "manifest/wrong-type.jpg", lambda: product_photo(18)),
+        Case("manifest: one-element list", "manifest/list-of-one.jpg", lambda: product_photo(19)),
+        Case("manifest: two values for one", "manifest/two-categories.jpg", lambda: product_photo(20)),
+        Case("manifest: 5000-character SKU", "manifest/too-long.jpg", lambda: product_photo(21)),
+        Case("manifest: two rows for one file", "manifest/twice.jpg", lambda: product_photo(22)),
+        Case("manifest: wrong GTIN check digit", "manifest/bad-gtin.jpg", lambda: product_photo(23)),
+        Case("manifest: GTIN for Walmart", "manifest/walmart.jpg", lambda: product_photo(24)),
         Case("s3:TestEvent", "", None, message=json.dumps({"Service": "Amazon S3", "Event": "s3:TestEvent",
                                                             "Bucket": "x"})),
         Case("malformed SQS body", "", None, message="this is not json {"),
@@ -150,6 +215,8 @@ def run(aws: Any) -> dict[str, Any]:
     cases = corpus()
     objects = {c.key: c.make() for c in cases if c.make is not None}
     s3 = aws.client("s3")
+    # The manifest first, as `packshot run` does: pre-processing reads it beside each photo.
+    s3.put_object(Bucket=aws.input_bucket, Key=MANIFEST_KEY, Body=json.dumps(MANIFEST_ROWS).encode())
     for key, data in objects.items():
         s3.put_object(Bucket=aws.input_bucket, Key=key, Body=data)
     sqs = aws.client("sqs")
@@ -179,19 +246,22 @@ def run(aws: Any) -> dict[str, Any]:
             if not key.startswith("exports/") or ".." in key.split("/"):
                 problems.append(f"export key {key!r} escapes its prefix")
     kinds = {c.key or c.kind: c.kind for c in cases}
+    for key, record in outcome.records.items():
+        if record.get("status") == "failed":
+            problems.append(f"{key!r} ended failed: {record.get('reasons')}")
     table_rows = [{"kind": kinds.get(k, k), "key": k[:60], "status": r.get("status"),
-                   "reason": "; ".join(r.get("reasons") or [])[:110]} for k, r in sorted(outcome.records.items())]
+                   "reason": "; ".join(r.get("reasons") or [])[:110],
+                   "files": [f["name"] for f in r.get("export_files") or []]}
+                  for k, r in sorted(outcome.records.items())]
     table_rows += [{"kind": "message", "key": r["image_id"][:24], "status": r["status"],
-                    "reason": "; ".join(r.get("reasons") or [])[:110]} for r in message_records]
+                    "reason": "; ".join(r.get("reasons") or [])[:110], "files": []} for r in message_records]
     return {**outcome.summary(), "kinds": len(cases), "problems": problems, "rows": table_rows}
 
 
 def main() -> int:
     argparse.ArgumentParser(description=__doc__).parse_args()
-    import os
-
-    os.environ["MAX_OBJECT_BYTES"] = str(SIZE_LIMIT)
-    with embedded() as aws:
+    # The functions' settings come from the template's parameters, as the test's run does.
+    with embedded(parameters={"MaxObjectBytes": str(SIZE_LIMIT)}) as aws:
         result = run(aws)
     for row in result.pop("rows"):
         print(f"{row['kind']:<34} {row['status']:<14} {row['reason']}")

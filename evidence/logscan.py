@@ -23,6 +23,15 @@ def main() -> int:
         keys = aws.upload([examples / "chain_necklace.jpg", examples / "box_on_white.jpg"], examples,
                           {"chain_necklace.jpg": {"category": "jewelry"}})
         progress = aws.wait(keys, timeout_s=600)
+        print("statuses before review:", {k: r.get("status") for k, r in aws.records_by_key().items()},
+              file=sys.stderr)
+        # The review API's answers carry presigned URLs, and its decisions resume task tokens: log both paths.
+        from packshot.local.function_url import EmbeddedReviewApi
+
+        api = EmbeddedReviewApi(aws.client("lambda"), aws.physical("ReviewApiFunction"), "logscan")
+        for task in api.call({"op": "list"})["tasks"]:
+            api.call({"op": "decide", "task_id": task["task_id"], "decision": "reject", "reason": "log scan"})
+        progress = aws.wait(keys, timeout_s=600)
         records = aws.records_by_key()
     print("statuses:", {k: r.get("status") for k, r in records.items()}, file=sys.stderr)
     return 0 if progress.finished + getattr(progress, "waiting", 0) == len(keys) else 1

@@ -22,7 +22,7 @@ tracer = Tracer()
 metrics = Metrics(namespace="Packshot")
 processor = BatchProcessor(event_type=EventType.SQS)
 settings = Settings.from_env()
-settings.require("records_table", "state_machine_arn")
+settings.require("records_table", "state_machine_arn", "input_bucket")
 records = RecordsTable(settings.records_table)
 starter = PipelineStarter(settings.state_machine_arn)
 
@@ -30,13 +30,15 @@ starter = PipelineStarter(settings.state_machine_arn)
 def handle_message(record: SQSRecord) -> None:
     message = record
     try:
-        refs = parse_s3_notification(message.body)
+        notification = parse_s3_notification(message.body, settings.input_bucket)
     except MalformedEventError as exc:
         # Retrying cannot fix the body: keep a terminal record of it and acknowledge the message.
-        record_rejection(f"msg-{message.message_id}", exc.reason, records)
-        logger.warning("malformed message", extra={"message_id": message.message_id, "reason": exc.reason})
+        _reject_message(message.message_id, [exc.reason])
         return
-    for ref in refs:
+    if notification.problems:
+        # The records that name an object still go ahead; the ones that cannot are on this record.
+        _reject_message(message.message_id, notification.problems)
+    for ref in notification.refs:
         if is_manifest_key(ref.key):
             # A batch manifest describes the photos beside it and is read by pre-processing: not an image.
             logger.info("manifest received", extra={"key": ref.key})
@@ -46,6 +48,11 @@ def handle_message(record: SQSRecord) -> None:
         logger.info("object received", extra={"image_id": ref.image_id, "key": ref.key, "started": started})
         metrics.add_metric(name="ImagesReceived" if started else "DuplicateDeliveries", unit=MetricUnit.Count,
                            value=1)
+
+
+def _reject_message(message_id: str, reasons: list[str]) -> None:
+    record_rejection(f"msg-{message_id}", reasons, records)
+    logger.warning("malformed message", extra={"message_id": message_id, "reasons": reasons})
 
 
 @metrics.log_metrics

@@ -1,4 +1,4 @@
-"""Human review: the state machine's review list (with task tokens) and the reviewers' IAM-authenticated API."""
+"""Human review, the state machine's side: put an image on the review list with the task token it waits on."""
 
 from __future__ import annotations
 
@@ -12,10 +12,9 @@ from packshot.adapters.records import RecordsTable
 from packshot.adapters.review import ReviewTable, S3Presigner, StepFunctionsTokens
 from packshot.adapters.s3 import S3Store
 from packshot.config import Settings
-from packshot.errors import ReviewError
-from packshot.review import ReviewService, command_from_http, http_response, http_status
+from packshot.review import ReviewService
 
-# The event carries task tokens and the answers carry presigned URLs: never log either (no log_event).
+# The event carries a task token: never log it (no log_event).
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics(namespace="Packshot")
@@ -30,14 +29,7 @@ service = ReviewService(ReviewTable(settings.review_table), RecordsTable(setting
 @tracer.capture_lambda_handler
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    if "requestContext" in event:  # the Function URL: SigV4-signed HTTP; enqueue is not reachable this way
-        try:
-            result = service.handle(command_from_http(event))
-        except ReviewError as exc:
-            return http_response(http_status(exc), {"error": type(exc).__name__, "reason": exc.reason})
-        return http_response(200, result)
-    result = service.handle(event)  # lambda:Invoke: the state machine (enqueue) or `packshot review`
-    counted = {"enqueue": "ReviewsOpened", "decide": "ReviewDecisions"}.get(str(event.get("op")))
-    if counted:
-        metrics.add_metric(name=counted, unit=MetricUnit.Count, value=1)
+    """lambda:Invoke by "Wait for a reviewer" only; no decision is ever taken here (see review_api)."""
+    result = service.open_review(event)
+    metrics.add_metric(name="ReviewsOpened", unit=MetricUnit.Count, value=1)
     return result

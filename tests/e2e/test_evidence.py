@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from evidence import bad_inputs, cost, duplicates, faults
+from evidence import attacks, bad_inputs, cost, duplicates, faults
 
 # What must never reach a log: SigV4 presigned URL parts and Step Functions task tokens.
 SECRET_PATTERNS = [r"X-Amz-Signature=", r"X-Amz-Credential=", r"X-Amz-Security-Token=",
@@ -41,13 +41,27 @@ def test_uploads_delivered_three_times_give_one_execution_one_record_and_one_exp
 def test_every_kind_of_bad_input_settles_with_a_reason_and_leaves_the_original_untouched(small_size_limit_aws) -> None:
     result = bad_inputs.run(small_size_limit_aws)
 
-    assert result["kinds"] >= 25
-    assert result["problems"] == []
+    assert result["kinds"] >= 50
+    assert result["problems"] == []  # includes: no record ended "failed"
+    assert "failed" not in result["by_status"]
     assert result["handler_errors"] == 0 and result["dead_letters"] == 0
     rows = {row["kind"]: row for row in result["rows"]}
     for kind in ("zero bytes", "truncated JPEG", "HTML named .jpg", "PDF", "1x1 pixel", "999 px",
-                 "30,000 px bomb header", "object deleted before processing"):
+                 "30,000 px bomb header", "object deleted before processing", "JPEG with a damaged restart interval",
+                 "JPEG header claiming 12000x8000 over 1 MP", "PNG with a damaged IDAT (CRC)", "all white",
+                 "all black", "fully transparent PNG", "1x100000 px", "200 MP header", "truncated CR3",
+                 "manifest: platforms 5", "manifest: two rows for one file", "manifest: wrong GTIN check digit"):
         assert rows[kind]["status"] == "rejected" and rows[kind]["reason"], kind
+    for kind in ("16-bit CMYK TIFF", "16-bit planar RGB TIFF", "JPEG with an MPF gain map", "key with a tab"):
+        assert rows[kind]["status"] not in ("rejected", "failed"), (kind, rows[kind])  # read, then judged
+    assert rows["manifest: one-element list"]["status"] == "needs_review"  # jewelry: a person decides
+    assert rows["200 MP header"]["reason"].startswith("the photo has 200 million pixels")
+    for kind, words in (("PNG with a damaged IDAT (CRC)", "PNG data is damaged"),
+                        ("PNG with a damaged zlib stream", "PNG data is damaged"),
+                        ("JPEG with a damaged restart interval", "damaged in its lower third"),
+                        ("multi-page TIFF", "2 pages"), ("all white", "one colour")):
+        assert words in rows[kind]["reason"], (kind, rows[kind])  # refused for what it is, not its size
+    assert "00012345678905.jpg" in rows["manifest: GTIN for Walmart"]["files"]
     if "MaxObjectBytes" in small_size_limit_aws.stack.parameters:
         assert rows["object over the size limit"]["status"] == "rejected"
 
@@ -93,3 +107,10 @@ def test_the_cost_model_adds_up_lambda_state_machine_queue_storage_and_table_cos
         lambda_gb_s * cost.PRICES["lambda_arm64_gb_second"] + 2 * cost.PRICES["lambda_request"])
     assert result["by_service_usd_per_image"]["step_functions"] == pytest.approx(10 * 0.025 / 1000)
     assert result["usd_per_image"] == pytest.approx(sum(result["by_service_usd_per_image"].values()))
+
+
+def test_the_attacks_that_need_no_pipeline_run_are_all_refused(embedded) -> None:
+    results = attacks.run(embedded, quick=True)
+
+    assert len(results) >= 15
+    assert [f"{r.finding}: {r.attack}: {r.observed}" for r in results if not r.ok] == []

@@ -41,7 +41,7 @@ def test_each_upload_ends_with_one_record_and_good_photos_are_exported_on_pure_w
     for name in BAD:
         assert records[name]["status"] == "rejected"
         assert records[name]["reasons"], name
-    assert "truncated or corrupt" in records["broken.jpg"]["reasons"][0]
+    assert "JPEG file is cut short" in records["broken.jpg"]["reasons"][0]
     assert "under the 1000 px minimum" in records["small_cream_jar.jpg"]["reasons"][0]
     for name in ACCEPTABLE:
         record = records[name]
@@ -147,9 +147,14 @@ def test_packshot_run_writes_exports_cutouts_and_a_report_for_every_input(tmp_pa
         "box_on_white.jpg": "exported", "broken.jpg": "rejected", "small_cream_jar.jpg": "rejected"}
     csv_lines = (out / "report.csv").read_text().strip().splitlines()
     assert csv_lines[0] == "name,status,route,qc_score,reasons,exports" and len(csv_lines) == 4
-    assert Image.open(out / "cutouts" / "box_on_white.png").mode == "RGBA"
-    assert (out / "exports" / "amazon_main" / "box_on_white.jpg").is_file()
-    assert (out / "exports" / "shopify" / "box_on_white.jpg").is_file()
+    box = next(r for r in rows if r["name"] == "box_on_white.jpg")
+    image_id = box["record"]["image_id"]
+    # Named after the source and the image id: names made from keys alone can collide.
+    assert box["cutout"] == f"cutouts/box_on_white-{image_id}.png"
+    assert Image.open(out / box["cutout"]).mode == "RGBA"
+    for platform in ("amazon_main", "shopify"):
+        assert box["exports"][platform] == f"exports/{platform}/box_on_white-{image_id}.jpg"
+        assert (out / box["exports"][platform]).is_file()
     html = (out / "report.html").read_text()
     for name in ["box_on_white.jpg", "broken.jpg", "small_cream_jar.jpg"]:
         assert f'id="{name}"' in html
@@ -160,8 +165,10 @@ def test_packshot_run_writes_exports_cutouts_and_a_report_for_every_input(tmp_pa
     import hashlib
     import zipfile
 
-    delivery = out / "deliveries" / "default"
-    archive = zipfile.ZipFile(delivery / "default.zip")
+    from packshot.delivery import batch_slug
+
+    delivery = out / "deliveries" / batch_slug("default")
+    archive = zipfile.ZipFile(delivery / f"{batch_slug('default')}.zip")
     manifest = list(csv.DictReader((delivery / "manifest.csv").open(encoding="utf-8")))
     images = sorted(n for n in archive.namelist() if not n.startswith("manifest."))
     assert images == ["amazon_main/box_on_white.jpg", "shopify/box_on_white.jpg"]

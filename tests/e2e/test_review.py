@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from packshot.adapters.review import LambdaReviewApi
 from packshot.cli import main as packshot_main
+from packshot.local.function_url import EmbeddedReviewApi, local_principal
 from packshot.local.review_page import ReviewPage
 from tests.conftest import EXAMPLES
 
@@ -60,14 +60,17 @@ def test_a_reviewer_approves_one_photo_and_rejects_another_on_the_review_page(re
     keys = aws.upload([EXAMPLES / "box_on_white.jpg", EXAMPLES / "teal_glass_bottle.jpg"], EXAMPLES)
     progress = aws.wait(keys, timeout_s=240)
     assert progress.by_status == {"needs_review": 2}, progress.line()
-    page_server = ReviewPage(LambdaReviewApi(aws.physical("ReviewFunction"), aws.client("lambda")))
+    alice = local_principal("alice")
+    page_server = ReviewPage(EmbeddedReviewApi(aws.client("lambda"), aws.physical("ReviewApiFunction"), "alice"),
+                             "alice")
     url = page_server.start()
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(url)
-            page.fill("#reviewer", "alice")
+            page.goto(url)  # the printed link: its secret becomes the session cookie
+            assert page.url.endswith("/") and "session=" not in page.url
+            assert page.inner_text("#operator") == "alice"
             box = page.locator("section.task", has_text="box_on_white.jpg")
             teal = page.locator("section.task", has_text="teal_glass_bottle.jpg")
             assert box.locator("img[alt=mask]").evaluate("i => i.complete && i.naturalWidth > 0")
@@ -75,8 +78,7 @@ def test_a_reviewer_approves_one_photo_and_rejects_another_on_the_review_page(re
             page.screenshot(path=str(tmp_path / "review_page.png"), full_page=False)
             box.locator("button.approve").click()
             page.wait_for_selector("#message")
-            assert "approve by alice" in page.inner_text("#message")
-            page.fill("#reviewer", "alice")
+            assert f"approve by {alice}" in page.inner_text("#message")
             teal.locator("input.reason").fill("cap cut off on the left; reshoot")
             teal.locator("button.reject").click()
             page.wait_for_selector("#empty")
@@ -89,10 +91,11 @@ def test_a_reviewer_approves_one_photo_and_rejects_another_on_the_review_page(re
     box_record, teal_record = records["box_on_white.jpg"], records["teal_glass_bottle.jpg"]
     assert box_record["status"] == "exported" and box_record["exports"]
     assert teal_record["status"] == "rejected_by_reviewer"
-    assert teal_record["reasons"] == ["rejected by alice at the review step: cap cut off on the left; reshoot"]
+    assert teal_record["reasons"] == [f"rejected by {alice} at the review step: cap cut off on the left; reshoot"]
     for record, decision in ((box_record, "approve"), (teal_record, "reject")):
         (made,) = record["decisions"]
-        assert (made["decision"], made["reviewer"], made["step"]) == (decision, "alice", "review")
+        assert (made["decision"], made["reviewer"], made["step"]) == (decision, alice, "review")
+        assert made["principal"] == alice.casefold()
         assert made["at"].startswith(time.strftime("%Y-"))
     assert [e["status"] for e in aws.executions()] == ["SUCCEEDED", "SUCCEEDED"]
 
@@ -106,7 +109,7 @@ def test_a_review_nobody_decides_in_time_ends_as_review_expired_not_as_a_failed_
     assert record["status"] == "review_expired", record
     assert "no review decision within 3 s" in record["reasons"][0]
     assert [e["status"] for e in aws.executions()] == ["SUCCEEDED"]
-    api = LambdaReviewApi(aws.physical("ReviewFunction"), aws.client("lambda"))
+    api = EmbeddedReviewApi(aws.client("lambda"), aws.physical("ReviewApiFunction"), "alice")
     assert api.call({"op": "list"}) == {"tasks": []}
 
 
@@ -132,14 +135,73 @@ def test_packshot_run_leaves_review_items_pending_and_says_how_to_work_them(tmp_
     assert "--review" in err and "--approve-all" in err
 
 
+def test_packshot_run_approve_all_never_signs_a_senior_step_without_a_named_senior(tmp_path: Path, model_file: Path,
+                                                                                   capsys) -> None:
+    out = tmp_path / "out"
+
+    assert packshot_main(["run", str(jewelry_batch(tmp_path)), "--out", str(out), "--approve-all",
+                          "--reviewer", "alice"]) == 2
+
+    (row,) = json.loads((out / "report.json").read_text())
+    assert row["status"] == "needs_senior"  # not signed off by a made-up "senior-alice"
+    assert [d["reviewer"] for d in row["record"]["decisions"]] == [local_principal("alice")]
+    assert "--senior NAME" in capsys.readouterr().err
+
+
+def test_packshot_run_refuses_a_senior_who_is_the_reviewer_under_another_spelling(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit) as refused:
+        packshot_main(["run", str(tmp_path), "--approve-all", "--reviewer", "alice", "--senior", "ALICE"])
+    assert refused.value.code == 2
+
+
 def test_packshot_run_approve_all_signs_complex_products_off_twice_and_exports_them(tmp_path: Path,
                                                                                     model_file: Path) -> None:
     out = tmp_path / "out"
 
     assert packshot_main(["run", str(jewelry_batch(tmp_path)), "--out", str(out), "--approve-all",
-                          "--reviewer", "alice"]) == 0
+                          "--reviewer", "alice", "--senior", "bob"]) == 0
 
     (row,) = json.loads((out / "report.json").read_text())
     assert row["status"] == "exported" and row["exports"]
     assert [(d["step"], d["decision"], d["reviewer"]) for d in row["record"]["decisions"]] == [
-        ("review", "approve", "alice"), ("senior", "approve", "senior-alice")]
+        ("review", "approve", local_principal("alice")), ("senior", "approve", local_principal("bob"))]
+
+
+def banner_png() -> bytes:
+    """A perfectly cut flat rectangle: what a forged correction looked like (QC scores it near 100)."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    rgba = np.zeros((1200, 1200, 4), np.uint8)
+    rgba[300:900, 250:950] = (200, 20, 20, 255)
+    out = io.BytesIO()
+    Image.fromarray(rgba, "RGBA").save(out, "PNG")
+    return out.getvalue()
+
+
+def test_a_corrected_cutout_is_scored_again_and_shown_to_a_person_before_it_is_exported(embedded) -> None:
+    import urllib.request
+
+    aws = embedded
+    keys = aws.upload([EXAMPLES / "white_mug_on_white.jpg"], EXAMPLES)
+    assert aws.wait(keys, timeout_s=240).by_status == {"needs_review": 1}
+    assert aws.records_by_key()["white_mug_on_white.jpg"]["route"] != "complex"  # QC sent it, not a rule
+    api = EmbeddedReviewApi(aws.client("lambda"), aws.physical("ReviewApiFunction"), "alice")
+    (task,) = api.call({"op": "list"})["tasks"]
+    target = api.call({"op": "upload_url", "task_id": task["task_id"]})
+    urllib.request.urlopen(urllib.request.Request(target["url"], data=banner_png(), method="PUT",
+                                                  headers={"Content-Type": "image/png"})).read()
+
+    api.call({"op": "decide", "task_id": task["task_id"], "decision": "corrected",
+              "corrected_cutout_key": target["key"]})
+
+    progress = aws.wait(keys, timeout_s=240)
+    record = aws.records_by_key()["white_mug_on_white.jpg"]
+    assert progress.by_status == {"needs_review": 1}, record  # back with a person, not exported
+    assert record["qc_score"] >= 90 and record["reasons"][0].startswith("corrected cutout")
+    (again,) = api.call({"op": "list"})["tasks"]
+    assert again["members"][0]["qc_score"] == record["qc_score"]
+    api.call({"op": "decide", "task_id": again["task_id"], "decision": "approve"})
+    assert aws.wait(keys, timeout_s=240).by_status == {"exported": 1}

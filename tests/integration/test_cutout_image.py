@@ -12,8 +12,11 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from packshot.models.quantized import INT8_FILENAME, INT8_SHA256
 from packshot.models.registry import MODELS
+from packshot.models.studio import STUDIO_FILENAME, STUDIO_SHA256
 from tests.conftest import REPO
 
 # Import names of the distributions in functions/cutout/requirements.txt (and what they pull in).
@@ -53,16 +56,22 @@ def test_the_cutout_stage_imports_nothing_its_image_does_not_install(model_file)
     assert third_party - ALLOWED_TOP_LEVEL == set(), "the cutout image would lack these modules"
 
 
-def test_the_image_copies_the_committed_int8_model_and_checks_it_against_the_pinned_sha256() -> None:
+@pytest.mark.parametrize(("family", "filename", "arg", "sha256"), [
+    ("u2netp-int8", INT8_FILENAME, "INT8_SHA256", INT8_SHA256),
+    ("packshot-studio", STUDIO_FILENAME, "STUDIO_SHA256", STUDIO_SHA256),
+])
+def test_the_image_copies_each_committed_model_and_checks_it_against_the_pinned_sha256(
+    family: str, filename: str, arg: str, sha256: str
+) -> None:
     dockerfile = (REPO / "functions" / "cutout" / "Dockerfile").read_text()
-    target = f"/opt/models/{INT8_FILENAME}"
-    assert MODELS["u2netp-int8"].filename == INT8_FILENAME and (REPO / "models" / INT8_FILENAME).is_file()
-    assert re.search(rf"^COPY models/{re.escape(INT8_FILENAME)} {re.escape(target)}$", dockerfile, re.MULTILINE)
-    pinned = re.findall(r"^ARG INT8_SHA256=([0-9a-f]{64})$", dockerfile, re.MULTILINE)
-    assert pinned == [INT8_SHA256], "the Dockerfile's sum must be the one load_model checks"
+    target = f"/opt/models/{filename}"
+    assert MODELS[family].filename == filename and (REPO / "models" / filename).is_file()
+    assert re.search(rf"^COPY models/{re.escape(filename)} {re.escape(target)}$", dockerfile, re.MULTILINE)
+    pinned = re.findall(rf"^ARG {arg}=([0-9a-f]{{64}})$", dockerfile, re.MULTILINE)
+    assert pinned == [sha256], "the Dockerfile's sum must be the one load_model checks"
     # The check runs after the copy, on the copied file, so the image cannot hold anything else under that name.
-    check = f'echo "${{INT8_SHA256}}  {target}" | sha256sum -c -'
-    assert dockerfile.index(check) > dockerfile.index(f"COPY models/{INT8_FILENAME}")
+    check = f'echo "${{{arg}}}  {target}" | sha256sum -c -'
+    assert dockerfile.index(check) > dockerfile.index(f"COPY models/{filename}")
 
 
 def test_the_image_pins_the_onnxruntime_the_int8_model_was_tested_with() -> None:

@@ -9,15 +9,18 @@ import numpy as np
 from PIL import Image
 
 from packshot.adapters.records import RecordsTable
+from packshot.delivery import batch_slug
 from tests.conftest import EVENTS, EXAMPLES
 
 STAGES = ["preprocess", "classify", "cutout", "finish", "export"]
 # Functions a person invokes, not the state machine.
 ON_DEMAND = ["deliver"]
-# Invoked by the state machine with a task token (enqueue) and by reviewers (list, decide).
-REVIEW = ["review"]
+# Invoked by the state machine with a task token (enqueue), and by reviewers over a Function URL (list, decide).
+REVIEW = ["review", "review_api"]
 # Invoked by a schedule (EventBridge); the embedded AWS has no clock, so tests invoke it.
 SCHEDULED = ["backlog"]
+# Invoked by an EventBridge rule on the state machine's execution status changes.
+RULES = ["execution_ended"]
 
 
 def load_event(name: str) -> dict:
@@ -32,7 +35,8 @@ def invoke(aws, logical: str, event: dict) -> dict:
 
 
 def test_every_event_file_is_fed_to_a_handler_here() -> None:
-    assert sorted(p.stem for p in EVENTS.glob("*.json")) == sorted(["ingest", *STAGES, *ON_DEMAND, *REVIEW, *SCHEDULED])
+    assert sorted(p.stem for p in EVENTS.glob("*.json")) == sorted(["ingest", *STAGES, *ON_DEMAND, *REVIEW, *SCHEDULED,
+                                                                    *RULES])
 
 
 def test_the_ingest_event_starts_one_execution_and_acknowledges_the_test_event(embedded_without_event_sources):
@@ -57,11 +61,13 @@ def test_the_stage_events_run_in_order_and_each_leaves_its_mark_on_the_record(em
     aws = embedded_without_event_sources
     state = load_event("preprocess")
     s3 = aws.client("s3")
-    s3.put_object(Bucket=state["bucket"], Key=state["key"], Body=(EXAMPLES / "box_on_white.jpg").read_bytes())
+    put = s3.put_object(Bucket=state["bucket"], Key=state["key"], Body=(EXAMPLES / "box_on_white.jpg").read_bytes())
     table = RecordsTable(aws.records_table, aws.client("dynamodb"))
     table.create_if_absent({"image_id": state["image_id"], "source_key": state["key"], "status": "received"})
+    # The sample events name version v1 of a made-up upload; a stage reads exactly the version it is given.
+    upload = {"version_id": put["VersionId"], "etag": put["ETag"].strip('"')}
 
-    out = invoke(aws, "PreprocessFunction", load_event("preprocess"))
+    out = invoke(aws, "PreprocessFunction", {**load_event("preprocess"), **upload})
     assert out["master_key"] == load_event("classify")["master_key"]
     master = Image.open(io.BytesIO(s3.get_object(Bucket=aws.work_bucket, Key=out["master_key"])["Body"].read()))
     assert master.mode == "RGB" and max(master.size) >= 1000
@@ -81,7 +87,7 @@ def test_the_stage_events_run_in_order_and_each_leaves_its_mark_on_the_record(em
     assert set(record["qc_parts"]) == {"background", "edge_quality", "product_fill", "colour"}
     assert out["final_key"] == load_event("export")["final_key"]
 
-    out = invoke(aws, "ExportFunction", load_event("export"))
+    out = invoke(aws, "ExportFunction", {**load_event("export"), **upload})
     record = table.get(state["image_id"])
     assert set(record["exports"]) == {"amazon_main", "shopify"}
     for key in record["exports"].values():
@@ -145,7 +151,7 @@ def test_the_deliver_event_packages_the_batch_exports_with_manifests_and_checksu
     result = invoke(aws, "DeliverFunction", load_event("deliver"))
 
     assert result["files"] == 1 and result["images"] == 1 and result["not_delivered"] == 1
-    assert result["keys"]["zip"] == "deliveries/shoot-01/shoot-01.zip"
+    assert result["keys"]["zip"] == f"deliveries/{batch_slug('shoot 01')}/{batch_slug('shoot 01')}.zip"
     package = s3.get_object(Bucket=aws.export_bucket, Key=result["keys"]["zip"])["Body"].read()
     archive = zipfile.ZipFile(io.BytesIO(package))
     assert sorted(archive.namelist()) == ["amazon_main/B00TEST123.MAIN.jpg", "manifest.csv", "manifest.json"]
@@ -161,6 +167,8 @@ def test_the_deliver_event_packages_the_batch_exports_with_manifests_and_checksu
 
 
 def test_the_review_event_puts_the_image_on_the_review_list_without_showing_its_token(embedded_without_event_sources):
+    from packshot.local.function_url import EmbeddedReviewApi
+
     aws = embedded_without_event_sources
     event = load_event("review")
     image_id = event["state"]["image_id"]
@@ -171,15 +179,53 @@ def test_the_review_event_puts_the_image_on_the_review_list_without_showing_its_
     assert invoke(aws, "ReviewFunction", event) == {"review_id": f"{image_id}:review", "status": "needs_review"}
 
     assert table.get(image_id)["status"] == "needs_review"
-    listed = invoke(aws, "ReviewFunction", {"op": "list"})
+    api = EmbeddedReviewApi(aws.client("lambda"), aws.physical("ReviewApiFunction"), "alice")
+    listed = api.call({"op": "list"})
     (task,) = listed["tasks"]
     assert task["members"][0]["reasons"] == ["edge quality 12/25"]
     assert event["task_token"] not in json.dumps(listed)
     # No execution waits on the sample token: the decision says so and the dead item leaves the list.
-    result = invoke(aws, "ReviewFunction", {"op": "decide", "task_id": task["task_id"], "decision": "approve",
-                                            "reviewer": "alice"})
+    result = api.call({"op": "decide", "task_id": task["task_id"], "decision": "approve"})
     assert result["photos"][0]["result"].startswith("expired")
-    assert invoke(aws, "ReviewFunction", {"op": "list"}) == {"tasks": []}
+    assert result["reviewer"] == "arn:aws:iam::123456789012:user/alice"
+    assert api.call({"op": "list"}) == {"tasks": []}
+
+
+def test_the_review_api_event_lists_open_reviews_for_the_caller_the_function_url_verified(
+        embedded_without_event_sources):
+    aws = embedded_without_event_sources
+
+    response = invoke(aws, "ReviewApiFunction", load_event("review_api"))
+
+    assert response["statusCode"] == 200 and json.loads(response["body"]) == {"tasks": []}
+    unsigned = {**load_event("review_api"), "requestContext": {"http": {"method": "GET"}}}
+    assert invoke(aws, "ReviewApiFunction", unsigned)["statusCode"] == 400
+
+
+def raw_invoke(aws, logical: str, event: dict) -> tuple[bool, dict]:
+    resp = aws.client("lambda").invoke(FunctionName=aws.physical(logical), Payload=json.dumps(event).encode())
+    return "FunctionError" in resp, json.loads(resp["Payload"].read())
+
+
+def test_a_decision_sent_by_lambda_invoke_is_refused_whatever_identity_it_claims(embedded_without_event_sources):
+    aws = embedded_without_event_sources
+    event = load_event("review")
+    image_id = event["state"]["image_id"]
+    table = RecordsTable(aws.records_table, aws.client("dynamodb"))
+    table.create_if_absent({"image_id": image_id, "source_key": event["state"]["key"], "status": "processing"})
+    invoke(aws, "ReviewFunction", event)
+    task_id = f"{image_id}:review"
+    forged = {"rawPath": f"/reviews/{task_id}/decision", "body": json.dumps({"decision": "approve"}),
+              "requestContext": {"http": {"method": "POST"},
+                                 "authorizer": {"iam": {"userArn": "arn:aws:iam::123456789012:user/senior-boss"}}}}
+
+    for attempt in ({"op": "decide", "task_id": task_id, "decision": "approve", "reviewer": "mallory"},
+                    {"op": "list"}, forged):
+        errored, payload = raw_invoke(aws, "ReviewFunction", attempt)
+        assert errored and payload["errorType"] == "InvalidDecisionError", payload
+
+    assert table.get(image_id)["status"] == "needs_review"  # nothing was decided
+    assert "decisions" not in table.get(image_id)
 
 
 def test_the_scheduled_backlog_event_counts_open_reviews_and_the_oldest_age(embedded_without_event_sources):
@@ -193,3 +239,18 @@ def test_the_scheduled_backlog_event_counts_open_reviews_and_the_oldest_age(embe
 
     assert result["open_reviews"] == 2
     assert result["oldest_age_s"] > 3600  # older than the newer task: the oldest one counts
+
+
+def test_the_execution_ended_event_closes_an_open_record_as_stopped_with_the_cause(embedded_without_event_sources):
+    aws = embedded_without_event_sources
+    event = load_event("execution_ended")
+    image_id = event["detail"]["name"]
+    table = RecordsTable(aws.records_table, aws.client("dynamodb"))
+    table.create_if_absent({"image_id": image_id, "status": "processing", "execution_name": image_id})
+
+    result = invoke(aws, "ExecutionEndedFunction", event)
+
+    assert result == {"image_id": image_id, "closed": True, "status": "stopped"}
+    record = table.get(image_id)
+    assert record["status"] == "stopped" and "ManualStop stopped by an operator" in record["reasons"][0]
+    assert invoke(aws, "ExecutionEndedFunction", event)["closed"] is False  # terminal now: a re-delivery is a no-op

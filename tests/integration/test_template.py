@@ -57,7 +57,8 @@ def test_every_function_has_a_handler_file_and_the_cutout_is_a_container_image()
     specs = handler_specs(s)
     assert {spec.logical_id for spec in specs.values()} == {
         "IngestFunction", "PreprocessFunction", "ClassifyFunction", "CutoutFunction", "FinishFunction",
-        "ExportFunction", "DeliverFunction", "ReviewFunction", "BacklogFunction"}
+        "ExportFunction", "DeliverFunction", "ReviewFunction", "ReviewApiFunction", "BacklogFunction",
+        "ExecutionEndedFunction"}
     assert s.properties("CutoutFunction")["PackageType"] == "Image"
     dockerfile = (s.root / s.resources["CutoutFunction"]["Metadata"]["Dockerfile"]).read_text()
     assert "sha256sum -c" in dockerfile, "the image must verify the model it bakes in"
@@ -92,7 +93,7 @@ def test_the_model_name_parameter_offers_exactly_the_registry_s_models_and_reach
     assert chosen.function_environment("CutoutFunction")["MODEL_NAME"] == "isnet-general-use"
     # A family whose file is not in the image must come with ModelUri: a deploy-time rule says so.
     rule = template.template["Rules"]["ModelFileForModelName"]
-    baked_in = [["u2netp-fast", "u2netp-int8", "u2netp"], {"Ref": "ModelName"}]
+    baked_in = [["packshot-studio", "u2netp-fast", "u2netp-int8", "u2netp"], {"Ref": "ModelName"}]
     assert rule["RuleCondition"] == {"Fn::Not": [{"Fn::Contains": baked_in}]}
 
 

@@ -8,8 +8,10 @@ import pytest
 from packshot.config import Settings
 from packshot.stages.backdrop import Backdrop, measure_backdrop
 from packshot.stages.finish import finish_cutout
+from tests.unit.test_finish_decision import verdict
 
 SETTINGS = Settings()
+PASSING = verdict(True)
 
 
 def without_backdrop(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
@@ -25,8 +27,7 @@ def shot(height: int, width: int, backdrop: tuple[int, int, int], seed: int) -> 
     top, left = height // 4, width // 4
     rgb[top : 3 * top, left : 2 * left] = (120, 118, 110)  # a grey panel lit by the same cast
     rgb[top : 3 * top, 2 * left : 3 * left] = (30, 60, 170)
-    # A pale label whose levels ramp across QC's "nearly the backdrop" distance: a backdrop colour off by a
-    # fraction of a level changes the colour score.
+    # A pale label close to the backdrop: its colour after the white balance shows any difference in the gains.
     ramp = np.linspace(-40.0, 0.0, left)[None, :, None] + np.array(backdrop)
     rgb[3 * top - 20 : 3 * top, left : 2 * left] = np.clip(ramp, 0, 255).astype(np.uint8)
     alpha[top : 3 * top, left : 3 * left] = 255
@@ -48,9 +49,9 @@ def test_finishing_decides_exactly_as_it_did_on_a_file_that_carried_the_photo(
 ) -> None:
     rgb, alpha = shot(*size, backdrop, seed=sum(size))
     reference = (240.0, 240.0, 240.0)
-    before = finish_cutout(rgb, alpha, route="simple", confidence=0.95, reference_white=reference, settings=SETTINGS)
+    before = finish_cutout(rgb, alpha, route="simple", verdict=PASSING, reference_white=reference, settings=SETTINGS)
     measured = Backdrop.from_state(measure_backdrop(rgb, alpha).to_state())  # through the state, as the stages do
-    after = finish_cutout(without_backdrop(rgb, alpha), alpha, route="simple", confidence=0.95,
+    after = finish_cutout(without_backdrop(rgb, alpha), alpha, route="simple", verdict=PASSING,
                           reference_white=reference, settings=SETTINGS, backdrop=measured)
     assert after.balance == before.balance
     assert after.qc == before.qc
@@ -62,9 +63,9 @@ def test_finishing_decides_exactly_as_it_did_on_a_file_that_carried_the_photo(
 def test_without_the_measurement_a_file_with_no_photo_behind_loses_the_white_balance() -> None:
     # Why the measurement has to travel: zeros under alpha 0 are no studio white.
     rgb, alpha = shot(300, 400, (244, 236, 222), seed=1)
-    blind = finish_cutout(without_backdrop(rgb, alpha), alpha, route="simple", confidence=0.95,
+    blind = finish_cutout(without_backdrop(rgb, alpha), alpha, route="simple", verdict=PASSING,
                           reference_white=None, settings=SETTINGS)
-    seeing = finish_cutout(without_backdrop(rgb, alpha), alpha, route="simple", confidence=0.95,
+    seeing = finish_cutout(without_backdrop(rgb, alpha), alpha, route="simple", verdict=PASSING,
                            reference_white=None, settings=SETTINGS, backdrop=measure_backdrop(rgb, alpha))
     assert not blind.balance.applied and seeing.balance.applied
 
@@ -72,36 +73,20 @@ def test_without_the_measurement_a_file_with_no_photo_behind_loses_the_white_bal
 def test_a_frame_that_is_all_product_has_no_backdrop_to_measure() -> None:
     rgb = np.full((50, 60, 3), 90, np.uint8)
     measured = measure_backdrop(rgb, np.full((50, 60), 255, np.uint8))
-    assert measured == Backdrop(white=None, middle=None)
-    assert measured.colour_after((1.1, 1.0, 0.9)) is None
+    assert measured == Backdrop(white=None)
     assert Backdrop.from_state(measured.to_state()) == measured
 
 
-@pytest.mark.parametrize("value", [None, {}, {"white": None}, "not a dict"])
+@pytest.mark.parametrize("value", [None, {}, {"middle": [[1, 2], [1, 2], [1, 2]]}, "not a dict"])
 def test_a_state_without_a_measurement_means_measure_the_file(value: object) -> None:
     assert Backdrop.from_state(value) is None
 
 
-@pytest.mark.parametrize("count", [7, 8, 1, 2])
-def test_the_backdrop_colour_after_gains_is_the_median_qc_would_take_of_the_gained_pixels(count: int) -> None:
-    from packshot.imaging.colour import apply_gains
-    from packshot.imaging.qc import backdrop_sample
-
-    rng = np.random.default_rng(count)
-    rgb = np.zeros((1, 12, 3), np.uint8)
-    rgb[0, :count] = rng.integers(180, 256, (count, 3))  # spread apart: the two middle values differ
-    alpha = np.full((1, 12), 255, np.uint8)
-    alpha[0, :count] = 0
-    gains = (1.0731, 0.9812, 0.9177)
-    expected = np.median(backdrop_sample(apply_gains(rgb, gains), alpha), axis=0)
-    np.testing.assert_array_equal(measure_backdrop(rgb, alpha).colour_after(gains), expected)
-
-
 def test_the_cutout_and_finish_stages_hand_the_measurement_over_in_the_state(model_file) -> None:
     from packshot import pipeline
-    from packshot.cutout import cut_out
     from packshot.imaging.decode import decode_png_rgba
     from packshot.models.registry import default_path_for, load_model
+    from packshot.stages.cutout import cut_out_photo
     from tests.conftest import EXAMPLES
     from tests.unit.test_preprocess_stage import INPUT, WORK, FakeRecords, FakeStore
 
@@ -118,12 +103,38 @@ def test_the_cutout_and_finish_stages_hand_the_measurement_over_in_the_state(mod
 
     # What finishing decided when the cutout file still carried the photo under alpha 0.
     master = pipeline.load_master(state, store, settings)
-    result = cut_out(master, model)
+    cutout = cut_out_photo(master, model)
+    result = cutout.result
     photo = result.foreground if result.foreground is not None else master
-    before = finish_cutout(photo, result.alpha, route="simple", confidence=result.confidence,
+    before = finish_cutout(photo, result.alpha, route="simple", verdict=cutout.verdict,
                            reference_white=pipeline._reference_white(state), settings=settings)
     record = records.items["img-1"]
     assert record["colour_normalisation"]["gains"] == list(before.balance.gains)
     assert record["colour_normalisation"]["measured_background"] == list(before.balance.measured_background or [])
     assert (record["qc_score"], record["qc_parts"]["colour"]) == (before.qc.score, before.qc.colour)
     assert record["reasons"] == list(before.reasons)
+    # The gate's verdict on the record and in the state is the one on the master photo.
+    assert {k: v for k, v in state["gate"].items() if k not in ("cutout_key", "overlay_key")} == \
+        cutout.verdict.as_record()
+
+
+def test_the_gate_judges_the_master_photo_not_the_file_that_carries_nothing_behind_the_product(model_file) -> None:
+    from dataclasses import asdict
+
+    from packshot.gate import judge, measure_gate
+    from packshot.imaging.decode import decode_image
+    from packshot.models.registry import default_path_for, load_model
+    from packshot.stages.cutout import cut_out_photo
+    from tests.conftest import EXAMPLES
+
+    settings = Settings()
+    model = load_model(settings.model_name, default_path_for(settings.model_name))
+    master = decode_image((EXAMPLES / "white_mug_on_white.jpg").read_bytes()).pixels
+    cutout = cut_out_photo(master, model)
+    assert cutout.pixels[cutout.alpha == 0].max() == 0  # the file's pixels: nothing behind the product
+
+    model_signals = asdict(cutout.result.signals) if cutout.result.signals is not None else {}
+    on_master = judge(measure_gate(master, cutout.alpha).signals, model_signals)
+    on_file = judge(measure_gate(cutout.pixels, cutout.alpha).signals, model_signals)
+    assert cutout.verdict.as_record() == on_master.as_record()
+    assert on_file.as_record()["signals"] != on_master.as_record()["signals"]  # the two can be told apart

@@ -179,7 +179,7 @@ def test_rejects_an_animated_webp() -> None:
 def test_rejects_a_truncated_jpeg_as_undecodable() -> None:
     rng = np.random.default_rng(0)
     data = save(Image.fromarray(rng.integers(0, 255, (H, W, 3), dtype=np.uint8)), "JPEG")
-    with pytest.raises(UndecodableImageError, match="truncated or corrupt"):
+    with pytest.raises(UndecodableImageError, match="JPEG file is cut short"):
         decode_image(data[: len(data) // 2])
 
 
@@ -219,7 +219,7 @@ def test_turns_pillows_own_bomb_guard_into_image_too_large() -> None:
 
 def test_honours_a_smaller_max_pixels() -> None:
     data = save(Image.new("L", (1200, 1200)), "PNG")
-    with pytest.raises(ImageTooLargeError, match="1 MP limit"):
+    with pytest.raises(ImageTooLargeError, match="1 million limit"):
         decode_image(data, max_pixels=1_000_000)
     assert decode_image(data, max_pixels=1_440_000).width == 1200
 
@@ -227,7 +227,7 @@ def test_honours_a_smaller_max_pixels() -> None:
 def test_too_large_is_an_image_rejected_error_with_a_reason() -> None:
     with pytest.raises(ImageRejectedError) as caught:
         decode_image(raw_png(12_000, 9_000, 1, 0, rows=None))
-    assert "downscale" in caught.value.reason
+    assert "export it smaller" in caught.value.reason
 
 
 # --- orientation

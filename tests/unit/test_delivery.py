@@ -15,7 +15,7 @@ import pytest
 
 from packshot import pipeline
 from packshot.config import Settings
-from packshot.delivery import batch_for, build_package, load_rules, platforms_for
+from packshot.delivery import batch_for, batch_slug, build_package, load_rules, platforms_for
 from packshot.imaging.decode import encode_png
 from packshot.imaging.finish import crop_to_fill
 from packshot.platforms import PlatformRulesError
@@ -31,10 +31,10 @@ class FakeStore:
     objects: dict[tuple[str, str], bytes] = field(default_factory=dict)
     metadata: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
 
-    def head(self, bucket: str, key: str) -> Info:
+    def head(self, bucket: str, key: str, *, version_id: str = "", etag: str = "") -> Info:
         return Info(self.metadata.get((bucket, key), {}))
 
-    def get(self, bucket: str, key: str) -> bytes:
+    def get(self, bucket: str, key: str, *, version_id: str = "", etag: str = "") -> bytes:
         return self.objects[(bucket, key)]
 
     def put(self, bucket: str, key: str, data: bytes, content_type: str) -> None:
@@ -86,6 +86,10 @@ def finished_png() -> bytes:
     return encode_png(*crop_to_fill(rgb, alpha, fill=0.85))
 
 
+def image_id(key: str) -> str:
+    return "img-" + hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
 def export_one(key: str, metadata: dict[str, str], platforms: list[str], tmp_path=None,
                overrides: str = "") -> tuple[FakeStore, FakeRecords]:
     store = FakeStore()
@@ -93,7 +97,7 @@ def export_one(key: str, metadata: dict[str, str], platforms: list[str], tmp_pat
     settings = Settings(work_bucket="work", export_bucket="export", platform_rules_overrides=overrides)
     store.objects[("work", "final.png")] = finished_png()
     store.metadata[("in", key)] = metadata
-    state: pipeline.PipelineState = {"image_id": "img-" + key, "bucket": "in", "key": key, "final_key": "final.png",
+    state: pipeline.PipelineState = {"image_id": image_id(key), "bucket": "in", "key": key, "final_key": "final.png",
                                      "platforms": platforms, "sku": metadata.get("sku", "")}
     pipeline.export(state, store, records, settings, now=lambda: "t")
     return store, records
@@ -102,10 +106,11 @@ def export_one(key: str, metadata: dict[str, str], platforms: list[str], tmp_pat
 def test_export_writes_each_platform_and_records_names_sizes_and_checksums() -> None:
     store, records = export_one("shoot/red.jpg", {"asin": "B00RED0001", "sku": "RED-1"},
                                 ["amazon_main", "google_shopping", "nope"])
-    record = records.items["img-shoot/red.jpg"]
+    record = records.items[image_id("shoot/red.jpg")]
     assert record["status"] == "exported" and record["batch"] == "shoot"
-    assert record["exports"] == {"amazon_main": "exports/amazon_main/shoot_red.jpg",
-                                 "google_shopping": "exports/google_shopping/shoot_red.webp"}
+    red = image_id("shoot/red.jpg")
+    assert record["exports"] == {"amazon_main": f"exports/amazon_main/shoot_red-{red}.jpg",
+                                 "google_shopping": f"exports/google_shopping/shoot_red-{red}.webp"}
     files = {(f["platform"], f["format"]): f for f in record["export_files"]}
     assert set(files) == {("amazon_main", "JPEG"), ("google_shopping", "WEBP"), ("google_shopping", "JPEG")}
     assert files[("amazon_main", "JPEG")]["name"] == "B00RED0001.MAIN.jpg"
@@ -122,16 +127,16 @@ def test_a_file_that_fails_its_platform_is_not_delivered_and_the_record_says_why
     rules.write_text(json.dumps({"platforms": {"walmart": {"max_bytes": 2000}}}))
     store, records = export_one("a.jpg", {"gtin": "00012345678905"}, ["walmart", "amazon_main"],
                                 overrides=str(rules))
-    record = records.items["img-a.jpg"]
+    record = records.items[image_id("a.jpg")]
     assert set(record["exports"]) == {"amazon_main"}
-    assert ("export", "exports/walmart/a.jpg") not in store.objects
+    assert not [key for bucket, key in store.objects if key.startswith("exports/walmart/")]
     assert record["export_problems"][0].startswith("walmart JPEG: not delivered: file is")
     assert "byte limit" in record["export_problems"][0]
 
 
 def test_a_missing_id_is_noted_on_the_record() -> None:
     _, records = export_one("a.jpg", {}, ["walmart"])
-    record = records.items["img-a.jpg"]
+    record = records.items[image_id("a.jpg")]
     assert record["export_files"][0]["name"] == "a.jpg"
     assert record["naming_notes"] == ["walmart: no gtin, upc or ean in the metadata; named a.jpg after the source file"]
 
@@ -179,11 +184,33 @@ def test_deliver_writes_the_zip_and_manifests_under_the_batch_and_rejects_a_miss
                                  "batch": "shoot 01"}})
     settings = Settings(export_bucket="export")
     result = pipeline.deliver("shoot 01", store, records, settings, now=lambda: "t")
-    assert result["keys"] == {"zip": "deliveries/shoot-01/shoot-01.zip",
-                              "manifest_csv": "deliveries/shoot-01/manifest.csv",
-                              "manifest_json": "deliveries/shoot-01/manifest.json"}
+    slug = batch_slug("shoot 01")
+    assert slug.startswith("shoot-01-")
+    assert result["keys"] == {"zip": f"deliveries/{slug}/{slug}.zip",
+                              "manifest_csv": f"deliveries/{slug}/manifest.csv",
+                              "manifest_json": f"deliveries/{slug}/manifest.json"}
     assert result["files"] == 1 and all(("export", k) in store.objects for k in result["keys"].values())
     from packshot.delivery import DeliveryRequestError
 
     with pytest.raises(DeliveryRequestError):
         pipeline.deliver(" ", store, records, settings)
+
+
+def test_more_images_than_amazon_takes_for_one_asin_are_left_out_with_a_problem_on_their_record() -> None:
+    blobs = {f"exports/amazon_main/{n}.jpg": bytes([n]) for n in range(10)}
+    records = FakeRecords({str(n): {**record(str(n), f"shoot/{n:02d}.jpg",
+                                            [("amazon_main", "B0X.MAIN.jpg", bytes([n]))]), "batch": "shoot"}
+                           for n in range(10)})
+    for n in range(10):
+        records.items[str(n)]["export_files"][0]["key"] = f"exports/amazon_main/{n}.jpg"
+    store = FakeStore(objects={("export", k): v for k, v in blobs.items()})
+
+    result = pipeline.deliver("shoot", store, records, Settings(export_bucket="export"), now=lambda: "t")
+
+    manifest = json.loads(store.objects[("export", result["keys"]["manifest_json"])])
+    assert sorted(f["file"] for f in manifest["files"]) == sorted(
+        ["amazon_main/B0X.MAIN.jpg"] + [f"amazon_main/B0X.PT0{n}.jpg" for n in range(1, 9)])
+    (left_out,) = manifest["not_delivered"]
+    assert left_out["image_id"] == "9" and "MAIN and PT01-PT08" in left_out["reasons"][0]
+    assert records.items["9"]["delivery_problems"] == left_out["reasons"]
+    assert records.items["0"].get("delivery_problems", []) == []

@@ -46,9 +46,10 @@ def product_on_white(height: int = 480, width: int = 640) -> np.ndarray:
     return rgb
 
 
-def test_the_registry_offers_the_five_rembg_families_the_fast_default_and_its_int8_by_name() -> None:
+def test_the_registry_offers_the_five_rembg_families_the_fast_u2netp_its_int8_and_the_studio_model() -> None:
     assert set(MODELS) == {
-        "u2netp-fast", "u2netp-int8", "u2netp", "u2net", "silueta", "isnet-general-use", "birefnet-general-lite"
+        "u2netp-fast", "u2netp-int8", "u2netp", "u2net", "silueta", "isnet-general-use", "birefnet-general-lite",
+        "packshot-studio",
     }
     assert all(cls.name == name for name, cls in MODELS.items())
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from packshot.naming import MAX_NAME_LENGTH, file_name, safe_filename, unique_names
+from packshot.naming import AMAZON_NAME, MAX_NAME_LENGTH, file_name, safe_filename, unique_names
 from packshot.platforms import load_platforms
 
 PLATFORMS = load_platforms()
@@ -75,5 +75,18 @@ def test_collisions_get_a_deterministic_suffix_ignoring_case() -> None:
 
 
 def test_amazon_secondary_collisions_take_the_next_free_pt_number() -> None:
-    names = unique_names(["B0X.PT01.jpg", "B0X.PT01.jpg", "B0X.PT02.jpg", "B0X.MAIN.jpg", "B0X.MAIN.jpg"])
-    assert names == ["B0X.PT01.jpg", "B0X.PT02.jpg", "B0X.PT03.jpg", "B0X.MAIN.jpg", "B0X.MAIN_2.jpg"]
+    names = unique_names(["B0X.PT01.jpg", "B0X.PT01.jpg", "B0X.PT02.jpg"])
+    assert names == ["B0X.PT01.jpg", "B0X.PT02.jpg", "B0X.PT03.jpg"]
+
+
+def test_two_main_images_for_one_asin_get_valid_amazon_names() -> None:
+    names = unique_names(["B0X.MAIN.jpg", "B0X.MAIN.jpg", "b0x.main.jpg", "B0Y.MAIN.jpg"])
+    assert names == ["B0X.MAIN.jpg", "B0X.PT01.jpg", "b0x.PT02.jpg", "B0Y.MAIN.jpg"]
+    assert all(AMAZON_NAME.match(n) for n in names if n)
+
+
+def test_a_tenth_image_for_one_asin_gets_no_name_rather_than_an_invalid_one() -> None:
+    names = unique_names(["B0X.MAIN.jpg"] * 10 + ["B0X.SWCH.jpg", "B0X.SWCH.jpg"])
+    assert names[:9] == ["B0X.MAIN.jpg"] + [f"B0X.PT0{n}.jpg" for n in range(1, 9)]
+    assert names[9] is None  # Amazon takes MAIN and PT01-PT08: there is no valid name left
+    assert names[10:] == ["B0X.SWCH.jpg", None]

@@ -29,13 +29,13 @@ class FakeStore:
     metadata: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
     reads: list[tuple[str, str]] = field(default_factory=list)
 
-    def head(self, bucket: str, key: str) -> ObjectInfo:
+    def head(self, bucket: str, key: str, *, version_id: str = "", etag: str = "") -> ObjectInfo:
         if (bucket, key) not in self.objects:
             raise SourceMissingError(f"s3://{bucket}/{key} no longer exists")
         return ObjectInfo(size=len(self.objects[bucket, key]), etag="e", content_type="",
                           metadata=self.metadata.get((bucket, key), {}))
 
-    def get(self, bucket: str, key: str) -> bytes:
+    def get(self, bucket: str, key: str, *, version_id: str = "", etag: str = "") -> bytes:
         self.reads.append((bucket, key))
         if (bucket, key) not in self.objects:
             raise SourceMissingError(f"s3://{bucket}/{key} no longer exists")
@@ -109,7 +109,7 @@ def test_a_broken_upload_is_rejected_with_a_reason_and_its_metadata_and_left_unt
     state, store, records = run_preprocess("b/broken.png", data, metadata={"sku": "PS-9"})
     record = records.items["img-1"]
     assert (state["status"], record["status"], record["stage"]) == ("rejected", "rejected", "preprocess")
-    assert "truncated or corrupt" in record["reasons"][0]
+    assert "PNG data is damaged" in record["reasons"][0] and "cut short" in record["reasons"][0]
     assert record["sku"] == "PS-9"
     assert store.objects[INPUT, "b/broken.png"] == data
 
@@ -189,3 +189,37 @@ def test_a_state_from_before_previews_existed_is_classified_from_the_master() ->
     store.reads.clear()
     pipeline.classify(old, store, records, SETTINGS, now=lambda: "t")  # type: ignore[arg-type]
     assert store.reads == [(WORK, state["master_key"])]
+
+
+def test_a_bad_manifest_row_rejects_its_photo_naming_row_and_column_and_the_next_photo_goes_on() -> None:
+    manifest = b'[{"filename": "ring.jpg", "platforms": 5}, {"filename": "mug.jpg", "gtin": "00012345678905"}]'
+    state, _, records = run_preprocess("shoot/ring.jpg", sf.jpeg(), extra={"shoot/manifest.json": manifest})
+    record = records.items["img-1"]
+    assert (state["status"], record["status"]) == ("rejected", "rejected")
+    assert "row 1, column platforms" in record["reasons"][0] and "a number" in record["reasons"][0]
+
+    state, _, records = run_preprocess("shoot/mug.jpg", sf.jpeg(), extra={"shoot/manifest.json": manifest})
+    assert state["status"] == "processing" and state["gtin"] == "00012345678905"
+    assert records.items["img-1"]["gtin"] == "00012345678905"
+
+
+def test_a_manifest_read_only_in_part_says_so_on_the_record() -> None:
+    manifest = b'filename,sku,title\nmug.jpg,PS-1,Mug\nring.jpg,PS-2,"Ring\n'
+    _, _, records = run_preprocess("shoot/mug.jpg", sf.jpeg(), extra={"shoot/manifest.csv": manifest})
+    notes = records.items["img-1"]["metadata_notes"]
+    assert notes[0].startswith("manifest: shoot/manifest.csv (read in part:") and "never closed" in notes[0]
+
+
+def test_a_platform_the_rules_do_not_know_rejects_the_photo() -> None:
+    manifest = b"filename,platforms\nmug.jpg,amazon_main;amazn\n"
+    state, _, records = run_preprocess("shoot/mug.jpg", sf.jpeg(), extra={"shoot/manifest.csv": manifest})
+    assert state["status"] == "rejected" and "'amazn' is not a platform" in records.items["img-1"]["reasons"][0]
+
+
+def test_the_export_names_the_walmart_file_after_the_manifests_gtin() -> None:
+    from packshot.naming import file_name
+
+    state, store, _ = run_preprocess(
+        "shoot/mug.jpg", sf.jpeg(), extra={"shoot/manifest.csv": b"filename,gtin\nmug.jpg,00012345678905\n"})
+    metadata = pipeline._naming_metadata(state, store)
+    assert file_name("{gtin}.{ext}", metadata, state["key"], "walmart", "jpg").name == "00012345678905.jpg"

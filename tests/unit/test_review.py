@@ -21,8 +21,9 @@ class FakeItems:
     def put(self, item: dict[str, Any]) -> None:
         self.items[item["review_id"]] = dict(item)
 
-    def delete(self, review_id: str) -> None:
-        self.items.pop(review_id, None)
+    def delete(self, review_id: str, task_token: str = "") -> None:
+        if not task_token or self.items.get(review_id, {}).get("task_token") == task_token:
+            self.items.pop(review_id, None)
 
     def scan(self) -> list[dict[str, Any]]:
         return [dict(i) for i in self.items.values()]
@@ -69,10 +70,14 @@ class FakeStore:
     def __init__(self) -> None:
         self.objects: dict[tuple[str, str], bytes] = {}
 
-    def head(self, bucket: str, key: str) -> Any:
-        return None
+    def head(self, bucket: str, key: str, *, version_id: str = "", etag: str = "") -> Any:
+        from packshot.adapters.s3 import ObjectInfo
 
-    def get(self, bucket: str, key: str) -> bytes:
+        if (bucket, key) not in self.objects:
+            return None  # the input bucket's originals are not here: no role metadata
+        return ObjectInfo(size=len(self.objects[(bucket, key)]), etag="e", content_type="image/png")
+
+    def get(self, bucket: str, key: str, *, version_id: str = "", etag: str = "") -> bytes:
         return self.objects[(bucket, key)]
 
     def put(self, bucket: str, key: str, data: bytes, content_type: str) -> None:
@@ -86,8 +91,9 @@ def service() -> ReviewService:
 
 
 def wait_for_review(service: ReviewService, image_id: str, *, step: str = "review", sku: str = "",
-                    role: str = "", route: str = "medium") -> None:
+                    role: str = "", route: str = "medium", client: str = "", batch: str = "shoot") -> None:
     service.records.update(image_id, {"name": f"{image_id}.jpg", "sku": sku, "role": role, "qc_score": 80,
+                                      "client": client, "batch": batch,
                                       "qc_parts": {"background": 25, "edge_quality": 10},
                                       "reasons": ["edges are rough"]})
     state = {"image_id": image_id, "name": f"{image_id}.jpg", "route": route, "master_key": f"work/{image_id}/m.png",
@@ -147,6 +153,22 @@ def test_photos_of_one_sku_with_roles_are_one_task_and_one_approval_resumes_both
     assert [t["task_id"] for t in service.pending()] == ["other:review"]
 
 
+def test_photos_of_one_sku_from_another_client_or_another_batch_are_never_paired() -> None:
+    service = ReviewService(FakeItems(), FakeRecords(), FakeTokens(), FakePresigner(), FakeStore(), "work")
+    wait_for_review(service, "acme-front", sku="SKU-1", role="front", client="acme", batch="spring")
+    wait_for_review(service, "rival-label", sku="SKU-1", role="inside_label", client="rival", batch="spring")
+    wait_for_review(service, "acme-label-autumn", sku="SKU-1", role="inside_label", client="acme", batch="autumn")
+    upload = service.upload_url("acme-front:review")
+    service.store.put("work", upload["key"], png(0), "image/png")
+
+    assert [t["multi_shot"] for t in service.pending()] == [False, False, False]
+    result = service.decide("acme-front:review", "corrected", "alice", corrected_cutout_key=upload["key"])
+
+    # The acme editor's composite closes nobody else's photo as merged.
+    assert [p["image_id"] for p in result["photos"]] == ["acme-front"]
+    assert set(service.tokens.sent) == {"token-acme-front-review"}
+
+
 def test_a_corrected_composite_goes_to_the_front_shot_and_the_other_shots_are_merged(service) -> None:
     wait_for_review(service, "y-front", sku="SKU-1", role="front")
     wait_for_review(service, "z-label", sku="SKU-1", role="inside_label")
@@ -185,6 +207,45 @@ def test_the_senior_sign_off_must_come_from_someone_else(service) -> None:
     assert service.tokens.sent["token-a-senior"]["step"] == "senior"
 
 
+@pytest.mark.parametrize("approver, senior", [
+    ("alice", "Alice"),
+    ("alice", " ALICE "),
+    ("arn:aws:iam::123456789012:user/alice", "arn:aws:iam::123456789012:user/Alice"),
+    ("arn:aws:iam::123456789012:user/staff/alice", "arn:aws:iam::123456789012:user/alice"),
+    ("arn:aws:sts::123456789012:assumed-role/Reviewers/alice", "arn:aws:iam::123456789012:role/Reviewers"),
+    ("arn:aws:sts::123456789012:assumed-role/Reviewers/alice", "arn:aws:sts::123456789012:assumed-role/reviewers/bob"),
+    ("arn:aws:iam::123456789012:role/team/Reviewers", "arn:aws:sts::123456789012:assumed-role/Reviewers/x"),
+])
+def test_the_senior_must_be_another_principal_whatever_the_case_or_the_arn_form(service, approver, senior) -> None:
+    wait_for_review(service, "a", step="senior", route="complex")
+    service.records.update("a", {"decisions": [{"step": "review", "decision": "approve", "reviewer": approver}]})
+
+    with pytest.raises(InvalidDecisionError, match="someone else"):
+        service.decide("a:senior", "approve", senior)
+    assert service.tokens.sent == {}
+
+
+def test_principals_compare_canonically() -> None:
+    from packshot.review import canonical_principal
+
+    role = "arn:aws:iam::123456789012:role/reviewers"
+    assert canonical_principal("arn:aws:sts::123456789012:assumed-role/Reviewers/alice@example.com") == role
+    assert canonical_principal("arn:aws:iam::123456789012:role/path/to/Reviewers") == role
+    assert canonical_principal("arn:aws-cn:iam::1:user/Ops/Bob") == "arn:aws-cn:iam::1:user/bob"
+    assert canonical_principal("  Alice ") == "alice"
+    assert canonical_principal("arn:aws:iam::1:user/alice") != canonical_principal("arn:aws:iam::2:user/alice")
+
+
+def test_every_photo_of_a_multi_shot_group_is_checked_for_who_approved_it(service) -> None:
+    wait_for_review(service, "y-front", step="senior", sku="SKU-1", role="front", route="complex")
+    wait_for_review(service, "z-label", step="senior", sku="SKU-1", role="inside_label", route="complex")
+    service.records.update("y-front", {"decisions": [{"step": "review", "decision": "approve", "reviewer": "bob"}]})
+    service.records.update("z-label", {"decisions": [{"step": "review", "decision": "approve", "reviewer": "alice"}]})
+
+    with pytest.raises(InvalidDecisionError, match="someone else"):
+        service.decide("y-front:senior", "approve", "alice")
+
+
 def test_a_token_nothing_waits_on_is_reported_and_its_item_removed(service) -> None:
     wait_for_review(service, "a")
     service.tokens.dead.add("token-a-review")
@@ -200,7 +261,7 @@ def test_a_token_nothing_waits_on_is_reported_and_its_item_removed(service) -> N
 @pytest.mark.parametrize("key, data, problem", [
     ("elsewhere/a/x.png", png(0), "upload URL"),
     ("review/a/opaque.png", png(255), "transparency"),
-    ("review/a/junk.png", b"not a png", "cannot be read"),
+    ("review/a/junk.png", b"not a png", "not a PNG"),
 ])
 def test_a_corrected_cutout_must_be_an_uploaded_rgba_png(service, key, data, problem) -> None:
     wait_for_review(service, "a")
@@ -208,6 +269,33 @@ def test_a_corrected_cutout_must_be_an_uploaded_rgba_png(service, key, data, pro
 
     with pytest.raises(InvalidDecisionError, match=problem):
         service.decide("a:review", "corrected", "alice", corrected_cutout_key=key)
+    assert service.tokens.sent == {}
+
+
+def png_header(width: int, height: int) -> bytes:
+    """A PNG that claims width x height (RGBA) with one tiny compressed row: a decompression bomb's header."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + \
+        chunk(b"IEND", b"")
+
+
+def test_a_corrected_cutout_over_the_pixel_limit_is_refused_before_it_is_decoded(service, monkeypatch) -> None:
+    import packshot.imaging.decode as decode
+
+    def must_not_decode(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the review function decoded a bomb")
+
+    monkeypatch.setattr(decode, "decode_png_rgba", must_not_decode)
+    wait_for_review(service, "a")
+    service.store.put("work", "review/a/bomb.png", png_header(12_000, 9_000), "image/png")  # 108 MP
+
+    with pytest.raises(InvalidDecisionError, match="100,000,000 pixel"):
+        service.decide("a:review", "corrected", "alice", corrected_cutout_key="review/a/bomb.png")
     assert service.tokens.sent == {}
 
 
@@ -226,6 +314,15 @@ def test_over_the_function_url_the_reviewer_is_the_signed_caller_not_a_body_fiel
                        "reviewer": "arn:aws:iam::1:user/alice", "reason": "", "corrected_cutout_key": ""}
 
 
+@pytest.mark.parametrize("body, encoded", [("%%%not base64", True), ("//79", True), ("[1]", False), ("{oops", False)])
+def test_a_function_url_body_that_is_not_a_json_object_is_a_bad_request_not_a_crash(body: str, encoded: bool) -> None:
+    event = function_url_event("POST", "/reviews/a%3Areview/decision")
+    event.update(body=body, isBase64Encoded=encoded)
+
+    with pytest.raises(InvalidDecisionError):
+        command_from_http(event)
+
+
 def test_the_function_url_refuses_unsigned_requests_and_cannot_enqueue() -> None:
     with pytest.raises(InvalidDecisionError, match="unsigned"):
         command_from_http(function_url_event("GET", "/reviews", caller=""))
@@ -234,12 +331,22 @@ def test_the_function_url_refuses_unsigned_requests_and_cannot_enqueue() -> None
 
 
 class FakeApi:
-    """Hands out the review step first, then the senior step of the same photo, then nothing."""
+    """Hands out the review step first, then the senior step of the same photo, then nothing.
 
-    def __init__(self) -> None:
-        self.rounds = [[{"task_id": "a:review", "step": "review"}], [{"task_id": "a:senior", "step": "senior"}], []]
+    `who` is the identity this API signs as; the commands themselves never name anyone.
+    """
+
+    def __init__(self, who: str = "alice", rounds: list[list[dict[str, str]]] | None = None) -> None:
+        self.who = who
+        self.rounds = rounds if rounds is not None else [[{"task_id": "a:review", "step": "review"}],
+                                                         [{"task_id": "a:senior", "step": "senior"}], []]
         self.decided: list[tuple[str, str]] = []
         self.gone = False
+
+    def as_(self, who: str) -> FakeApi:
+        other = FakeApi(who, self.rounds)
+        other.decided = self.decided
+        return other
 
     def call(self, command: dict[str, Any]) -> dict[str, Any]:
         from packshot.errors import ReviewError
@@ -248,18 +355,32 @@ class FakeApi:
             raise ReviewError("cannot reach the review function")
         if command["op"] == "list":
             return {"tasks": self.rounds[0]}
-        self.decided.append((command["task_id"], command["reviewer"]))
+        assert "reviewer" not in command
+        self.decided.append((command["task_id"], self.who))
         self.rounds.pop(0)
-        return {"decision": "approve", "reviewer": command["reviewer"], "photos": []}
+        return {"decision": "approve", "reviewer": self.who, "photos": []}
 
 
 def test_approve_all_signs_the_senior_step_as_the_senior() -> None:
     from packshot.local.review_page import approve_all
 
-    api = FakeApi()
+    api = FakeApi("alice")
 
-    assert approve_all(api, "alice", "bob", settle=lambda: None, say=lambda line: None) == 2
+    done = approve_all(api, api.as_("bob"), settle=lambda: None, say=lambda line: None)
+
+    assert done.made == 2 and done.needs_senior == []
     assert api.decided == [("a:review", "alice"), ("a:senior", "bob")]
+
+
+def test_approve_all_without_a_senior_leaves_the_senior_step_open_and_says_so() -> None:
+    from packshot.local.review_page import approve_all
+
+    api = FakeApi("alice")
+
+    done = approve_all(api, None, settle=lambda: None, say=lambda line: None)
+
+    assert done.made == 1 and done.needs_senior == ["a:senior"]
+    assert api.decided == [("a:review", "alice")]
 
 
 def test_approve_all_against_a_run_that_finished_stops_quietly_only_after_deciding_something() -> None:
@@ -267,10 +388,10 @@ def test_approve_all_against_a_run_that_finished_stops_quietly_only_after_decidi
     from packshot.local.review_page import approve_all
 
     api = FakeApi()
-    assert approve_all(api, "alice", "bob", settle=lambda: setattr(api, "gone", True), say=lambda line: None,
-                       gone_means_done=True) == 1
+    assert approve_all(api, api.as_("bob"), settle=lambda: setattr(api, "gone", True), say=lambda line: None,
+                       gone_means_done=True).made == 1
     with pytest.raises(ReviewError):
-        approve_all(api, "alice", "bob", settle=lambda: None, say=lambda line: None, gone_means_done=True)
+        approve_all(api, None, settle=lambda: None, say=lambda line: None, gone_means_done=True)
 
 
 def test_a_decided_photo_is_moving_again_unless_its_execution_has_already_parked_it_anew(service) -> None:

@@ -12,12 +12,13 @@ from typing import TYPE_CHECKING, Any
 from packshot.manifest import MANIFEST_NAMES
 
 if TYPE_CHECKING:
-    from packshot.adapters.operations import Status
+    from packshot.adapters.operations import StackNames, Status
     from packshot.local.embedded import EmbeddedAws
     from packshot.local.review_page import ReviewOptions
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".heic", ".heif", ".gif", ".bmp",
-                  ".cr2", ".nef", ".arw", ".dng", ".pdf"}
+# What `packshot cutout DIR` picks from a folder (`packshot run` uploads every file and lets the pipeline judge).
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".tif", ".tiff", ".webp", ".heic", ".heif", ".hif",
+                  ".cr2", ".cr3", ".nef", ".arw", ".dng", ".kdc", ".raf", ".orf", ".rw2", ".pef"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,6 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     rev.add_argument("--function", default="", help="the review function's name, if not from --stack")
     rev.add_argument("--region", default="", help="AWS region (default: your configuration)")
     rev.add_argument("--approve-all", action="store_true", help="approve every open review and exit")
+    rev.add_argument("--profile", default="", help="--stack: the AWS profile whose credentials sign your decisions")
+    rev.add_argument("--senior-profile", default="",
+                     help="--stack --approve-all: the senior's AWS profile; senior sign-offs are signed with it")
     _reviewer_arguments(rev)
 
     dlv = sub.add_parser("deliver", help="package batches (exports + manifests, zipped) on a deployed stack or a "
@@ -63,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     st.add_argument("--stack", required=True, help="the CloudFormation stack name (your AWS credentials)")
     st.add_argument("--region", default=None)
 
-    rd = sub.add_parser("redrive", help="move every dead-lettered message of a deployed stack back to its queue")
+    rd = sub.add_parser("redrive", help="move every dead-lettered message of a deployed stack back to its queue and "
+                                        "start again every image that did not finish (failed, stopped, stuck)")
     rd.add_argument("--stack", required=True, help="the CloudFormation stack name (your AWS credentials)")
     rd.add_argument("--region", default=None)
 
@@ -80,10 +85,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "run":
         from packshot.local.review_page import ReviewOptions
+        from packshot.review import canonical_principal
 
+        reviewer = args.reviewer or _operator()
+        if args.senior and canonical_principal(args.senior) == canonical_principal(reviewer):
+            parser.error(f"--senior must be someone other than the reviewer ({reviewer}): a senior sign-off is a "
+                         "second person's")
         reviews = ReviewOptions(mode="page" if args.review else "approve_all" if args.approve_all else "",
-                                reviewer=args.reviewer, senior=args.senior or f"senior-{args.reviewer}",
-                                port=args.port)
+                                reviewer=reviewer, senior=args.senior, port=args.port)
         return run_command(args.directory, args.out, timeout_s=args.timeout, concurrency=args.concurrency,
                            verbose=args.verbose, recursive=args.recursive, reviews=reviews,
                            processes=not args.in_process)
@@ -91,8 +100,8 @@ def main(argv: list[str] | None = None) -> int:
         from packshot.local.review_page import review_command
 
         return review_command(stack=args.stack, endpoint=args.endpoint, function=args.function, region=args.region,
-                              approve=args.approve_all, reviewer=args.reviewer,
-                              senior=args.senior or f"senior-{args.reviewer}", port=args.port)
+                              approve=args.approve_all, reviewer=args.reviewer, senior=args.senior, port=args.port,
+                              profile=args.profile, senior_profile=args.senior_profile)
     if args.command == "deliver":
         return deliver_command(args.batches, stack=args.stack, endpoint=args.endpoint, function=args.function,
                                region=args.region, out=args.out)
@@ -102,19 +111,28 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _reviewer_arguments(parser: argparse.ArgumentParser) -> None:
-    import getpass
-
-    parser.add_argument("--reviewer", default=getpass.getuser(), help="who decides (default: your user name)")
-    parser.add_argument("--senior", default="", help="who signs complex products off with --approve-all "
-                                                     "(must differ from --reviewer; default: senior-REVIEWER)")
+    parser.add_argument("--reviewer", default="", help="on the embedded AWS: the operator the review page and "
+                                                       "--approve-all decide as (default: your user name)")
+    parser.add_argument("--senior", default="", help="on the embedded AWS: who signs complex products off with "
+                                                     "--approve-all; required when there are any, never a default, "
+                                                     "never the reviewer")
     parser.add_argument("--port", type=int, default=0, help="review page port on 127.0.0.1 (default: any free)")
 
 
+def _operator() -> str:
+    import getpass
+
+    return getpass.getuser()
+
+
 def discover(directory: Path, recursive: bool = False) -> list[Path]:
-    """Every file a studio would drop in, except the manifest; odd types are uploaded and rejected with a reason."""
+    """Every file in the folder but the manifest, whatever its type or name (dot-files too): each gets a row.
+
+    Odd types are uploaded and rejected with a reason; only hidden folders (.git, .Trash) are not walked.
+    """
     candidates = directory.rglob("*") if recursive else directory.iterdir()
     return sorted(p for p in candidates if p.is_file() and p.name.lower() not in MANIFEST_NAMES
-                  and not p.name.startswith(".") and (p.suffix.lower() in IMAGE_SUFFIXES or p.suffix == ""))
+                  and not any(part.startswith(".") for part in p.relative_to(directory).parts[:-1]))
 
 
 def find_manifests(directory: Path, recursive: bool = False) -> list[Path]:
@@ -148,7 +166,9 @@ def run_command(directory: Path, out: Path, *, timeout_s: float, concurrency: in
         print(f"packshot: uploading {len(files)} files to s3://{aws.input_bucket}/", file=sys.stderr)
         # The manifest goes first: pre-processing reads it beside each photo, so it must be there when they arrive.
         aws.upload(find_manifests(directory, recursive), directory)
-        keys = aws.upload(files, directory)
+        # A name S3 refuses (over 1,024 bytes) must not abort the batch: it gets a row saying so.
+        refused: dict[str, str] = {}
+        keys = aws.upload(files, directory, refused=refused)
         last = ""
 
         def show(progress: object) -> None:
@@ -163,8 +183,13 @@ def run_command(directory: Path, out: Path, *, timeout_s: float, concurrency: in
                                        on_progress=show, say=lambda line: print(line, file=sys.stderr))
         buckets = {"work": aws.work_bucket, "export": aws.export_bucket}
         s3 = aws.client("s3")
-        rows = write_outputs(aws.records_by_key(), keys, directory, out,
-                             lambda alias, key: s3.get_object(Bucket=buckets[alias], Key=key)["Body"].read())
+        from packshot.local.embedded import object_key
+
+        records = {**aws.records_by_key(), **{key: {"status": "rejected", "reasons": [f"not uploaded: {reason}"]}
+                                               for key, reason in refused.items()}}
+        rows = write_outputs(records, keys + list(refused), directory, out,
+                             lambda alias, key: s3.get_object(Bucket=buckets[alias], Key=key)["Body"].read(),
+                             sources={object_key(path, directory): path for path in files})
         delivered = deliver_batches(aws.client("lambda"), s3, aws.physical("DeliverFunction"),
                                     batches_of(aws.records_by_key(), keys), out / "deliveries")
         executions = aws.executions()
@@ -186,6 +211,10 @@ def run_command(directory: Path, out: Path, *, timeout_s: float, concurrency: in
     if failed:
         print(f"packshot: {len(failed)} pipeline failures; see report.json", file=sys.stderr)
         return 1
+    if reviews is not None and reviews.mode == "approve_all" and progress.by_status.get("needs_senior"):
+        print("packshot: --approve-all left senior sign-offs open: pass --senior NAME (someone other than "
+              f"{reviews.reviewer})", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -215,7 +244,22 @@ def operations_command(command: str, stack: str, region: str | None) -> int:
         return 0
     for dead_letters, source in dead_letter_sources(sqs, names.queues).items():
         print(f"packshot: {dead_letters} -> {source}: {redrive(sqs, dead_letters, source)}")
+    restarted = redrive_images(names, session.client("dynamodb"), session.client("stepfunctions"))
+    for image in restarted:
+        print(f"packshot: {image['image_id']} ({image['from']}) started again as {image['execution']}")
+    print(f"packshot: {len(restarted)} images that did not finish were started again")
     return 0
+
+
+def redrive_images(names: StackNames, dynamodb: Any, sfn: Any) -> list[dict[str, Any]]:
+    """Start again every image that did not finish (failed, stopped, or stuck with no execution running)."""
+    from packshot.adapters.executions import PipelineStarter
+    from packshot.adapters.records import RecordsTable
+    from packshot.pipeline import restart_unfinished
+
+    if not (names.records_table and names.state_machine):
+        return []
+    return restart_unfinished(RecordsTable(names.records_table, dynamodb), PipelineStarter(names.state_machine, sfn))
 
 
 def batches_of(records: dict[str, dict[str, object]], keys: list[str]) -> list[str]:
@@ -284,7 +328,8 @@ def cutout_command(inputs: list[Path], out: Path, model: str, model_path: str | 
         except ModelError as exc:
             print(f"packshot: {exc.reason}", file=sys.stderr)
             return 2
-    files = [f for p in inputs for f in (discover(p) if p.is_dir() else [p])]
+    files = [f for p in inputs for f in ([d for d in discover(p) if d.suffix.lower() in IMAGE_SUFFIXES]
+                                         if p.is_dir() else [p])]
     written = cut_out_files(files, out, model_name=model, model_path=local_model, threads=threads, workers=workers)
     print(f"packshot: wrote {len(written)} cutouts to {out}", file=sys.stderr)
     return 0 if len(written) == len(files) else 1

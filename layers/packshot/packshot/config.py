@@ -17,6 +17,7 @@ DEFAULT_EXPORT_PLATFORMS = ("amazon_main", "shopify")
 class Settings:
     """Everything a stage needs to know about its deployment."""
 
+    input_bucket: str = ""
     work_bucket: str = ""
     export_bucket: str = ""
     records_table: str = ""
@@ -38,9 +39,10 @@ class Settings:
     # Lambda's only writable disk is /tmp; 512 MB by default, so a model above ~400 MB needs EphemeralStorage.
     model_cache_dir: str = "/tmp/packshot-models"
     model_threads: int = 1
-    qc_approve: int = 90
+    # The QC score a cutout the gate trusts needs to ship without a person; None: the floor fitted with the gate
+    # (packshot/gate.json). A deployment may set its own (QcApproveMin).
+    qc_approve: int | None = None
     qc_review: int = 70
-    qc_min_confidence: float = 0.9
     # Product fills 85% of the longest side: the marketplace convention (FACTS.md).
     fill: float = 0.85
     export_platforms: tuple[str, ...] = DEFAULT_EXPORT_PLATFORMS
@@ -52,6 +54,7 @@ class Settings:
         env = os.environ if environ is None else environ
         try:
             return cls(
+                input_bucket=env.get("INPUT_BUCKET", ""),
                 work_bucket=env.get("WORK_BUCKET", ""),
                 export_bucket=env.get("EXPORT_BUCKET", ""),
                 records_table=env.get("RECORDS_TABLE", ""),
@@ -65,9 +68,8 @@ class Settings:
                 model_sha256=normalise_sha256(env.get("MODEL_SHA256", "")),
                 model_cache_dir=env.get("MODEL_CACHE_DIR", "").strip() or cls.model_cache_dir,
                 model_threads=int(env.get("MODEL_THREADS", cls.model_threads)),
-                qc_approve=int(env.get("QC_APPROVE_MIN", cls.qc_approve)),
+                qc_approve=int(env["QC_APPROVE_MIN"]) if env.get("QC_APPROVE_MIN", "").strip() else None,
                 qc_review=int(env.get("QC_REVIEW_MIN", cls.qc_review)),
-                qc_min_confidence=float(env.get("QC_MIN_CONFIDENCE", cls.qc_min_confidence)),
                 fill=float(env.get("FILL_RATIO", cls.fill)),
                 export_platforms=_platforms(env.get("EXPORT_PLATFORMS", "")),
                 platform_rules_overrides=env.get("PLATFORM_RULES_OVERRIDES", "").strip(),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import json
@@ -12,8 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from packshot.csvsafe import csv_text
 from packshot.errors import PackshotError
-from packshot.naming import safe_filename, unique_names
+from packshot.naming import AMAZON_NAME, safe_filename, unique_names
 from packshot.platforms import PlatformSpec, load_platforms, parse_overrides
 
 DEFAULT_BATCH = "default"
@@ -36,8 +36,13 @@ def batch_for(key: str, metadata_batch: str = "") -> str:
 
 
 def batch_slug(batch: str) -> str:
-    """The batch as one safe path segment, for the deliveries/ prefix and the zip's name."""
-    return safe_filename(batch.replace(".", "-")) or DEFAULT_BATCH
+    """The batch as one safe path segment, for the deliveries/ prefix and the zip's name.
+
+    A readable part plus a digest of the exact batch name: making a name safe folds 'shoot 1', 'shoot-1' and
+    'shoot_1' together (and a case-insensitive disk folds 'Shoot-1' in too); the digest keeps their packages apart.
+    """
+    readable = safe_filename(batch.replace(".", "-"), max_length=80) or DEFAULT_BATCH
+    return f"{readable}-{hashlib.sha256(batch.encode('utf-8')).hexdigest()[:10]}"
 
 
 def platforms_for(requested: Sequence[str] | None, default: Sequence[str]) -> list[str]:
@@ -109,6 +114,10 @@ def build_package(batch: str, records: Iterable[Mapping[str, Any]], fetch: Calla
             group = by_platform[platform]
             names = unique_names([str(f["name"]) for _, f in group])
             for (record, file), name in zip(group, names, strict=True):
+                if name is None:
+                    not_delivered.append({"source": record.get("source_key", ""), "image_id": record.get("image_id"),
+                                          "status": "not_named", "reasons": [_no_name_left(platform, file)]})
+                    continue
                 data = fetch(str(file["key"]))
                 digest = hashlib.sha256(data).hexdigest()
                 if file.get("sha256") and digest != file["sha256"]:
@@ -145,9 +154,14 @@ def build_package(batch: str, records: Iterable[Mapping[str, Any]], fetch: Calla
     return Package(batch, batch_slug(batch), zipped.getvalue(), manifest_csv, manifest_json, rows, not_delivered)
 
 
+def _no_name_left(platform: str, file: Mapping[str, Any]) -> str:
+    amazon = AMAZON_NAME.match(str(file["name"]))
+    if amazon:
+        return (f"{platform} {file.get('format')}: {amazon['id']} already has MAIN and PT01-PT08 (or its SWCH) in "
+                "this batch, and Amazon takes no more images per ID; give this photo another ID or variant, or "
+                "leave another out, and deliver again")
+    return f"{platform} {file.get('format')}: no free name for {file['name']}"
+
+
 def _csv(rows: list[dict[str, Any]]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=MANIFEST_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return buffer.getvalue().encode("utf-8")
+    return csv_text(MANIFEST_COLUMNS, rows).encode("utf-8")

@@ -19,8 +19,20 @@ class UndecodableImageError(ImageRejectedError):
     """The bytes are not an image we can decode (corrupt, truncated, or another file type)."""
 
 
+class CorruptImageError(UndecodableImageError):
+    """The file decodes, but its data is damaged: decoder warnings, failed checksums, less data than its header says."""
+
+
 class UnsupportedImageError(ImageRejectedError):
     """The image decodes but is of a kind we do not process (multi-page, animation, odd mode)."""
+
+
+class UnsupportedRawError(UnsupportedImageError):
+    """A camera RAW file (by its content) that LibRaw cannot develop: the reason names the maker and model."""
+
+
+class BlankImageError(ImageRejectedError):
+    """The photo has nothing to cut out: one colour, fully transparent, or a degenerate shape (a line)."""
 
 
 class ImageTooSmallError(ImageRejectedError):
@@ -55,8 +67,16 @@ class ConfigurationError(PackshotError):
     """A setting is missing or has a value we cannot use."""
 
 
+class MetadataTooLargeError(ImageRejectedError):
+    """A metadata field (from the manifest or the object) is longer than any product field can be."""
+
+
 class SourceMissingError(ImageRejectedError):
     """The uploaded object was deleted (or never readable) before it could be processed."""
+
+
+class SourceReplacedError(ImageRejectedError):
+    """The uploaded object was overwritten by a newer upload before this one's bytes could be read."""
 
 
 class ReviewError(PackshotError):

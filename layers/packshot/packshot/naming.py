@@ -17,7 +17,8 @@ _WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 1
                      *(f"LPT{i}" for i in range(1, 10))}
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _GTIN = re.compile(r"^(\d{8}|\d{12}|\d{13}|\d{14})$")
-_AMAZON_PT = re.compile(r"^(?P<id>.+)\.PT(?P<n>0[1-8])\.(?P<ext>[^.]+)$", re.IGNORECASE)
+# A delivered Amazon file name: ID.VARIANT.ext, one file per ID and variant.
+AMAZON_NAME = re.compile(r"^(?P<id>.+)\.(?P<variant>MAIN|PT0[1-8]|SWCH)\.(?P<ext>[^.]+)$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -86,30 +87,35 @@ def safe_filename(name: str, max_length: int = MAX_NAME_LENGTH) -> str:
     return stem[: max(1, max_length - len(suffix))].rstrip(".- ") + suffix
 
 
-def unique_names(names: Sequence[str]) -> list[str]:
-    """The same names, later duplicates renamed: Amazon PTnn takes the next free PT number, others get _2, _3.
+def unique_names(names: Sequence[str]) -> list[str | None]:
+    """The same names, later duplicates renamed; None where no valid name is left.
 
-    Deterministic: callers pass names in a stable order (the delivery sorts by source key). Compared
-    without case, because macOS and Windows file systems do not tell 'A.jpg' from 'a.jpg'.
+    An Amazon name (ID.VARIANT.ext) that is taken moves to the first free PT01-PT08 of its ID (a second MAIN too:
+    Amazon takes one MAIN per ID); there is no valid name beyond PT08, nor for a second SWCH, so those get None
+    and the caller says why. Other names get _2, _3. Deterministic: callers pass names in a stable order (the
+    delivery sorts by source key). Compared without case, because macOS and Windows file systems do not tell
+    'A.jpg' from 'a.jpg'.
     """
     taken: set[str] = set()
-    out: list[str] = []
+    out: list[str | None] = []
     for name in names:
-        candidate = name
-        if candidate.lower() in taken:
+        candidate: str | None = name
+        if name.lower() in taken:
             candidate = _next_free(name, taken)
-        taken.add(candidate.lower())
+        if candidate is not None:
+            taken.add(candidate.lower())
         out.append(candidate)
     return out
 
 
-def _next_free(name: str, taken: set[str]) -> str:
-    match = _AMAZON_PT.match(name)
+def _next_free(name: str, taken: set[str]) -> str | None:
+    match = AMAZON_NAME.match(name)
     if match:
-        for n in range(int(match["n"]) + 1, 9):
+        for n in range(1, 9):
             candidate = f"{match['id']}.PT{n:02d}.{match['ext']}"
             if candidate.lower() not in taken:
                 return candidate
+        return None
     stem, dot, ext = name.rpartition(".")
     if not dot:
         stem, ext = name, ""

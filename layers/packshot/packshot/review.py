@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import urllib.parse
 import uuid
 from collections.abc import Callable, Iterable
@@ -17,6 +18,7 @@ from packshot.errors import (
     ReviewTokenExpiredError,
 )
 from packshot.pipeline import (
+    CORRECTION_PREFIX,
     MERGED,
     NEEDS_REVIEW,
     NEEDS_SENIOR,
@@ -27,9 +29,11 @@ from packshot.pipeline import (
 )
 
 REVIEW, SENIOR = "review", "senior"
+# A corrected cutout is decoded here, in a function sized for this (ReviewApiFunction's memory): the same pixel
+# limit as an upload (MAX_PIXELS), checked from the PNG header first, and a byte limit checked from HeadObject.
+MAX_CORRECTION_PIXELS = 100_000_000
+MAX_CORRECTION_BYTES = 200_000_000
 DECISIONS = ("approve", "reject", "corrected")
-# Corrected cutouts go here in the work bucket; nothing else may be submitted as one.
-CORRECTION_PREFIX = "review/"
 # The photo that carries a multi-shot product's composite; the others are merged into it.
 PRIMARY_ROLES = ("front", "main")
 
@@ -38,7 +42,9 @@ class ReviewItems(Protocol):
     """The open review tasks (one per image and step), each with its task token."""
 
     def put(self, item: dict[str, Any]) -> None: ...
-    def delete(self, review_id: str) -> None: ...
+    def delete(self, review_id: str, task_token: str = "") -> None:
+        """Remove the item; with a task token, only while the item still holds that token."""
+        ...
     def scan(self) -> Iterable[dict[str, Any]]: ...
 
 
@@ -68,6 +74,8 @@ class Decision:
     reviewer: str
     at: str
     reason: str = ""
+    # The reviewer's identity compared canonically (case-folded, one form per IAM user or role).
+    principal: str = ""
     corrected_cutout_key: str = ""
     # For decisions that end the image here (reject, merged): its terminal status and the reason on the record.
     status: str = ""
@@ -76,6 +84,29 @@ class Decision:
 
 def review_id(image_id: str, step: str) -> str:
     return f"{image_id}:{step}"
+
+
+_ASSUMED_ROLE = re.compile(r"^arn:(?P<partition>[^:]+):sts::(?P<account>\d+):assumed-role/(?P<role>[^/]+)/.+$")
+_IAM_ENTITY = re.compile(
+    r"^arn:(?P<partition>[^:]+):iam::(?P<account>\d+):(?P<kind>user|role)/(?:.*/)?(?P<name>[^/]+)$")
+
+
+def canonical_principal(identity: str) -> str:
+    """One spelling per principal, for comparing who decided: case-folded, IAM paths dropped, and a role
+    session folded into its role.
+
+    IAM user and role names are unique without regard to case. A session name is chosen by whoever assumes the
+    role, so it proves nothing: two sessions of one role are one principal (give seniors a role or user of their
+    own). A local operator's name is compared the same way ('alice' is 'Alice').
+    """
+    text = identity.strip()
+    assumed = _ASSUMED_ROLE.match(text)
+    if assumed:
+        return f"arn:{assumed['partition']}:iam::{assumed['account']}:role/{assumed['role']}".casefold()
+    entity = _IAM_ENTITY.match(text)
+    if entity:
+        return f"arn:{entity['partition']}:iam::{entity['account']}:{entity['kind']}/{entity['name']}".casefold()
+    return text.casefold()
 
 
 class ReviewService:
@@ -90,9 +121,13 @@ class ReviewService:
         store: ObjectStore,
         work_bucket: str,
         now: Callable[[], str] = utc_now,
+        *,
+        max_pixels: int = MAX_CORRECTION_PIXELS,
+        max_bytes: int = MAX_CORRECTION_BYTES,
     ) -> None:
         self.items, self.records, self.tokens, self.presigner = items, records, tokens, presigner
         self.store, self.work_bucket, self.now = store, work_bucket, now
+        self.max_pixels, self.max_bytes = max_pixels, max_bytes
 
     # ---------- fed by the state machine ----------
     def enqueue(self, step: str, task_token: str, state: dict[str, Any], execution_id: str = "") -> dict[str, Any]:
@@ -113,6 +148,9 @@ class ReviewService:
             "execution_id": execution_id,
             "name": state.get("name") or record.get("name", ""),
             "sku": str(record.get("sku") or state.get("sku") or ""),
+            # Pairing is scoped by these too: one client's editor must never close another client's photo.
+            "client": str(record.get("client") or state.get("client") or ""),
+            "batch": str(record.get("batch") or ""),
             "role": str(record.get("role") or state.get("role") or self._source_role(state)),
             "route": state.get("route", ""),
             "master_key": state.get("master_key", ""),
@@ -128,7 +166,8 @@ class ReviewService:
     def _source_role(self, state: dict[str, Any]) -> str:
         """The shot's role (front, inside_label...) from the upload's metadata when the record has none."""
         try:
-            info = self.store.head(state["bucket"], state["key"])
+            info = self.store.head(state["bucket"], state["key"], version_id=state.get("version_id", "") or "",
+                                   etag=state.get("etag", "") or "")
         except (PackshotError, KeyError):
             return ""  # the original may be gone; the photo is then reviewed on its own
         metadata = getattr(info, "metadata", None) or {}
@@ -183,23 +222,27 @@ class ReviewService:
         if decision not in DECISIONS:
             raise InvalidDecisionError(f"decision {decision!r} is not one of {', '.join(DECISIONS)}")
         if not reviewer:
-            raise InvalidDecisionError("say who decides: a reviewer name or identity is required")
+            raise InvalidDecisionError("no authenticated reviewer: decisions come through the review API, which "
+                                       "takes the identity from the signed request")
         if decision == "reject" and not reason:
             raise InvalidDecisionError("a reject needs a reason the studio can act on")
+        principal = canonical_principal(reviewer)
         members = self._group_of(task_id)
         step = members[0][0]["step"]
         if step == SENIOR:
-            first = _approver(members[0][1])
-            if first and first == reviewer:
-                raise InvalidDecisionError(f"{reviewer} approved this at the review step; the senior sign-off "
-                                           "must come from someone else")
+            for _, record in members:
+                first = _approver(record)
+                if first and canonical_principal(first) == principal:
+                    raise InvalidDecisionError(f"{first} approved this at the review step; the senior sign-off must "
+                                               f"come from someone else (another IAM user or role), not {reviewer}")
         if decision == "corrected":
             self._check_correction(corrected_cutout_key, members)
         at = self.now()
         primary = _primary(members)
         outcomes = []
         for item, _ in members:
-            outcome = _decision_for(item, primary, step, decision, reviewer, at, reason, corrected_cutout_key)
+            outcome = _decision_for(item, primary, step, decision, reviewer, at, reason, corrected_cutout_key,
+                                    principal)
             try:
                 self.tokens.succeed(item["task_token"], asdict(outcome))
                 result = outcome.decision
@@ -210,7 +253,9 @@ class ReviewService:
                                         "review_requested_at": item["requested_at"]})
             except ReviewTokenExpiredError:
                 result = "expired: nothing waits on this review any more (decided elsewhere or past its deadline)"
-            self.items.delete(item["review_id"])
+            # Only the item this decision answered: the execution may already have put a new one under the same
+            # id (a corrected cutout comes straight back to the review step).
+            self.items.delete(item["review_id"], item["task_token"])
             outcomes.append({"image_id": item["image_id"], "name": item["name"], "result": result})
         return {"task_id": task_id, "decision": decision, "reviewer": reviewer, "at": at, "photos": outcomes}
 
@@ -231,14 +276,25 @@ class ReviewService:
         return _groups(live)
 
     def _check_correction(self, key: str, members: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
-        from packshot.imaging.decode import decode_png_rgba
+        from packshot.imaging import decode
 
         image_ids = {item["image_id"] for item, _ in members}
         if not key.startswith(CORRECTION_PREFIX) or key.split("/")[1] not in image_ids:
             raise InvalidDecisionError("a corrected cutout must be uploaded through this task's upload URL first")
         try:
-            data = self.store.get(self.work_bucket, key)
-            _, alpha = decode_png_rgba(data)
+            # Size first, then the PNG header: only a file within both limits is read and decoded.
+            info = self.store.head(self.work_bucket, key)
+            if int(getattr(info, "size", 0)) > self.max_bytes:
+                raise InvalidDecisionError(f"the corrected cutout is {info.size:,} bytes, over the "
+                                           f"{self.max_bytes:,} byte limit")
+            data = self.store.get(self.work_bucket, key, etag=str(getattr(info, "etag", "") or ""))
+            width, height = _png_size(data)
+            if width * height > self.max_pixels:
+                raise InvalidDecisionError(f"the corrected cutout is {width} x {height} px, over the "
+                                           f"{self.max_pixels:,} pixel limit; upload it at the photo's size")
+            _, alpha = decode.decode_png_rgba(data)
+        except InvalidDecisionError:
+            raise
         except PackshotError as exc:
             raise InvalidDecisionError(f"the corrected cutout cannot be read: {exc.reason}") from exc
         except Exception as exc:
@@ -247,31 +303,52 @@ class ReviewService:
             raise InvalidDecisionError("the corrected cutout has no transparency: upload an RGBA PNG whose "
                                        "background is transparent")
 
-    # ---------- commands, as the handler receives them ----------
-    def handle(self, command: dict[str, Any]) -> dict[str, Any]:
-        op = command.get("op", "")
+    # ---------- the two ways in ----------
+    def open_review(self, event: dict[str, Any]) -> dict[str, Any]:
+        """ReviewFunction, invoked by the state machine's "Wait for a reviewer" with a task token: enqueue only.
+
+        This function has no URL, so a requestContext here is forged, and no body field can say who decides:
+        decisions come only through the review API, whose identity is the signed request's.
+        """
+        if "requestContext" in event:
+            raise InvalidDecisionError("this function has no URL: a requestContext here is forged; reviewers use the "
+                                       "review API (ReviewApiUrl), which takes the identity from the signed request")
+        if event.get("op") != "enqueue":
+            raise InvalidDecisionError(f"ReviewFunction only opens reviews for the state machine (got "
+                                       f"{str(event.get('op'))[:40]!r}); list, upload and decide through the review "
+                                       "API (ReviewApiUrl, SigV4-signed), which knows who you are")
         try:
-            if op == "enqueue":
-                return self.enqueue(command["step"], command["task_token"], command["state"],
-                                    command.get("execution_id", ""))
-            if op == "list":
-                return {"tasks": self.pending()}
-            if op == "upload_url":
-                return self.upload_url(command["task_id"])
-            if op == "decide":
-                return self.decide(command["task_id"], command.get("decision", ""), command.get("reviewer", ""),
-                                   command.get("reason", ""), command.get("corrected_cutout_key", ""))
+            return self.enqueue(event["step"], event["task_token"], event["state"], event.get("execution_id", ""))
         except KeyError as exc:
-            raise InvalidDecisionError(f"the {op!r} request lacks {exc.args[0]!r}") from exc
-        raise InvalidDecisionError(f"unknown operation {op!r}: expected list, upload_url or decide")
+            raise InvalidDecisionError(f"the enqueue request lacks {exc.args[0]!r}") from exc
+
+    def handle_http(self, event: dict[str, Any]) -> dict[str, Any]:
+        """ReviewApiFunction, behind its Function URL (AuthType AWS_IAM): the reviewer is the signed caller."""
+        command = command_from_http(event)
+        op = command["op"]
+        if op == "list":
+            return {"tasks": self.pending()}
+        if op == "upload_url":
+            return self.upload_url(command["task_id"])
+        return self.decide(command["task_id"], command["decision"], command["reviewer"], command["reason"],
+                           command["corrected_cutout_key"])
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    """Width and height from a PNG's IHDR, without decoding a pixel."""
+    if data[:8] != b"\x89PNG\r\n\x1a\n" or data[12:16] != b"IHDR":
+        raise InvalidDecisionError("the corrected cutout is not a PNG: upload an RGBA PNG")
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
 
 
 def _groups(live: list[tuple[dict[str, Any], dict[str, Any]]]) -> list[list[tuple[dict[str, Any], dict[str, Any]]]]:
-    """Photos of one SKU that carry a role (front, inside_label...) and wait at the same step form one task."""
+    """Photos of one client's SKU in one batch that carry a role (front, inside_label...) and wait at the same
+    step form one task; a SKU alone is no key: two clients (or two shoots) may use the same one."""
     groups: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = {}
     for item, record in sorted(live, key=lambda p: (p[0]["role"] not in PRIMARY_ROLES, p[0]["role"],
                                                     p[0]["review_id"])):
-        key = f"sku:{item['sku']}#{item['step']}" if item["sku"] and item["role"] else item["review_id"]
+        scope = json.dumps([item.get("client", ""), item.get("batch", ""), item["sku"], item["step"]])
+        key = f"sku:{scope}" if item["sku"] and item["role"] else item["review_id"]
         groups.setdefault(key, []).append((item, record))
     return list(groups.values())
 
@@ -286,19 +363,35 @@ def _approver(record: dict[str, Any]) -> str:
 
 
 def _decision_for(item: dict[str, Any], primary: str, step: str, decision: str, reviewer: str, at: str,
-                  reason: str, corrected_key: str) -> Decision:
+                  reason: str, corrected_key: str, principal: str) -> Decision:
     if decision == "reject":
-        return Decision(step, "reject", reviewer, at, reason, status=REJECTED_BY_REVIEWER,
+        return Decision(step, "reject", reviewer, at, reason, principal, status=REJECTED_BY_REVIEWER,
                         summary=f"rejected by {reviewer} at the {step} step: {reason}")
     if decision == "corrected" and item["image_id"] != primary:
-        return Decision(step, "merged", reviewer, at, reason, status=MERGED,
+        return Decision(step, "merged", reviewer, at, reason, principal, status=MERGED,
                         summary=f"merged by {reviewer} into the composite uploaded for {primary}")
     if decision == "corrected":
-        return Decision(step, "corrected", reviewer, at, reason, corrected_cutout_key=corrected_key)
-    return Decision(step, "approve", reviewer, at, reason)
+        return Decision(step, "corrected", reviewer, at, reason, principal, corrected_cutout_key=corrected_key)
+    return Decision(step, "approve", reviewer, at, reason, principal)
 
 
 # ---------- the Function URL (IAM-signed HTTP) ----------
+def http_request_for(command: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
+    """(method, path, JSON body) of a list / upload_url / decide command: what a client sends to the review API.
+
+    Nothing in it says who decides: the API takes that from the request's signature.
+    """
+    op, task = command.get("op"), urllib.parse.quote(str(command.get("task_id", "")), safe="")
+    if op == "list":
+        return "GET", "/reviews", {}
+    if op == "upload_url":
+        return "POST", f"/reviews/{task}/upload", {}
+    if op == "decide":
+        return "POST", f"/reviews/{task}/decision", {k: command[k] for k in ("decision", "reason",
+                                                                              "corrected_cutout_key") if k in command}
+    raise InvalidDecisionError(f"unknown operation {op!r}: expected list, upload_url or decide")
+
+
 def command_from_http(event: dict[str, Any]) -> dict[str, Any]:
     """Map a Function URL request to a command; the reviewer is the signed caller, never a body field."""
     http = event.get("requestContext", {}).get("http", {})
@@ -309,19 +402,25 @@ def command_from_http(event: dict[str, Any]) -> dict[str, Any]:
     body: dict[str, Any] = {}
     if event.get("body"):
         raw = event["body"]
-        if event.get("isBase64Encoded"):
-            import base64
+        try:
+            if event.get("isBase64Encoded"):
+                import base64
 
-            raw = base64.b64decode(raw).decode("utf-8")
-        body = json.loads(raw)
+                raw = base64.b64decode(raw, validate=True).decode("utf-8")
+            body = json.loads(raw)
+        except ValueError as exc:  # binascii.Error and UnicodeDecodeError are ValueErrors too
+            raise InvalidDecisionError("the request body is not JSON") from exc
+        if not isinstance(body, dict):
+            raise InvalidDecisionError("the request body must be a JSON object")
     parts = [urllib.parse.unquote(p) for p in path.split("/") if p]
     if method == "GET" and parts == ["reviews"]:
         return {"op": "list"}
     if method == "POST" and len(parts) == 3 and parts[0] == "reviews" and parts[2] == "upload":
         return {"op": "upload_url", "task_id": parts[1]}
     if method == "POST" and len(parts) == 3 and parts[0] == "reviews" and parts[2] == "decision":
-        return {"op": "decide", "task_id": parts[1], "decision": body.get("decision", ""), "reviewer": caller,
-                "reason": body.get("reason", ""), "corrected_cutout_key": body.get("corrected_cutout_key", "")}
+        return {"op": "decide", "task_id": parts[1], "decision": str(body.get("decision", "")), "reviewer": caller,
+                "reason": str(body.get("reason", ""))[:2000],
+                "corrected_cutout_key": str(body.get("corrected_cutout_key", ""))}
     raise ReviewNotFoundError(f"no route {method} {path or '/'}: use GET /reviews, POST /reviews/ID/upload "
                               "or POST /reviews/ID/decision")
 

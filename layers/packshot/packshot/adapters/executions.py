@@ -32,3 +32,15 @@ class PipelineStarter:
         except BotoCoreError as exc:
             raise TransientStorageError(f"StartExecution failed transiently: {exc}") from exc
         return True
+
+    def status(self, name: str) -> str:
+        """The status of this state machine's execution called `name`; "" when there is none."""
+        arn = self._arn.replace(":stateMachine:", ":execution:", 1) + ":" + name
+        try:
+            return str(self._sfn.describe_execution(executionArn=arn)["status"])
+        except ClientError as exc:
+            if error_code(exc) == "ExecutionDoesNotExist":
+                return ""
+            if is_transient(exc):
+                raise TransientStorageError(f"DescribeExecution failed transiently: {exc}") from exc
+            raise

@@ -15,6 +15,7 @@ class StackNames:
     records_table: str
     queues: dict[str, str]  # logical id -> queue URL
     alarms: list[str] = field(default_factory=list)
+    state_machine: str = ""  # the pipeline's ARN: `redrive` starts unfinished images on it
 
     @classmethod
     def from_cloudformation(cls, cfn: Any, stack: str) -> StackNames:
@@ -26,7 +27,8 @@ class StackNames:
             by_type.setdefault(r["ResourceType"], {})[r["LogicalResourceId"]] = r["PhysicalResourceId"]
         tables = by_type.get("AWS::DynamoDB::Table", {})
         return cls(records_table=tables.get("ImageRecordsTable", ""), queues=by_type.get("AWS::SQS::Queue", {}),
-                   alarms=sorted(by_type.get("AWS::CloudWatch::Alarm", {}).values()))
+                   alarms=sorted(by_type.get("AWS::CloudWatch::Alarm", {}).values()),
+                   state_machine=by_type.get("AWS::StepFunctions::StateMachine", {}).get("PipelineStateMachine", ""))
 
 
 @dataclass

@@ -67,6 +67,24 @@ class RecordsTable:
             ExpressionAttributeValues=values,
         ))
 
+    def close(self, image_id: str, fields: Mapping[str, Any], *, execution_name: str) -> bool:
+        """Set fields unless the record is terminal already or a newer execution works on it; True when set."""
+        from packshot.pipeline import TERMINAL_STATUSES
+
+        names = {"#s": "status", "#x": "execution_name", **{f"#f{i}": name for i, name in enumerate(fields)}}
+        terminal = {f":t{i}": _to_attr(s) for i, s in enumerate(sorted(TERMINAL_STATUSES))}
+        values = {":x": _to_attr(execution_name), **terminal,
+                  **{f":v{i}": _to_attr(value) for i, value in enumerate(fields.values())}}
+        return _conditional(lambda: self._db.update_item(
+            TableName=self._name,
+            Key={"image_id": {"S": image_id}},
+            UpdateExpression="SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(fields))),
+            ConditionExpression=(f"attribute_exists(image_id) AND NOT #s IN ({', '.join(terminal)}) "
+                                 "AND (attribute_not_exists(#x) OR #x = :x)"),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        ))
+
     def get(self, image_id: str) -> dict[str, Any] | None:
         try:
             resp = self._db.get_item(TableName=self._name, Key={"image_id": {"S": image_id}}, ConsistentRead=True)

@@ -29,10 +29,17 @@ class ReviewTable:
         except (ClientError, BotoCoreError) as exc:
             raise _translate(exc, "DynamoDB") from exc
 
-    def delete(self, review_id: str) -> None:
+    def delete(self, review_id: str, task_token: str = "") -> None:
+        """Remove the item; with a task token, only while the item still holds it (a newer one stays)."""
+        condition = {"ConditionExpression": "task_token = :t",
+                     "ExpressionAttributeValues": {":t": {"S": task_token}}} if task_token else {}
         try:
-            self._db.delete_item(TableName=self._name, Key={"review_id": {"S": review_id}})
-        except (ClientError, BotoCoreError) as exc:
+            self._db.delete_item(TableName=self._name, Key={"review_id": {"S": review_id}}, **condition)
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return
+            raise _translate(exc, "DynamoDB") from exc
+        except BotoCoreError as exc:
             raise _translate(exc, "DynamoDB") from exc
 
     def scan(self) -> Iterator[dict[str, Any]]:
@@ -77,27 +84,50 @@ class S3Presigner:
             ExpiresIn=self._expires))
 
 
-class LambdaReviewApi:
-    """The review API through lambda:Invoke, signed with the caller's own credentials (IAM decides who may)."""
+class FunctionUrlReviewApi:
+    """The review API over its Function URL, every request SigV4-signed with the caller's own credentials.
 
-    def __init__(self, function_name: str, lambda_client: Any | None = None) -> None:
-        self._name = function_name
-        self._lambda = lambda_client or client("lambda")
+    AWS verifies the signature and hands the function the caller's ARN (requestContext.authorizer.iam): that is
+    who decides, and nothing the client sends can change it.
+    """
+
+    def __init__(self, url: str, credentials: Any, region: str, timeout_s: float = 30) -> None:
+        self._url, self._credentials, self._region, self._timeout = url.rstrip("/"), credentials, region, timeout_s
 
     def call(self, command: dict[str, Any]) -> dict[str, Any]:
+        import urllib.error
+        import urllib.request
+
+        from botocore.auth import SigV4Auth
+        from botocore.awsrequest import AWSRequest
+
+        from packshot.review import http_request_for
+
+        method, path, body = http_request_for(command)
+        data = json.dumps(body).encode() if method == "POST" else None
+        request = AWSRequest(method=method, url=self._url + path, data=data,
+                             headers={"Content-Type": "application/json"} if data is not None else {})
+        SigV4Auth(self._credentials, "lambda", self._region).add_auth(request)
+        prepared = urllib.request.Request(request.url, data=data, method=method,
+                                          headers={k: str(v) for k, v in request.headers.items()})
         try:
-            resp = self._lambda.invoke(FunctionName=self._name, Payload=json.dumps(command).encode())
-        except (ClientError, BotoCoreError) as exc:
-            raise ReviewError(f"cannot reach the review function {self._name}: {exc}") from exc
-        payload = json.loads(resp["Payload"].read() or b"{}")
-        if "FunctionError" in resp:
-            # The error type is the class name: keep the reason, which is written for a person.
-            raise ReviewError(str(payload.get("errorMessage", payload)))
-        return dict(payload)
+            with urllib.request.urlopen(prepared, timeout=self._timeout) as response:  # noqa: S310 - https URL
+                return dict(json.loads(response.read() or b"{}"))
+        except urllib.error.HTTPError as exc:
+            raise ReviewError(_reason(exc.read(), f"the review API answered {exc.code}")) from None
+        except (urllib.error.URLError, OSError) as exc:
+            raise ReviewError(f"cannot reach the review API at {self._url}: {exc}") from None
+
+
+def _reason(body: bytes, fallback: str) -> str:
+    try:
+        return str(json.loads(body).get("reason") or json.loads(body).get("Message") or fallback)
+    except (ValueError, AttributeError):
+        return fallback
 
 
 def stack_outputs(stack_name: str, cfn_client: Any | None = None) -> dict[str, str]:
-    """A deployed stack's outputs by key (ReviewFunctionName and friends)."""
+    """A deployed stack's outputs by key (ReviewApiUrl and friends)."""
     cfn = cfn_client or client("cloudformation")
     try:
         stacks = cfn.describe_stacks(StackName=stack_name)["Stacks"]
@@ -110,12 +140,3 @@ def _translate(exc: Exception, service: str) -> Exception:
     if is_transient(exc):
         return TransientStorageError(f"{service} call failed transiently: {exc}")
     return exc
-
-
-
-
-def caller_identity(sts_client: Any) -> str:
-    try:
-        return str(sts_client.get_caller_identity()["Arn"])
-    except (ClientError, BotoCoreError) as exc:
-        raise ReviewError(f"your AWS credentials do not work here: {exc}") from exc

@@ -1,4 +1,10 @@
-"""Estimate how hard a photo is to cut out, to route it to the cheap or the careful path."""
+"""Estimate how hard a photo is to cut out; only a category rule sends a product past the machine to a person.
+
+Measurements route "simple" or "medium" and say why; they never decide "complex". Whether a cutout ships is the
+auto-approval gate's call, made on the cutout itself (busy prints and white products are often cut out well,
+and a plain-looking bench is not). A category rule (jewellery, fur, glass...) may send an image to a person;
+no rule sends one past the gate.
+"""
 
 from __future__ import annotations
 
@@ -35,10 +41,7 @@ class ClassifyRules:
     # 0.0-0.25 (0.3 with sensor noise), heavily printed packaging ~0.7, thin chains, hair-like
     # strokes and noisy textures 0.9 and up.
     simple_max_edge: float = 0.40
-    complex_min_edge: float = 0.70
     colour_risk_medium: float = 0.40
-    # A product within ~20 levels of the background leaves the model little to go on.
-    colour_risk_complex: float = 0.70
     # Below this share of border pixels matching the background colour the scene is not a backdrop.
     min_background_uniformity: float = 0.85
     categories: dict[str, str] = field(default_factory=_default_categories)
@@ -123,34 +126,24 @@ def classify(rgb: np.ndarray, category: str | None = None, rules: ClassifyRules 
 def _route_by_measurement(
     edge: float, risk: float, uniformity: float, share: float, rules: ClassifyRules
 ) -> tuple[str, list[str]]:
-    complex_reasons: list[str] = []
+    """"medium" with the reasons a cutout may be hard, else "simple"; never "complex" (see the module docstring)."""
+    reasons: list[str] = []
     if uniformity < rules.min_background_uniformity:
-        complex_reasons.append(
+        reasons.append(
             f"background not uniform: {uniformity:.0%} of the border matches its colour"
             f" (< {rules.min_background_uniformity:.0%})"
         )
-    if edge >= rules.complex_min_edge:
-        complex_reasons.append(
-            f"busy outline or texture: edge complexity {edge:.2f} >= {rules.complex_min_edge:.2f}"
-        )
-    if share < _MIN_PRODUCT_SHARE:
-        complex_reasons.append("nothing stands out from the background (white on white?)")
-    elif risk >= rules.colour_risk_complex:
-        complex_reasons.append(
-            f"product colour close to the background: colour risk {risk:.2f} >= {rules.colour_risk_complex:.2f}"
-        )
-    if complex_reasons:
-        return "complex", complex_reasons
-    medium_reasons: list[str] = []
     if edge > rules.simple_max_edge:
-        medium_reasons.append(f"detailed outline or texture: edge complexity {edge:.2f} > {rules.simple_max_edge:.2f}")
-    if risk >= rules.colour_risk_medium:
-        medium_reasons.append(
+        reasons.append(f"detailed outline or texture: edge complexity {edge:.2f} > {rules.simple_max_edge:.2f}")
+    if share < _MIN_PRODUCT_SHARE:
+        reasons.append("nothing stands out from the background (white on white?)")
+    elif risk >= rules.colour_risk_medium:
+        reasons.append(
             f"parts of the product are near the background colour: colour risk {risk:.2f}"
             f" >= {rules.colour_risk_medium:.2f}"
         )
-    if medium_reasons:
-        return "medium", medium_reasons
+    if reasons:
+        return "medium", reasons + ["the auto-approval gate checks the cutout"]
     return "simple", [f"clean outline on a uniform background: edge complexity {edge:.2f}, colour risk {risk:.2f}"]
 
 

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import io
-import struct
+import re
 import warnings
 import zlib
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
 
 import numpy as np
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from packshot.errors import (
+    BlankImageError,
     ImageTooLargeError,
     ImageTooSmallError,
     UndecodableImageError,
@@ -21,10 +21,19 @@ from packshot.errors import (
 )
 from packshot.imaging import png
 from packshot.imaging.finish import composite_on_white
+from packshot.imaging.raw import RawFile, identify_raw
 
 SUPPORTED_FORMATS = frozenset({"JPEG", "PNG", "TIFF", "WEBP", "HEIF"})
-RAW_FORMATS = frozenset({"CR2", "NEF", "ARW", "DNG"})
-_FORMATS_HINT = "a JPEG, PNG, TIFF, WebP, HEIC or camera RAW (CR2, NEF, ARW, DNG) photo"
+_FORMATS_HINT = "a JPEG, PNG, TIFF, WebP, HEIC or camera RAW photo"
+# A photo longer than this many times its width is a line, not a product shot (nothing to frame at 1:1).
+MAX_ASPECT = 20
+# A frame whose colours, averaged over 1/64 of its width, span fewer levels than this has nothing in it: a
+# white product on a white sweep still has edges and shadows 30+ levels deep.
+BLANK_SPREAD = 12
+# Alpha under this everywhere (of 255) is a fully transparent image, whatever its hidden colours.
+_INVISIBLE = 8
+# EXIF (DCF): ColorSpace 0xFFFF "uncalibrated" with InteropIndex R03 means Adobe RGB; some cameras write 2.
+_EXIF_IFD, _INTEROP_IFD, _COLOR_SPACE, _INTEROP_INDEX = 0x8769, 0xA005, 0xA001, 0x0001
 
 # Exceptions Pillow raises from corrupt or truncated data (decoders use OSError, header parsers
 # SyntaxError/ValueError, some plugins struct.error or EOFError).
@@ -39,9 +48,6 @@ _KNOWN_NON_IMAGES: tuple[tuple[bytes, str], ...] = (
 )
 _HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"heim", b"heis", b"hevm", b"hevs", b"mif1", b"msf1")
 _AVIF_BRANDS = (b"avif", b"avis")
-# TIFF-based raw files: the maker named in IFD0 tells a camera raw from an ordinary TIFF the camera wrote.
-_RAW_MAKERS = (("NIKON", "NEF"), ("SONY", "ARW"), ("CANON", "CR2"))
-_TIFF_MAGIC = (b"II*\0", b"MM\0*")
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,7 @@ class DecodedImage:
     pixels16: np.ndarray | None = None
     bit_depth: int = 8  # bits per channel the master keeps: 16 for 16-bit colour TIFF and RAW, else 8
     had_gps: bool = False  # the source carried a GPS position; no output ever copies it
+    notes: tuple[str, ...] = ()  # what the record should say about how the file was read
 
     @property
     def master_pixels(self) -> np.ndarray:
@@ -67,29 +74,47 @@ class DecodedImage:
         return self.pixels16 if self.pixels16 is not None else self.pixels
 
 
+def decode_upload(data: bytes, *, min_side: int = 1000, max_pixels: int = 100_000_000) -> DecodedImage:
+    """What pre-processing runs on every upload: decode_image, then refuse a frame with nothing in it."""
+    return reject_blank(decode_image(data, min_side=min_side, max_pixels=max_pixels))
+
+
 def decode_image(data: bytes, *, min_side: int = 1000, max_pixels: int = 100_000_000) -> DecodedImage:
     """Decode upload bytes to upright sRGB RGB uint8, or raise an ImageRejectedError saying why not."""
+    from packshot.imaging.integrity import check_jpeg, check_png
+
     if not data:
         raise UndecodableImageError("the file is empty (0 bytes); upload the photo again")
-    raw_kind = sniff_raw(data)
-    if raw_kind is not None:
-        return _decode_raw(data, raw_kind, min_side=min_side, max_pixels=max_pixels)
+    raw_file = identify_raw(data)
+    if raw_file is not None:
+        developed = _develop_raw(data, raw_file, min_side=min_side, max_pixels=max_pixels)
+        if developed is not None:
+            return developed
     if _is_heif(data):
         _register_heif()
-    image = _open(data)
+    image = _open(data, max_pixels)
+    notes: list[str] = []
     try:
         width, height = image.size
         fmt = image.format or "unknown"
+        if fmt == "MPO":
+            # A JPEG with an MPF index (Android Ultra HDR gain map, depth map, camera preview): the
+            # primary image is an ordinary JPEG, and it is the photo.
+            fmt = "JPEG"
+            notes.append(f"JPEG with {getattr(image, 'n_frames', 2) - 1} more image(s) in an MPF index (a gain map,"
+                         " depth map or preview): the primary image was used")
         # The header alone gives the size: reject bombs before a single pixel is allocated.
         if width * height > max_pixels:
-            raise ImageTooLargeError(
-                f"{width}x{height} px is {width * height / 1e6:.0f} MP, over the {max_pixels / 1e6:.0f} MP limit;"
-                " downscale the photo before uploading"
+            raise ImageTooLargeError(too_many_pixels(width * height, max_pixels, f"{width}x{height}"))
+        if max(width, height) > MAX_ASPECT * max(min(width, height), 1):
+            raise BlankImageError(
+                f"the photo is {width}x{height} px: a line, not a picture (over {MAX_ASPECT}:1), with no product"
+                " to frame; upload the product photo"
             )
         if fmt not in SUPPORTED_FORMATS:
             raise UnsupportedImageError(f"the file is a {fmt} image; upload {_FORMATS_HINT} instead")
         frames = getattr(image, "n_frames", 1)
-        if frames > 1:
+        if frames > 1 and not notes:
             kind = "pages" if fmt == "TIFF" else "frames"
             raise UnsupportedImageError(
                 f"the {fmt} file has {frames} {kind}; upload a single still photo per file"
@@ -102,14 +127,29 @@ def decode_image(data: bytes, *, min_side: int = 1000, max_pixels: int = 100_000
                 f"longest side {longest} px is under the {min_side} px minimum marketplaces need for zoom;"
                 " upload a larger original"
             )
+        # Damage Pillow would decode silently (grey blocks, garbage rows), found before it decodes a pixel.
+        if fmt == "JPEG":
+            check_jpeg(data)
+        elif fmt == "PNG":
+            check_png(data)
         source_mode = image.mode
         orientation = _orientation(image)
         had_gps = _has_gps(image)
         icc = image.info.get("icc_profile")
-        if fmt == "TIFF" and _is_16_bit_tiff(image):
+        exif_space = None if icc else _exif_colour_space(image)
+        if exif_space is not None:
+            from packshot.imaging.icc import adobe_rgb_1998_profile
+
+            icc = adobe_rgb_1998_profile()
+        if fmt == "TIFF" and _needs_tifffile(image):
             deep = _decode_tiff16(data, icc, orientation)
             if deep is not None:
                 pixels16, description = deep
+                if pixels16.dtype == np.uint8:  # CMYK: converted at 8 bits by LittleCMS
+                    return DecodedImage(
+                        pixels=pixels16, format=fmt, source_mode="CMYK", width=int(pixels16.shape[1]),
+                        height=int(pixels16.shape[0]), icc_profile=description, exif_orientation=orientation,
+                        had_gps=had_gps, notes=("16-bit CMYK converted to 8-bit sRGB",))
                 return DecodedImage(
                     pixels=to_8bit(pixels16),
                     format=fmt,
@@ -125,7 +165,7 @@ def decode_image(data: bytes, *, min_side: int = 1000, max_pixels: int = 100_000
         try:
             image.load()
         except Image.DecompressionBombError as exc:
-            raise ImageTooLargeError(f"Pillow refused the image as a decompression bomb: {exc}") from exc
+            raise ImageTooLargeError(too_many_pixels(width * height, max_pixels, f"{width}x{height}")) from exc
         except _DECODE_ERRORS as exc:
             raise UndecodableImageError(
                 f"the {fmt} data is truncated or corrupt ({exc}); export or upload the file again"
@@ -133,6 +173,8 @@ def decode_image(data: bytes, *, min_side: int = 1000, max_pixels: int = 100_000
         if orientation in range(2, 9):
             image = ImageOps.exif_transpose(image)
         rgb, description = _to_srgb(image, icc)
+        if exif_space is not None:
+            description = exif_space
     finally:
         image.close()
     return DecodedImage(
@@ -144,7 +186,62 @@ def decode_image(data: bytes, *, min_side: int = 1000, max_pixels: int = 100_000
         icc_profile=description,
         exif_orientation=orientation,
         had_gps=had_gps,
+        notes=tuple(notes),
     )
+
+
+def too_many_pixels(pixels: int, max_pixels: int, size: str = "") -> str:
+    """The rejection for a photo over the pixel limit, in our words (Pillow's speak of "DOS attacks")."""
+    shown = f" ({size})" if size else ""
+    return (
+        f"the photo has {pixels / 1e6:.0f} million pixels{shown}, over the {max_pixels / 1e6:.0f} million limit;"
+        " export it smaller (no marketplace takes more than 10,000 px a side)"
+    )
+
+
+def _develop_raw(data: bytes, raw_file: RawFile, *, min_side: int, max_pixels: int) -> DecodedImage | None:
+    """A RAW developed by LibRaw; None when the structure only hinted RAW and LibRaw does not know it."""
+    from packshot.errors import UnsupportedRawError
+    from packshot.imaging.raw import develop
+
+    try:
+        return develop(data, raw_file, min_side=min_side, max_pixels=max_pixels)  # type: ignore[no-any-return]
+    except UnsupportedRawError:
+        if raw_file.certain:
+            raise
+        return None  # a TIFF with sub-images that is no camera RAW: the TIFF reader takes it
+
+
+def reject_blank(decoded: DecodedImage) -> DecodedImage:
+    """The decoded photo, unless it is one colour all over (nothing to cut out): then BlankImageError."""
+    pixels = decoded.pixels
+    step = max(1, min(pixels.shape[:2]) // 64)
+    h, w = (pixels.shape[0] // step) * step, (pixels.shape[1] // step) * step
+    small = pixels[:h, :w].reshape(h // step, step, w // step, step, 3).mean(axis=(1, 3))
+    low, high = np.percentile(small.reshape(-1, 3), [0.5, 99.5], axis=0)
+    if float((high - low).max()) >= BLANK_SPREAD:
+        return decoded
+    colour = tuple(int(round(v)) for v in small.reshape(-1, 3).mean(axis=0))
+    name = "white" if min(colour) >= 235 else "black" if max(colour) <= 20 else "a flat colour"
+    raise BlankImageError(
+        f"the photo is one colour all over ({name}, about RGB {colour}): there is no product in it;"
+        " upload the photo of the product"
+    )
+
+
+def _exif_colour_space(image: Image.Image) -> str | None:
+    """'Adobe RGB (1998) ...' when a profile-less photo's EXIF says Adobe RGB (DCF rules), else None."""
+    try:
+        exif = image.getexif()
+        space = exif.get_ifd(_EXIF_IFD).get(_COLOR_SPACE)
+        interop = str(exif.get_ifd(_INTEROP_IFD).get(_INTEROP_INDEX, "")).strip("\0 ").upper()
+    except _DECODE_ERRORS:
+        return None
+    if space == 0xFFFF and interop == "R03":
+        return "Adobe RGB (1998), from EXIF (ColorSpace uncalibrated, InteropIndex R03; no profile embedded)"
+    if space == 2:
+        return "Adobe RGB (1998), from EXIF (ColorSpace 2; no profile embedded)"
+    return None
 
 
 def to_8bit(pixels16: np.ndarray, rows_per_chunk: int = 512) -> np.ndarray:
@@ -157,97 +254,9 @@ def to_8bit(pixels16: np.ndarray, rows_per_chunk: int = 512) -> np.ndarray:
 
 
 def sniff_raw(data: bytes) -> str | None:
-    """The camera RAW format by its magic bytes and IFD0 tags (CR2, NEF, ARW, DNG), or None for anything else."""
-    if data[:4] not in _TIFF_MAGIC:
-        return None
-    if data[8:10] == b"CR":
-        return "CR2"  # Canon writes "CR" and a version right after the TIFF header
-    tags = _ifd0_tags(data)
-    if tags is None:
-        return None
-    if 50706 in tags:  # DNGVersion
-        return "DNG"
-    make = tags.get(271, b"").decode("latin-1", "replace").strip("\0 ").upper()
-    photometric = tags.get(262)
-    raw_like = 330 in tags or photometric in (32803, 34892)  # SubIFDs (where makers keep the raw), CFA
-    for maker, kind in _RAW_MAKERS:
-        if make.startswith(maker) and raw_like:
-            return kind
-    return "RAW" if photometric == 32803 else None
-
-
-def _ifd0_tags(data: bytes) -> dict[int, Any] | None:
-    """Tag -> value for the few IFD0 tags sniffing needs: Make as bytes, Photometric as int, others present."""
-    order = "<" if data[:2] == b"II" else ">"
-    try:
-        (offset,) = struct.unpack(order + "I", data[4:8])
-        (count,) = struct.unpack(order + "H", data[offset : offset + 2])
-        tags: dict[int, Any] = {}
-        for i in range(min(count, 512)):
-            entry = data[offset + 2 + 12 * i : offset + 14 + 12 * i]
-            code, kind, n = struct.unpack(order + "HHI", entry[:8])
-            if code == 271 and kind == 2:
-                start = struct.unpack(order + "I", entry[8:12])[0] if n > 4 else offset + 2 + 12 * i + 8
-                tags[code] = data[start : start + min(n, 64)]
-            elif code == 262:
-                tags[code] = struct.unpack(order + "H", entry[8:10])[0]
-            else:
-                tags[code] = True
-        return tags
-    except struct.error:
-        return None
-
-
-def _decode_raw(data: bytes, kind: str, *, min_side: int, max_pixels: int) -> DecodedImage:
-    """Develop a camera RAW with LibRaw: camera white balance, sRGB, 16 bits, as-shot exposure."""
-    import rawpy  # imported here: only RAW uploads pay for it
-
-    name = "camera RAW" if kind == "RAW" else f"{kind} raw"
-    try:
-        raw = rawpy.imread(io.BytesIO(data))
-    except (rawpy.LibRawError, *_DECODE_ERRORS) as exc:
-        raise UndecodableImageError(
-            f"the {name} file cannot be read by LibRaw ({exc}); copy it from the card or camera again"
-        ) from exc
-    with raw:
-        sizes = raw.sizes
-        width, height = int(sizes.width), int(sizes.height)
-        if width * height > max_pixels:
-            raise ImageTooLargeError(
-                f"{width}x{height} px is {width * height / 1e6:.0f} MP, over the {max_pixels / 1e6:.0f} MP limit;"
-                " downscale the photo before uploading"
-            )
-        if max(width, height) < min_side:
-            raise ImageTooSmallError(
-                f"longest side {max(width, height)} px is under the {min_side} px minimum marketplaces need for"
-                " zoom; upload a larger original"
-            )
-        try:
-            # no_auto_bright keeps the photographer's exposure (a white sweep exposed near clipping stays
-            # so); LibRaw applies the camera's orientation itself (sizes.flip).
-            pixels16 = raw.postprocess(
-                output_bps=16,
-                use_camera_wb=True,
-                no_auto_bright=True,
-                output_color=rawpy.ColorSpace.sRGB,
-            )
-        except (rawpy.LibRawError, *_DECODE_ERRORS) as exc:
-            raise UndecodableImageError(
-                f"the {name} data is truncated or corrupt ({exc}); copy it from the card or camera again"
-            ) from exc
-        flip = int(sizes.flip)
-    pixels16 = np.ascontiguousarray(pixels16)
-    return DecodedImage(
-        pixels=to_8bit(pixels16),
-        format=kind,
-        source_mode="CFA",
-        width=int(pixels16.shape[1]),
-        height=int(pixels16.shape[0]),
-        icc_profile=f"{kind} camera colour (LibRaw)",
-        exif_orientation={0: 1, 3: 3, 5: 8, 6: 6}.get(flip, 1),
-        pixels16=pixels16,
-        bit_depth=16,
-    )
+    """The camera RAW format a file is by its content (signature, TIFF structure), or None for anything else."""
+    raw_file = identify_raw(data)
+    return raw_file.format if raw_file is not None else None
 
 
 def _is_heif(data: bytes) -> bool:
@@ -270,19 +279,24 @@ def _has_gps(image: Image.Image) -> bool:
         return False
 
 
-def _is_16_bit_tiff(image: Image.Image) -> bool:
-    bits = image.tag_v2.get(258) if hasattr(image, "tag_v2") else None  # BitsPerSample
-    samples = image.tag_v2.get(277, 1) if hasattr(image, "tag_v2") else 1
+def _needs_tifffile(image: Image.Image) -> bool:
+    """16-bit colour TIFFs (RGB, CMYK, planar): Pillow reads them as 8-bit or not at all."""
+    tags = getattr(image, "tag_v2", None)
+    if tags is None:
+        return False
+    bits = tags.get(258)  # BitsPerSample
     if isinstance(bits, int):
         bits = (bits,)
-    return bool(bits) and all(b == 16 for b in bits or ()) and samples in (3, 4)
+    return bool(bits) and all(b == 16 for b in bits or ()) and tags.get(277, 1) in (3, 4, 5)
 
 
 def _decode_tiff16(data: bytes, icc: bytes | None, orientation: int) -> tuple[np.ndarray, str | None] | None:
-    """A 16-bit RGB(A) TIFF kept at 16 bits in sRGB; None to fall back to the 8-bit path (LittleCMS).
+    """A 16-bit colour TIFF in sRGB, upright; None to fall back to Pillow's 8-bit path.
 
-    Pillow reads 16-bit colour TIFFs as 8-bit, so tifffile reads the pixels; a matrix/TRC profile (Adobe RGB,
-    Display P3, ProPhoto) is applied in numpy at 16 bits, anything else (a LUT profile) goes to LittleCMS at 8.
+    RGB(A) stays 16-bit: Pillow reads it as 8-bit, so tifffile reads the pixels and a matrix/TRC profile
+    (Adobe RGB, Display P3, ProPhoto) is applied in numpy at 16 bits; a LUT profile goes to LittleCMS at 8.
+    CMYK (photometric SEPARATED) comes back as 8-bit sRGB (uint8): LittleCMS, through Pillow, converts
+    8-bit CMYK only. Planar ("per channel") files arrive from tifffile as (samples, H, W).
     """
     import tifffile
 
@@ -295,21 +309,29 @@ def _decode_tiff16(data: bytes, icc: bytes | None, orientation: int) -> tuple[np
             description = ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(icc))).strip()
         except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
             icc = None
-    if icc and not (description or "").lower().startswith("srgb"):
-        profile = parse_matrix_profile(icc)
-        if profile is None:
-            return None
     try:
         with tifffile.TiffFile(io.BytesIO(data)) as tif:
             page = tif.pages[0]
             extra = getattr(page, "extrasamples", ())  # a TiffFrame has none
+            photometric = int(getattr(page, "photometric", 2))
+            axes = str(getattr(page, "axes", ""))
             pixels = page.asarray()
     except (tifffile.TiffFileError, zlib.error, RuntimeError, NotImplementedError, *_DECODE_ERRORS):
         # Broken data, or a compression tifffile cannot decode without imagecodecs: Pillow's 8-bit path
         # then either reads it or rejects it with its own reason.
         return None
-    if pixels.dtype != np.uint16 or pixels.ndim != 3 or pixels.shape[2] not in (3, 4):
+    if pixels.dtype != np.uint16 or pixels.ndim != 3:
         return None
+    if axes.endswith("SYX") or (pixels.shape[0] in (3, 4, 5) and pixels.shape[2] not in (3, 4, 5)):
+        pixels = np.moveaxis(pixels, 0, -1)
+    if photometric == 5 and pixels.shape[2] >= 4:  # SEPARATED: ink, not light
+        return _cmyk16_to_srgb(pixels[:, :, :4], icc, description, orientation)
+    if photometric != 2 or pixels.shape[2] not in (3, 4):
+        return None
+    if icc and not (description or "").lower().startswith("srgb"):
+        profile = parse_matrix_profile(icc)
+        if profile is None:
+            return None
     rgb = np.ascontiguousarray(pixels[:, :, :3])
     if profile is not None:
         rgb = convert_to_srgb16(rgb, profile)
@@ -321,6 +343,14 @@ def _decode_tiff16(data: bytes, icc: bytes | None, orientation: int) -> tuple[np
             rgb = np.rint(rgb * alpha[..., None] + (1.0 - alpha[..., None]) * 65535.0).astype(np.uint16)
     del pixels
     return np.ascontiguousarray(_orient(rgb, orientation)), description
+
+
+def _cmyk16_to_srgb(cmyk16: np.ndarray, icc: bytes | None, description: str | None,
+                    orientation: int) -> tuple[np.ndarray, str | None]:
+    """16-bit CMYK -> 8-bit sRGB through its profile (LittleCMS), or the plain formula without one."""
+    image = Image.fromarray(to_8bit(np.ascontiguousarray(cmyk16)), "CMYK")
+    rgb, found = _to_srgb(image, icc)
+    return np.ascontiguousarray(_orient(rgb, orientation)), found or description
 
 
 def _orient(pixels: np.ndarray, orientation: int) -> np.ndarray:
@@ -370,7 +400,7 @@ def decode_png_rgba(data: bytes) -> tuple[np.ndarray, np.ndarray]:
     return np.ascontiguousarray(pixels[:, :, :3]), np.ascontiguousarray(pixels[:, :, 3])
 
 
-def _open(data: bytes) -> Image.Image:
+def _open(data: bytes, max_pixels: int) -> Image.Image:
     try:
         with warnings.catch_warnings():
             # Our own max_pixels check replaces Pillow's warning; its hard error (over twice
@@ -378,12 +408,15 @@ def _open(data: bytes) -> Image.Image:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             return Image.open(io.BytesIO(data))
     except Image.DecompressionBombError as exc:
-        raise ImageTooLargeError(f"the image is too large to process safely: {exc}") from exc
+        # Pillow's words are about "DOS attacks"; ours say what to do. Its message carries the pixel count.
+        found = re.search(r"\((\d+) pixels\)", str(exc))
+        pixels = int(found.group(1)) if found else 2 * (Image.MAX_IMAGE_PIXELS or max_pixels)
+        raise ImageTooLargeError(too_many_pixels(pixels, max_pixels)) from exc
     except UnidentifiedImageError as exc:
-        found = _sniff(data)
-        if found is not None:
+        found_kind = _sniff(data)
+        if found_kind is not None:
             raise UnsupportedImageError(
-                f"the file is {found}, not a photo; upload {_FORMATS_HINT}"
+                f"the file is {found_kind}, not a photo; upload {_FORMATS_HINT}"
             ) from exc
         raise UndecodableImageError(
             f"the {len(data)} bytes are not an image we can read; check the upload is a photo file"
@@ -427,6 +460,11 @@ def _to_srgb(image: Image.Image, icc: bytes | None) -> tuple[np.ndarray, str | N
     if image.mode in ("RGBA", "RGBa", "LA", "La"):
         straight = image.convert("RGBA" if image.mode in ("RGBA", "RGBa") else "LA")
         alpha = np.array(straight.getchannel("A"))
+        if int(alpha.max()) < _INVISIBLE:
+            raise BlankImageError(
+                "the image is fully transparent: none of its pixels can be seen, so there is no product in it;"
+                " export it again with the product visible"
+            )
         image = straight.convert("RGB" if straight.mode == "RGBA" else "L")
     if image.mode in ("1", "I", "F"):
         image = image.convert("L")

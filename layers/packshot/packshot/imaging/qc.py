@@ -1,4 +1,8 @@
-"""Score a finished packshot 0..100 and decide whether it ships, needs a person, or is rejected."""
+"""Score a finished packshot 0..100 and decide whether it ships, needs a person, or is rejected.
+
+The score judges the picture (background, edges, fill, colour). Whether the cutout itself can be trusted is the
+auto-approval gate's call (packshot/gate.py), applied by the finish stage on top of this decision.
+"""
 
 from __future__ import annotations
 
@@ -19,9 +23,6 @@ class QcThresholds:
     review: int = 70
     # Amazon's main image guidance: the product fills about 85% of the frame on its longest side.
     target_fill: float = 0.85
-    # Under this cutout confidence a person looks, whatever the score: calibrated on `make eval` so that
-    # at most 1% of auto-approved cutouts have IoU < 0.95.
-    min_confidence: float = 0.9
 
 
 @dataclass(frozen=True)
@@ -48,8 +49,6 @@ _MIN_COVERAGE, _MAX_COVERAGE = 0.0005, 0.98
 _SPECK_SHARE = 0.00005
 # Masks are labelled at this resolution: enough to see specks, cheap on 24 MP.
 _LABEL_SIDE = 1024
-# Pixels within this many levels of the background colour read as "the same colour" to the model.
-_NEAR_BACKGROUND = 24
 # Product pixel statistics are taken from about this many pixels.
 _SAMPLE_PIXELS = 1_000_000
 
@@ -60,16 +59,12 @@ def score_qc(
     final_rgb: np.ndarray,
     final_alpha: np.ndarray,
     *,
-    confidence: float = 1.0,
     thresholds: QcThresholds = QcThresholds(),
-    backdrop_colour: np.ndarray | None = None,
 ) -> QcResult:
     """Score background, edge quality, product fill and colour (25 each) and decide.
 
     original_rgb/cutout_alpha are the source and the model's mask at the same size; final_* are the
-    square canvas after crop_to_fill and composite_on_white. `backdrop_colour` is the colour the product
-    is compared with, when the caller measured it before the pixels under alpha 0 were dropped; by default it
-    is the median of backdrop_sample(original_rgb, cutout_alpha).
+    square canvas after crop_to_fill and composite_on_white.
     """
     if original_rgb.shape[:2] != cutout_alpha.shape or final_rgb.shape[:2] != final_alpha.shape:
         raise ValueError(
@@ -92,20 +87,18 @@ def score_qc(
         reasons.append(f"edge quality 0/25: the mask is {what}, so no product was separated")
         reasons.append("product fill 0/25: no product outline to place")
     else:
-        edge_quality, note = _edge_part(cutout_alpha, confidence)
+        edge_quality, note = _edge_part(cutout_alpha)
         if note:
             reasons.append(f"edge quality {_pts(edge_quality)}/25: {note}")
         product_fill, note = _fill_part(cutout_alpha, final_alpha, thresholds.target_fill)
         if note:
             reasons.append(f"product fill {_pts(product_fill)}/25: {note}")
+        if touches_border(cutout_alpha):
+            gates.append("the product touches the edge of the photo, so it may be cut off")
 
-    colour, note, same_colour = _colour_part(original_rgb, cutout_alpha, final_rgb, final_alpha, backdrop_colour)
+    colour, note = _colour_part(original_rgb, cutout_alpha, final_rgb, final_alpha)
     if note:
         reasons.append(f"colour {_pts(colour)}/25: {note}")
-    if same_colour:
-        gates.append("the product is nearly the background colour (white on white)")
-    if confidence < thresholds.min_confidence:
-        gates.append(f"the cutout is unsure (confidence {confidence:.2f} < {thresholds.min_confidence:.2f})")
 
     score = int(round(background + edge_quality + product_fill + colour))
     if score >= thresholds.approve:
@@ -151,7 +144,12 @@ def _background_part(rgb: np.ndarray, alpha: np.ndarray) -> tuple[float, str, bo
     return score, "; ".join(problems), False
 
 
-def _edge_part(alpha: np.ndarray, confidence: float) -> tuple[float, str]:
+def edge_quality(alpha: np.ndarray) -> float:
+    """The edge part of the score (0..25) for a cutout alpha: a crisp outline and no specks score 25."""
+    return _edge_part(alpha)[0]
+
+
+def _edge_part(alpha: np.ndarray) -> tuple[float, str]:
     solid = alpha >= 128
     unsure = int(np.count_nonzero((alpha > _UNSURE_LOW) & (alpha < _UNSURE_HIGH)))
     outline = int(np.count_nonzero(solid[:, 1:] != solid[:, :-1]) + np.count_nonzero(solid[1:] != solid[:-1]))
@@ -163,15 +161,12 @@ def _edge_part(alpha: np.ndarray, confidence: float) -> tuple[float, str]:
     specks = _count_specks(solid)
     # Ten specks halve the score: each one is a visible dot on a white page.
     speck_score = 1.0 / (1.0 + specks / 10.0)
-    confidence = float(np.clip(confidence, 0.0, 1.0))
-    score = PART * band_score * speck_score * confidence
+    score = PART * band_score * speck_score
     problems = []
     if band_score < 1.0:
         problems.append(f"soft or ragged mask edge (uncertain band {band:.1f} px)")
     if specks:
         problems.append(f"{specks} stray specks or pinholes in the mask")
-    if confidence < 1.0:
-        problems.append(f"model confidence {confidence:.2f}")
     return score, ("; ".join(problems) if _pts(score) < PART else "")
 
 
@@ -188,18 +183,19 @@ def _fill_part(cutout_alpha: np.ndarray, final_alpha: np.ndarray, target: float)
 
 
 def _colour_part(
-    original_rgb: np.ndarray,
-    cutout_alpha: np.ndarray,
-    final_rgb: np.ndarray,
-    final_alpha: np.ndarray,
-    backdrop_colour: np.ndarray | None = None,
-) -> tuple[float, str, bool]:
+    original_rgb: np.ndarray, cutout_alpha: np.ndarray, final_rgb: np.ndarray, final_alpha: np.ndarray
+) -> tuple[float, str]:
+    """Colour fidelity: clipped highlights or shadows, and a shift from the original.
+
+    How close the product is to the backdrop's colour (white on white) is not a fault of the picture but a risk
+    for the cutout: the gate weighs it (packshot/gate.py, near_backdrop).
+    """
     orig_rgb, orig_alpha = _sample(original_rgb, cutout_alpha)
     fin_rgb, fin_alpha = _sample(final_rgb, final_alpha)
     orig_product = orig_rgb[_solid(orig_alpha)].astype(np.int16)
     fin_product = fin_rgb[_solid(fin_alpha)].astype(np.int16)
     if len(orig_product) == 0 or len(fin_product) == 0:
-        return 0.0, "no solid product pixels to compare", False
+        return 0.0, "no solid product pixels to compare"
 
     # Blown highlights (all channels 255) and crushed shadows (all 0) are detail lost for good;
     # a saturated colour such as (255, 0, 0) is not.
@@ -209,36 +205,14 @@ def _colour_part(
     # Finishing copies product pixels: a mean shift over 2 levels means something recoloured them.
     shift_score = 1.0 - float(np.clip((shift - 2.0) / 18.0, 0.0, 1.0))
 
-    background = backdrop_colour
-    if background is None:
-        behind = backdrop_sample(original_rgb, cutout_alpha)
-        if len(behind) == 0:
-            behind = np.concatenate([orig_rgb[0], orig_rgb[-1], orig_rgb[:, 0], orig_rgb[:, -1]])
-        background = np.median(behind.reshape(-1, 3), axis=0)
-    near = float(np.mean(channel_max(np.abs(orig_product - background)) < _NEAR_BACKGROUND))
-    # Half the product near the background colour is the white-on-white case: full penalty.
-    risk = float(np.clip(near / 0.5, 0.0, 1.0))
-    score = max(0.0, PART * clip_score * shift_score - 8.0 * risk)
+    score = PART * clip_score * shift_score
 
     problems = []
     if clip_score < 1.0:
         problems.append(f"{clipped:.0%} of product pixels are clipped to pure white or black")
     if shift_score < 1.0:
         problems.append(f"product colour shifted by {shift:.1f} levels from the original")
-    if risk > 0.0:
-        problems.append(f"{near:.0%} of the product is nearly the background colour; check the edges")
-    return score, ("; ".join(problems) if _pts(score) < PART else ""), near >= 0.25
-
-
-def backdrop_sample(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    """The backdrop pixels (alpha 0) the colour check compares the product with, (N, 3), on its sample grid."""
-    sampled_rgb, sampled_alpha = sample(rgb, alpha)
-    return sampled_rgb[sampled_alpha == 0]
-
-
-def sample(rgb: np.ndarray, alpha: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The grid the colour check reads (about _SAMPLE_PIXELS pixels): strided views of rgb and alpha."""
-    return _sample(rgb, alpha)
+    return score, ("; ".join(problems) if _pts(score) < PART else "")
 
 
 def _sample(rgb: np.ndarray, alpha: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -19,16 +19,17 @@ import boto3
 
 from packshot.errors import ConfigurationError
 from packshot.local import moto_speedups
-from packshot.local.event_source import SqsMapping, SqsPoller
+from packshot.local.event_source import ExecutionStatusWatcher, SqsMapping, SqsPoller, execution_rule
 from packshot.local.lambda_runtime import InProcessRuntime, ProcessRuntime, handler_specs
 from packshot.local.template import ACCOUNT_ID, REGION, Stack
+from packshot.pipeline import TERMINAL_STATUSES, WAITING_STATUSES
 
 REPO_ROOT = Path(__file__).resolve().parents[4]
 DEFAULT_TEMPLATE = REPO_ROOT / "template.yaml"
 ROLE_NAME = "packshot-local-role"
-TERMINAL = frozenset({"exported", "rejected", "failed", "redo", "rejected_by_reviewer", "review_expired", "merged"})
+TERMINAL = TERMINAL_STATUSES
 # Parked on a review task token: pending by design, so a batch with these in it has settled.
-WAITING = frozenset({"needs_review", "needs_senior"})
+WAITING = WAITING_STATUSES
 
 # Resource types the runner creates; anything else in the template must be added here on purpose.
 _HANDLED = {
@@ -45,6 +46,7 @@ _HANDLED = {
     "AWS::SNS::Subscription",
     "AWS::Logs::LogGroup",
     "AWS::S3::BucketPolicy",
+    "AWS::IAM::ManagedPolicy",
 }
 
 
@@ -96,6 +98,7 @@ class EmbeddedAws:
         self._server: Any = None
         self._saved_env: dict[str, str | None] = {}
         self.pollers: list[SqsPoller] = []
+        self.watchers: list[ExecutionStatusWatcher] = []
         self.endpoint = ""
         self._clients: dict[tuple[str, str], Any] = {}
         self._undo_speedups: Callable[[], None] | None = None
@@ -152,17 +155,18 @@ class EmbeddedAws:
             self.start_event_sources()
 
     def start_event_sources(self) -> None:
-        """Begin polling the queues (Lambda's event source mappings); once per runner."""
-        for poller in self.pollers:
-            if not poller.is_alive():
-                poller.start()
+        """Begin polling the queues (Lambda's event source mappings) and the executions (EventBridge rules)."""
+        for source in [*self.pollers, *self.watchers]:
+            if not source.is_alive():
+                source.start()
 
     def stop(self) -> None:
-        for poller in self.pollers:
-            poller.stop()
-        for poller in self.pollers:
-            if poller.is_alive():
-                poller.join(timeout=5)
+        sources: list[SqsPoller | ExecutionStatusWatcher] = [*self.pollers, *self.watchers]
+        for source in sources:
+            source.stop()
+        for source in sources:
+            if source.is_alive():
+                source.join(timeout=5)
         self.runtime.uninstall()
         if self._undo_speedups is not None:
             self._undo_speedups()
@@ -170,6 +174,9 @@ class EmbeddedAws:
         if self._server is not None:
             self._server.stop()
             self._server = None
+        from packshot.adapters.aws import client
+
+        client.cache_clear()  # the handlers' clients point at the server just stopped
         for key, value in self._saved_env.items():
             if value is None:
                 os.environ.pop(key, None)
@@ -215,6 +222,11 @@ class EmbeddedAws:
                                                           "Principal": {"Service": ["lambda.amazonaws.com",
                                                                                     "states.amazonaws.com"]}}]}
         role_arn = iam.create_role(RoleName=ROLE_NAME, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+        for logical in s.of_type("AWS::IAM::ManagedPolicy"):
+            props = s.resolve(s.properties(logical))
+            arn = iam.create_policy(PolicyName=s.physical[logical]["Ref"].rsplit("/", 1)[-1],
+                                    PolicyDocument=json.dumps(props["PolicyDocument"]))["Policy"]["Arn"]
+            s.physical[logical]["Ref"] = arn
         sns = self.client("sns")
         for logical in s.of_type("AWS::SNS::Topic"):
             sns.create_topic(Name=s.physical[logical]["TopicName"])
@@ -240,6 +252,10 @@ class EmbeddedAws:
         self._create_functions(role_arn)
         sfn = self.client("stepfunctions")
         for logical in s.of_type("AWS::Serverless::StateMachine"):
+            definition = s.state_machine_definition(logical)
+            self.runtime.state_task_functions |= {
+                s.physical[f]["Ref"] for f in s.of_type("AWS::Serverless::Function")
+                if s.physical[f]["Arn"] in definition}
             sfn.create_state_machine(
                 name=s.physical[logical]["Name"],
                 definition=s.state_machine_definition(logical),
@@ -338,8 +354,20 @@ class EmbeddedAws:
             for event in props.get("Events", {}).values():
                 if event.get("Type") == "Schedule":
                     continue  # no clock-driven invokes locally: callers invoke such a function when they need it
+                if event.get("Type") == "EventBridgeRule":
+                    dlq = s.resolve(props.get("DeadLetterQueue", {}).get("TargetArn", ""))
+                    dlq_url = next((s.physical[q]["Ref"] for q in s.of_type("AWS::SQS::Queue")
+                                    if s.physical[q]["Arn"] == dlq), "")
+                    try:
+                        rule = execution_rule(name, s.resolve(event["Properties"]["Pattern"]), dlq_url)
+                    except ValueError as exc:
+                        raise ConfigurationError(str(exc)) from exc
+                    self.watchers.append(ExecutionStatusWatcher(rule, self.client("stepfunctions"),
+                                                                self.client("lambda"), sqs))
+                    continue
                 if event.get("Type") != "SQS":
-                    raise ConfigurationError(f"{logical}: the embedded runner knows SQS and Schedule events only")
+                    raise ConfigurationError(f"{logical}: the embedded runner knows SQS, Schedule and EventBridge "
+                                             "rules on execution status changes only")
                 ev = s.resolve(event["Properties"])
                 queue_logical = next(q for q in s.of_type("AWS::SQS::Queue") if s.physical[q]["Arn"] == ev["Queue"])
                 self.pollers.append(SqsPoller(
@@ -352,6 +380,7 @@ class EmbeddedAws:
                     ),
                     sqs,
                     self.client("lambda"),
+                    self.client("s3"),
                 ))
 
     # ---------- names the rest of the tooling needs ----------
@@ -385,31 +414,50 @@ class EmbeddedAws:
         return self.stack.physical[matches[0]]["Ref"]
 
     # ---------- running a batch ----------
-    def upload(self, files: list[Path], base: Path, metadata: dict[str, dict[str, str]] | None = None) -> list[str]:
+    def upload(self, files: list[Path], base: Path, metadata: dict[str, dict[str, str]] | None = None,
+               refused: dict[str, str] | None = None) -> list[str]:
+        """Put each file under its path below base; the keys uploaded. With `refused`, a file S3 refuses is
+        noted there (key -> reason) instead of raising."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
         s3 = self.client("s3")
         keys = []
         for path in files:
-            key = path.relative_to(base).as_posix()
+            key = object_key(path, base)
             extra = {"Metadata": metadata[path.name]} if metadata and path.name in metadata else {}
-            s3.put_object(Bucket=self.input_bucket, Key=key, Body=path.read_bytes(), **extra)
+            try:
+                s3.put_object(Bucket=self.input_bucket, Key=key, Body=path.read_bytes(), **extra)
+            except (ClientError, BotoCoreError, OSError) as exc:
+                if refused is None:
+                    raise
+                refused[key] = str(exc)
+                continue
             keys.append(key)
         return keys
 
-    def records_by_key(self) -> dict[str, dict[str, Any]]:
+    def records(self) -> list[dict[str, Any]]:
+        """Every record, including two for one key (an object uploaded again is an image of its own)."""
         from packshot.adapters.records import RecordsTable
 
-        table = RecordsTable(self.records_table, self.client("dynamodb"))
-        return {r["source_key"]: r for r in table.scan() if "source_key" in r}
+        return list(RecordsTable(self.records_table, self.client("dynamodb")).scan())
+
+    def records_by_key(self) -> dict[str, dict[str, Any]]:
+        """The newest record of each key (by creation time): what a report row per uploaded file shows."""
+        ordered = sorted((r for r in self.records() if "source_key" in r), key=lambda r: str(r.get("created_at")))
+        return {r["source_key"]: r for r in ordered}
 
     def progress(self, keys: list[str], *, flow: bool = True) -> Progress:
         """Records by status for the keys; with flow, also running executions, queued and dead letters."""
         from packshot.adapters.records import RecordsTable
 
-        # Polled twice a second while a batch runs: the two fields it needs, not whole records (moto's
-        # DynamoDB serialises every attribute of every item it returns, on the embedded AWS's one core).
+        # Polled twice a second while a batch runs: the fields it needs, not whole records (moto's DynamoDB
+        # serialises every attribute of every item it returns, on the embedded AWS's one core).
         table = RecordsTable(self.records_table, self.client("dynamodb"))
-        records = {r["source_key"]: r for r in table.scan(("source_key", "status")) if "source_key" in r}
-        progress = Progress(total=len(keys), parked=sum(r.get("status") in WAITING for r in records.values()))
+        rows = [r for r in table.scan(("source_key", "status", "created_at")) if "source_key" in r]
+        # The newest record of each key, as in records_by_key (an object uploaded again is an image of its own);
+        # every waiting record parks an execution, an older one of the same key too.
+        records = {r["source_key"]: r for r in sorted(rows, key=lambda r: str(r.get("created_at")))}
+        progress = Progress(total=len(keys), parked=sum(r.get("status") in WAITING for r in rows))
         for key in keys:
             status = records.get(key, {}).get("status", "uploaded")
             progress.by_status[status] = progress.by_status.get(status, 0) + 1
@@ -472,6 +520,11 @@ class EmbeddedAws:
         for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=self.state_machine_arn):
             out.extend(page["executions"])
         return out
+
+
+def object_key(path: Path, base: Path) -> str:
+    """A file's S3 key: its path below base; name bytes that are not UTF-8 (old card readers) written as \\xNN."""
+    return os.fsencode(path.relative_to(base).as_posix()).decode("utf-8", "backslashreplace")
 
 
 def _without_tls_only(document: dict[str, Any]) -> dict[str, Any]:

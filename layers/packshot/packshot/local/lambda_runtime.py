@@ -26,6 +26,9 @@ from typing import Any
 from packshot.errors import ConfigurationError
 from packshot.local.template import Stack
 
+# Step Functions' limit on a state's input or output (256 KiB): moto does not enforce it, the runtime does.
+STATE_PAYLOAD_LIMIT = 256 * 1024
+
 
 @dataclass(frozen=True)
 class HandlerSpec:
@@ -129,6 +132,14 @@ class InProcessRuntime:
         self.errors: list[tuple[str, str, str]] = []
         self.fault_injector: Callable[[str, Any], None] | None = None
         self.timings: list[Invocation] = []
+        # Functions a state machine calls as a Task: their output becomes a state, capped by Step Functions.
+        self.state_task_functions: set[str] = set()
+        # Which function this thread is running (the AWS calls it makes are that function's).
+        self._running = threading.local()
+
+    def current_function(self) -> str:
+        """The function whose handler this thread is running, or "" outside a handler."""
+        return str(getattr(self._running, "name", ""))
 
     def install(self) -> None:
         from moto.awslambda.models import LambdaFunction
@@ -175,12 +186,23 @@ class InProcessRuntime:
         self.timings.append(outcome.timing)
         if outcome.error is not None:
             self.errors.append(outcome.error)
-        return outcome.payload, outcome.error is not None, outcome.logs
+            return outcome.payload, True, outcome.logs
+        size = len(outcome.payload.encode("utf-8"))
+        if function_name in self.state_task_functions and size >= STATE_PAYLOAD_LIMIT:
+            # On AWS this fails the execution outside every Catch on States.ALL; moto would pass it on.
+            message = (f"the output of {function_name} is {size:,} bytes; a state holds "
+                       f"at most {STATE_PAYLOAD_LIMIT:,}: keep large data in DynamoDB or S3 and pass keys")
+            self.errors.append((function_name, "States.DataLimitExceeded", message))
+            return json.dumps({"errorMessage": message, "errorType": "States.DataLimitExceeded"}), True, ""
+        return outcome.payload, False, outcome.logs
 
     def _run(self, spec: HandlerSpec, event: Any) -> Outcome:
-        """Run the handler here, in a thread of this process."""
-        handler = self.handler(spec.function_name)
-        return call_handler(spec, handler, event)
+        """Run the handler here, in a thread of this process, which is marked as running it meanwhile."""
+        outer, self._running.name = self.current_function(), spec.function_name
+        try:
+            return call_handler(spec, self.handler(spec.function_name), event)
+        finally:
+            self._running.name = outer
 
 
 class ProcessRuntime(InProcessRuntime):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import csv
+import hashlib
 import io
 import json
 from pathlib import Path
@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from packshot.csvsafe import csv_text
 from packshot.events import safe_name
 
 THUMB_PX = 360
@@ -18,11 +19,13 @@ CSV_COLUMNS = ("name", "status", "route", "qc_score", "reasons", "exports")
 
 
 def write_outputs(
-    records: dict[str, dict[str, Any]], keys: list[str], input_dir: Path, out_dir: Path, fetch: Any
+    records: dict[str, dict[str, Any]], keys: list[str], input_dir: Path, out_dir: Path, fetch: Any,
+    sources: dict[str, Path] | None = None,
 ) -> list[dict[str, Any]]:
     """Download exports and cutouts, make thumbnails, write report.json/.csv/.html; returns the rows.
 
-    `fetch(bucket, key) -> bytes` reads from the embedded S3.
+    `fetch(bucket, key) -> bytes` reads from the embedded S3; `sources` maps a key to its file where the
+    key is not the file's path (a name that is not UTF-8).
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     thumbs = out_dir / "thumbs"
@@ -30,7 +33,8 @@ def write_outputs(
     rows = []
     for key in keys:
         record = records.get(key, {"status": "missing", "reasons": ["no record was written for this upload"]})
-        stem = safe_name(key)
+        # The key's readable name plus the record's id: names made from keys alone collide (sub/x.jpg, sub_x.jpg).
+        stem = f"{safe_name(key)}-{record.get('image_id') or hashlib.sha256(key.encode('utf-8')).hexdigest()[:16]}"
         row: dict[str, Any] = {
             "name": key,
             "status": record.get("status", ""),
@@ -41,7 +45,7 @@ def write_outputs(
             "record": record,
             "thumbs": {},
         }
-        source = input_dir / key
+        source = (sources or {}).get(key, input_dir / key)
         row["thumbs"]["original"] = _thumb_from_bytes(source.read_bytes(), thumbs / f"{stem}.original.jpg")
         outputs = record.get("outputs", {})
         if outputs.get("cutout"):
@@ -62,12 +66,9 @@ def write_outputs(
         rows.append(row)
     (out_dir / "report.json").write_text(json.dumps(
         [{k: v for k, v in r.items() if k != "thumbs"} for r in rows], indent=2, default=str))
-    with (out_dir / "report.csv").open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(CSV_COLUMNS)
-        for r in rows:
-            writer.writerow([r["name"], r["status"], r["route"], r["qc_score"], " | ".join(r["reasons"]),
-                             " ".join(r["exports"].values())])
+    (out_dir / "report.csv").write_text(csv_text(CSV_COLUMNS, (
+        [r["name"], r["status"], r["route"], r["qc_score"], " | ".join(r["reasons"]), " ".join(r["exports"].values())]
+        for r in rows)), encoding="utf-8", newline="")
     (out_dir / "report.html").write_text(render_html(rows), encoding="utf-8")
     return rows
 

@@ -143,6 +143,8 @@ class Stack:
             return {"Ref": generated}
         if rtype == "AWS::CloudWatch::Dashboard":
             return {"Ref": self.resolve(props.get("DashboardName", generated))}
+        if rtype == "AWS::IAM::ManagedPolicy":
+            return {"Ref": f"{arn_prefix}:iam::{ACCOUNT_ID}:policy/{generated}"}
         if rtype == "AWS::Serverless::LayerVersion":
             return {"Ref": f"{arn_prefix}:lambda:{REGION}:{ACCOUNT_ID}:layer:{generated}:1"}
         return {"Ref": generated}

@@ -3,4 +3,4 @@
 from __future__ import annotations
 
 INT8_FILENAME = "u2netp-int8.onnx"
-INT8_SHA256 = "ba23e42073b8b8c4f30c1f6b42042fc874d0bffb4de55b2cb38cd191e489c5b2"
+INT8_SHA256 = "9128ad312de91111d62dfb0149257dcc909c83f984acadbd3202eafb694a7cde"

@@ -13,10 +13,12 @@ from packshot.models.fetch import KNOWN_MODELS
 from packshot.models.isnet import IsNetGeneralUse
 from packshot.models.location import known_sha256
 from packshot.models.quantized import INT8_FILENAME
+from packshot.models.studio import PackshotStudio
 from packshot.models.u2net import Silueta, U2Net, U2NetP, U2NetPFast, U2NetPInt8
 
 MODELS: dict[str, type[SegmentationModel]] = {
-    cls.name: cls for cls in (U2NetPFast, U2NetPInt8, U2NetP, U2Net, Silueta, IsNetGeneralUse, BiRefNetGeneralLite)
+    cls.name: cls
+    for cls in (PackshotStudio, U2NetPFast, U2NetPInt8, U2NetP, U2Net, Silueta, IsNetGeneralUse, BiRefNetGeneralLite)
 }
 
 _cache: dict[tuple[str, Path, int], SegmentationModel] = {}

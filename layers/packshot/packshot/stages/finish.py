@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from packshot.config import Settings
+from packshot.gate import GateVerdict, default_gate
 from packshot.imaging.colour import WhiteBalance, apply_gains, white_balance, white_balance_from
 from packshot.imaging.finish import (
     BackgroundCheck,
@@ -23,6 +24,7 @@ from packshot.stages.backdrop import Backdrop
 # with its task token exists: only then is the record waiting).
 STATUS_OF_DECISION = {"approve": "approved", "review": "processing", "reject": REDO}
 COMPLEX_ROUTE_REASON = "complex route: a reviewer and a senior editor sign off before export"
+UNJUDGED_REASON = "the cutout was not judged by the auto-approval gate (a corrected upload): a person looks"
 EMPTY_CUTOUT_REASON = (
     "the model separated no product from the backdrop: a person cuts it out (upload a corrected cutout)"
     " or rejects it for a reshoot on a backdrop that contrasts with the product"
@@ -50,12 +52,8 @@ class Finished:
 
 
 def thresholds_from(settings: Settings) -> QcThresholds:
-    return QcThresholds(
-        approve=settings.qc_approve,
-        review=settings.qc_review,
-        target_fill=settings.fill,
-        min_confidence=settings.qc_min_confidence,
-    )
+    approve = settings.qc_approve if settings.qc_approve is not None else default_gate().qc_approve_min
+    return QcThresholds(approve=approve, review=settings.qc_review, target_fill=settings.fill)
 
 
 def finish_cutout(
@@ -63,7 +61,7 @@ def finish_cutout(
     alpha: np.ndarray,
     *,
     route: str,
-    confidence: float,
+    verdict: GateVerdict | None,
     reference_white: tuple[float, float, float] | None,
     settings: Settings,
     backdrop: Backdrop | None = None,
@@ -72,6 +70,8 @@ def finish_cutout(
 
     The background's colour cast comes off the product first, with the shoot group's white; QC then compares
     the result with this white-balanced original, so the correction is not scored as a colour shift.
+    Only a cutout the gate passes can be approved: QC judges the picture, the gate the cutout. No route skips
+    the gate; the complex route (a category rule) sends the image to a person whatever both say.
     `backdrop` is what the cutout stage measured behind the product (its file carries no photo there); without
     it, the backdrop is measured on rgb under alpha 0 (a file that still carries the photo there).
     """
@@ -88,9 +88,12 @@ def finish_cutout(
         framed_rgb, framed_alpha = crop_to_fill(rgb, alpha, fill=settings.fill)
     final_rgb = composite_on_white(framed_rgb, framed_alpha)
     background = verify_background(final_rgb, framed_alpha)
-    qc = score_qc(rgb, alpha, final_rgb, framed_alpha, confidence=confidence, thresholds=thresholds_from(settings),
-                  backdrop_colour=backdrop.colour_after(balance.gains) if backdrop is not None else None)
+    qc = score_qc(rgb, alpha, final_rgb, framed_alpha, thresholds=thresholds_from(settings))
     decision, reasons = qc.decision, list(qc.reasons)
+    if verdict is None or not verdict.passes:
+        if decision == "approve":
+            decision = "review"
+        reasons.extend(verdict.reasons() if verdict is not None else [UNJUDGED_REASON])
     if empty:
         # Pre-processing turned blank frames away, so a product is there and the machine missed it.
         decision = "review"
