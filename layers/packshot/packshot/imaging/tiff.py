@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -45,7 +46,8 @@ def encode_tiff(
     """One-page little-endian TIFF of (H, W, 3) or (H, W) uint8/uint16 pixels, written strip by strip.
 
     Deflate level 1 with horizontal differencing (predictor 2): a working master is written once per image
-    and read rarely, so speed matters more than the last 10% of size.
+    and read rarely, so speed matters more than the last 10% of size. `level` is zlib's (0-9): up to ISA-L's
+    highest (3) ISA-L writes the strips, above it zlib (ISA-L refuses the level); the stream format is the same.
     """
     if pixels.ndim not in (2, 3) or pixels.dtype not in (np.uint8, np.uint16):
         raise ValueError(f"pixels must be (H, W[, 3]) uint8 or uint16, got {pixels.dtype} {pixels.shape}")
@@ -59,6 +61,7 @@ def encode_tiff(
     row_bytes = width * samples * pixels.dtype.itemsize
     rows_per_strip = max(1, min(height, _STRIP_BYTES // max(1, row_bytes)))
     predictor = 2 if compression == DEFLATE else 1
+    deflate = isal_zlib.compress if level <= isal_zlib.ISAL_BEST_COMPRESSION else zlib.compress
 
     strips: list[bytes] = []
     for top in range(0, height, rows_per_strip):
@@ -70,7 +73,7 @@ def encode_tiff(
             diff[:, :1] = shaped[:, :1]
             np.subtract(shaped[:, 1:], shaped[:, :-1], out=diff[:, 1:])
             # ISA-L writes the same zlib stream format as zlib, at level 1 in about a third of the time.
-            strips.append(isal_zlib.compress(diff, level))
+            strips.append(deflate(diff, level))
         else:
             strips.append(block.tobytes())
 
