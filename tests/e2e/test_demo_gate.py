@@ -24,7 +24,7 @@ def test_every_image_the_demo_exports_is_cut_out_right_against_its_true_mask(tmp
     for name in exported:
         stem = Path(name).stem
         truth = np.asarray(Image.open(EXAMPLES / "masks" / f"{stem}.png").convert("L"))
-        cutout = np.asarray(Image.open(out / rows[name]["cutout"]))[..., 3]  # cutouts/<name>-<image id>.png
+        cutout = np.asarray(Image.open(out / rows[name]["cutout"]))[..., 3]
         iou = score_mask(cutout, truth).iou
         assert iou >= GOOD_IOU, f"{name} was exported with IoU {iou:.3f} against examples/masks"
     # The white box whose lid the model cuts away is held for a person, with the gate's reason.
