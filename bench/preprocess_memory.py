@@ -52,12 +52,15 @@ class MemoryStore:
     objects: dict[tuple[str, str], bytes] = field(default_factory=dict)
     sizes: dict[str, int] = field(default_factory=dict)
 
-    def head(self, bucket: str, key: str) -> Any:
+    def head(self, bucket: str, key: str, *, version_id: str = "", etag: str = "") -> Any:
         from packshot.adapters.s3 import ObjectInfo
+        from packshot.errors import SourceMissingError
 
+        if (bucket, key) not in self.objects:  # a manifest beside the photo is looked for first
+            raise SourceMissingError(f"s3://{bucket}/{key} does not exist")
         return ObjectInfo(size=len(self.objects[bucket, key]), etag="e", content_type="", metadata={})
 
-    def get(self, bucket: str, key: str) -> bytes:
+    def get(self, bucket: str, key: str, *, version_id: str = "", etag: str = "") -> bytes:
         from packshot.errors import SourceMissingError
 
         if (bucket, key) not in self.objects:

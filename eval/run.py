@@ -124,7 +124,7 @@ def evaluate_photo(data: bytes, truth: np.ndarray, model: Any, settings: Any) ->
     for suffix, category in (("", None), ("_simple", simple_category())):
         route = classify(rgb, category).route
         done = finish_cutout(cutout.pixels, cutout.alpha, route=route, verdict=cutout.verdict,
-                             reference_white=reference, settings=settings)
+                             reference_white=reference, settings=settings, backdrop=cutout.backdrop)
         row[f"route{suffix}"] = route
         row[f"decision{suffix}"] = done.decision
         row[f"qc_score{suffix}"] = done.qc.score

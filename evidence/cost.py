@@ -1,7 +1,8 @@
 """Per-image AWS cost from measured stage durations and the template's memory sizes. `make cost` (and `make bench`).
 
-Durations are measured by running a few example photos through the embedded AWS with the handlers timed in
-process; requests to S3, DynamoDB and Step Functions are counted on the handlers' own clients. Prices are
+Durations are measured by running a few example photos through the embedded AWS with each handler in a worker
+process, one invoke at a time (wall and CPU time per invoke); requests to S3, DynamoDB and Step Functions are
+counted on the handlers' own clients in the workers. Prices are
 us-east-1 list prices (on-demand, no free tier); edit PRICES for another region or a later price list.
 """
 
@@ -9,8 +10,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import threading
-import time
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
@@ -35,50 +34,19 @@ PRICES = {
 DAYS_KEPT_PER_MONTH = 30
 
 
-class Meter:
-    """Times each handler and counts the AWS requests the handlers make."""
-
-    def __init__(self) -> None:
-        self.durations: dict[str, list[float]] = defaultdict(list)
-        self.requests: Counter[str] = Counter()
-        self._lock = threading.Lock()
-
-    def wrap(self, runtime: Any) -> None:
-        original = runtime.handler
-
-        def timed(function_name: str) -> Any:
-            handler = original(function_name)
-
-            def run(event: Any, context: Any) -> Any:
-                started = time.perf_counter()
-                try:
-                    return handler(event, context)
-                finally:
-                    with self._lock:
-                        self.durations[function_name].append(time.perf_counter() - started)
-            return run
-
-        runtime.handler = timed
-
-    def count(self, request: Any, **_: Any) -> None:
-        target = next((v for k, v in request.headers.items() if k.lower() == "x-amz-target"), b"")
-        name = (target.decode() if isinstance(target, bytes) else str(target)).split(".")[-1]
-        with self._lock:
-            self.requests[name or f"s3:{request.method}"] += 1
-
-
 def measure(aws: Any, names: list[str]) -> dict[str, Any]:
-    from packshot.adapters.aws import client
     from packshot.local.lambda_runtime import handler_specs
 
-    meter = Meter()
-    meter.wrap(aws.runtime)
-    for service in ("s3", "dynamodb", "stepfunctions"):
-        client(service).meta.events.register("before-send", meter.count)
+    first = len(aws.runtime.timings)
     keys = aws.upload([REPO / "examples" / n for n in names], REPO / "examples")
     aws.wait(keys, timeout_s=900)
-    for service in ("s3", "dynamodb", "stepfunctions"):
-        client(service).meta.events.unregister("before-send", meter.count)
+    durations: dict[str, list[float]] = defaultdict(list)
+    compute: dict[str, list[float]] = defaultdict(list)
+    requests: Counter[str] = Counter()
+    for timing in aws.runtime.timings[first:]:
+        durations[timing.function_name].append(timing.wall_s)
+        compute[timing.function_name].append(timing.cpu_s)
+        requests.update(timing.requests)
     sfn = aws.client("stepfunctions")
     transitions = [sum(1 for e in sfn.get_execution_history(executionArn=x["executionArn"], maxResults=1000)["events"]
                        if e["type"].endswith("StateEntered")) for x in aws.executions()]
@@ -88,7 +56,7 @@ def measure(aws: Any, names: list[str]) -> dict[str, Any]:
     records = aws.records_by_key()
     record_kb = max(len(str(r).encode()) for r in records.values()) / 1024
     specs = {spec.function_name: spec for spec in handler_specs(aws.stack).values()}
-    return {"images": len(keys), "durations": dict(meter.durations), "requests": dict(meter.requests),
+    return {"images": len(keys), "durations": dict(durations), "compute": dict(compute), "requests": dict(requests),
             "transitions": transitions, "stored_bytes": stored, "record_kb": record_kb,
             "memory_mb": {name: spec.memory_mb for name, spec in specs.items()},
             "logical": {name: spec.logical_id for name, spec in specs.items()},
@@ -103,7 +71,9 @@ def model(m: dict[str, Any]) -> dict[str, Any]:
     for name, seconds in m["durations"].items():
         gb = m["memory_mb"][name] / 1024
         per_image = sum(math.ceil(s * 1000) / 1000 for s in seconds) / n
-        stages[m["logical"][name]] = {"seconds_per_image": round(per_image, 3), "memory_mb": m["memory_mb"][name],
+        stages[m["logical"][name]] = {"seconds_per_image": round(per_image, 3),
+                                      "compute_seconds_per_image": round(sum(m["compute"][name]) / n, 3),
+                                      "memory_mb": m["memory_mb"][name],
                                       "usd_per_image": per_image * gb * PRICES["lambda_arm64_gb_second"]}
     invokes = sum(len(s) for s in m["durations"].values()) / n
     lines["lambda"] = sum(s["usd_per_image"] for s in stages.values()) + invokes * PRICES["lambda_request"]
@@ -121,8 +91,11 @@ def model(m: dict[str, Any]) -> dict[str, Any]:
     # + the state machine's own failure write on the rare failure, + idempotency records (export: 2 writes).
     lines["dynamodb"] = (writes + 2) * write_units * PRICES["ddb_write_unit"] + reads * PRICES["ddb_read_unit"]
     total = sum(lines.values())
-    return {"usd_per_image": total, "usd_per_1000_images": total * 1000, "usd_per_month_at_7500_a_day":
-            total * 7500 * DAYS_KEPT_PER_MONTH, "by_service_usd_per_image": lines, "stages": stages,
+    return {"usd_per_image": total, "usd_per_1000_images": total * 1000,
+            "usd_per_month_at_7500_a_day": total * 7500 * DAYS_KEPT_PER_MONTH,
+            "lambda_seconds_per_image": round(sum(s["seconds_per_image"] for s in stages.values()), 3),
+            "lambda_compute_seconds_per_image": round(sum(s["compute_seconds_per_image"] for s in stages.values()), 3),
+            "by_service_usd_per_image": lines, "stages": stages,
             "transitions_per_image": sum(m["transitions"]) / n, "requests_per_image":
             {k: round(c / n, 2) for k, c in sorted(requests.items())}}
 
@@ -131,12 +104,17 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--examples", nargs="*", default=EXAMPLES)
     args = parser.parse_args()
-    with embedded() as aws:
+    # One invocation at a time, each in a worker process of its own: a stage's time is its own (on AWS each runs
+    # in its own execution environment), its compute the worker's CPU time, onnxruntime's threads included.
+    with embedded(processes=True, max_concurrency=1) as aws:
         measured = measure(aws, args.examples)
     result = model(measured)
-    print(f"{'stage':<22}{'s/image':>9}{'MB':>7}{'$/1000 images':>16}")
+    print(f"{'stage':<22}{'s/image':>9}{'CPU s':>7}{'MB':>7}{'$/1000 images':>16}")
     for stage, s in result["stages"].items():
-        print(f"{stage:<22}{s['seconds_per_image']:>9.3f}{s['memory_mb']:>7}{s['usd_per_image'] * 1000:>16.4f}")
+        print(f"{stage:<22}{s['seconds_per_image']:>9.3f}{s['compute_seconds_per_image']:>7.3f}{s['memory_mb']:>7}"
+              f"{s['usd_per_image'] * 1000:>16.4f}")
+    print(f"{'Lambda stage time per image (s)':<38}{result['lambda_seconds_per_image']:>16.3f}")
+    print(f"{'Lambda stage compute per image (CPU s)':<38}{result['lambda_compute_seconds_per_image']:>16.3f}")
     for service, usd in result["by_service_usd_per_image"].items():
         print(f"{service:<38}{usd * 1000:>16.4f}")
     print(f"{'total per 1,000 images (USD)':<38}{result['usd_per_1000_images']:>16.4f}")

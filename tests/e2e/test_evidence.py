@@ -93,6 +93,7 @@ def test_the_logs_of_a_run_with_a_review_hold_no_task_token_or_presigned_url(mod
 
 def test_the_cost_model_adds_up_lambda_state_machine_queue_storage_and_table_costs() -> None:
     measured = {"images": 2, "durations": {"fn-a": [1.0, 1.0], "fn-b": [0.5, 0.5]},
+                "compute": {"fn-a": [0.75, 0.75], "fn-b": [0.25, 0.5]},
                 "memory_mb": {"fn-a": 1024, "fn-b": 2048}, "logical": {"fn-a": "AFunction", "fn-b": "BFunction"},
                 "requests": {"s3:PUT": 4, "s3:GET": 6, "UpdateItem": 8}, "transitions": [10, 10],
                 "stored_bytes": 2_000_000, "record_kb": 1.5}
@@ -101,6 +102,7 @@ def test_the_cost_model_adds_up_lambda_state_machine_queue_storage_and_table_cos
 
     lambda_gb_s = 1.0 * 1 + 0.5 * 2  # per image
     assert result["stages"]["AFunction"]["seconds_per_image"] == 1.0
+    assert result["lambda_seconds_per_image"] == 1.5 and result["lambda_compute_seconds_per_image"] == 1.125
     assert result["by_service_usd_per_image"]["lambda"] == pytest.approx(
         lambda_gb_s * cost.PRICES["lambda_arm64_gb_second"] + 2 * cost.PRICES["lambda_request"])
     assert result["by_service_usd_per_image"]["step_functions"] == pytest.approx(10 * 0.025 / 1000)

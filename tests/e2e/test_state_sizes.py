@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from packshot.manifest import FIELDS
 from tests.conftest import EXAMPLES
 
 STATE_LIMIT = 256 * 1024
@@ -26,10 +27,13 @@ def test_a_huge_manifest_field_gives_a_rejected_record_and_every_state_stays_sma
     batch.mkdir()
     for name in ("huge.jpg", "largest.jpg"):
         (batch / name).write_bytes((EXAMPLES / "box_on_white.jpg").read_bytes())
-    longest = "s" * 256  # the longest a field may be
+    def longest(name: str, letter: str) -> str:  # the longest value the manifest takes for the field
+        return letter * FIELDS[name].max_length
+
     rows = ["filename,sku,client,category,platforms",
             f"huge.jpg,{'x' * 300_000},acme,home,amazon_main",
-            f"largest.jpg,{longest},{'c' * 256},{'h' * 256},{' '.join(['shopify'] * 40)}"]
+            f"largest.jpg,{longest('sku', 's')},{longest('client', 'c')},{longest('category', 'h')},"
+            f"{' '.join(['shopify'] * (FIELDS['platforms'].many or 1))}"]
     (batch / "manifest.csv").write_text("\n".join(rows) + "\n")
     aws.upload([batch / "manifest.csv"], tmp_path)
     keys = aws.upload([batch / "huge.jpg", batch / "largest.jpg"], tmp_path)
@@ -39,7 +43,7 @@ def test_a_huge_manifest_field_gives_a_rejected_record_and_every_state_stays_sma
 
     huge = records["big/huge.jpg"]
     assert huge["status"] == "rejected", huge
-    assert "sku" in huge["reasons"][0] and "300,000 characters" in huge["reasons"][0]
+    assert "column sku" in huge["reasons"][0] and "300000 characters" in huge["reasons"][0]
     assert records["big/largest.jpg"]["status"] in {"exported", "needs_review"}, records["big/largest.jpg"]
     executions = aws.executions()
     assert [e["status"] for e in executions if e["status"] != "RUNNING"] and all(

@@ -22,7 +22,7 @@ from tests.conftest import REPO
 # Import names of the distributions in functions/cutout/requirements.txt (and what they pull in).
 ALLOWED_TOP_LEVEL = {
     "aws_lambda_powertools", "aws_xray_sdk", "wrapt", "jmespath", "typing_extensions",
-    "PIL", "numpy", "onnxruntime", "boto3", "botocore", "s3transfer", "dateutil", "urllib3", "six",
+    "PIL", "numpy", "isal", "onnxruntime", "boto3", "botocore", "s3transfer", "dateutil", "urllib3", "six",
     "flatbuffers", "packaging", "google", "coloredlogs", "humanfriendly", "sympy", "mpmath", "certifi",
     "charset_normalizer", "idna", "requests", "packshot",
 }

@@ -26,3 +26,35 @@ def test_a_step_functions_task_reaches_our_handler_through_that_method(embedded_
     resp = lam.invoke(FunctionName=name, Payload=b'{"image_id": "img-none"}')
     assert resp.get("FunctionError") == "Handled"  # no bucket/key: the handler ran and raised
     assert aws.runtime.invocations[name] == before + 1
+
+
+def test_moto_still_parses_the_definition_per_execution_and_makes_a_lambda_client_per_task() -> None:
+    # What packshot/local/moto_speedups.py caches: if these move, the cache silently stops working (or breaks).
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+
+    assert "AmazonStateLanguageParser.parse(" in inspect.getsource(ExecutionWorker._get_evaluation_entrypoint)
+    assert isinstance(AmazonStateLanguageParser.__dict__["parse"], staticmethod)
+    assert "boto_client_for(" in inspect.getsource(lambda_eval_utils)
+    assert list(inspect.signature(lambda_eval_utils.boto_client_for).parameters) == [
+        "region", "service", "state_credentials"]
+
+
+def test_the_cached_parse_serves_every_execution_and_the_patch_comes_off_with_the_embedded_aws(model_file) -> None:
+    import warnings
+
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+
+    from packshot.local.embedded import EmbeddedAws
+
+    original = AmazonStateLanguageParser.__dict__["parse"]
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
+    with EmbeddedAws(log_level="ERROR", event_sources=False) as aws:
+        definition = aws.stack.state_machine_definition(next(iter(aws.stack.of_type("AWS::Serverless::StateMachine"))))
+        first, _ = AmazonStateLanguageParser.parse(definition)
+        assert AmazonStateLanguageParser.parse(definition)[0] is first
+        assert lambda_eval_utils.boto_client_for("us-east-1", "lambda") is \
+            lambda_eval_utils.boto_client_for("us-east-1", "lambda")
+    assert AmazonStateLanguageParser.__dict__["parse"] is original

@@ -110,3 +110,15 @@ def test_gains_clip_at_255_and_keep_uint8() -> None:
 def test_colour_functions_refuse_non_rgb_input() -> None:
     with pytest.raises(ValueError):
         measure_shoot(np.zeros((4, 4), dtype=np.uint8))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_background_white_is_the_median_of_the_light_backdrop_pixels(seed: int) -> None:
+    from packshot.imaging.colour import background_white
+
+    rng = np.random.default_rng(seed)
+    rgb = rng.integers(0, 256, (300 + seed, 500, 3), dtype=np.uint8)
+    alpha = np.where(rng.random((300 + seed, 500)) < 0.3, 255, 0).astype(np.uint8)
+    backdrop = rgb[alpha == 0]
+    light = backdrop[backdrop.min(axis=1) >= 60].astype(np.float64)
+    assert background_white(rgb, alpha) == tuple(float(v) for v in np.median(light, axis=0))

@@ -7,6 +7,7 @@ import pytest
 
 from packshot import pipeline
 from packshot.imaging.decode import encode_png
+from tests.unit.test_finish_decision import verdict
 from tests.unit.test_preprocess_stage import SETTINGS, WORK, FakeRecords, FakeStore
 
 
@@ -22,8 +23,10 @@ def banner_cutout() -> bytes:
 def finish(cutout_key: str) -> tuple[pipeline.PipelineState, FakeRecords]:
     store, records = FakeStore(), FakeRecords()
     store.objects[WORK, cutout_key] = banner_cutout()
+    # The gate passed the machine's cutout (work/img-1/cutout.png): its verdict names that key only.
+    gate = {**verdict(True).as_record(), "cutout_key": "work/img-1/cutout.png", "overlay_key": "work/img-1/gate.png"}
     state: pipeline.PipelineState = {"image_id": "img-1", "route": "simple", "master_key": "work/img-1/master.png",
-                                     "cutout_key": cutout_key, "confidence": 1.0}
+                                     "cutout_key": cutout_key, "confidence": 1.0, "gate": gate}
     return pipeline.finish(state, store, records, SETTINGS, now=lambda: "t"), records
 
 

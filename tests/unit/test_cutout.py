@@ -33,6 +33,7 @@ from packshot.cutout import (
     decode_rgb,
     decontaminate,
     edge_support,
+    file_pixels,
     fill_enclosed_product,
     fit_backdrop,
     label_components,
@@ -250,6 +251,21 @@ def test_an_rgba_png_round_trips_pixels_and_alpha(tmp_path: Path) -> None:
     assert Image.open(io.BytesIO(rgba_png_bytes(rgb, alpha))).mode == "RGBA"
 
 
+def test_a_cutout_file_carries_the_decontaminated_photo_and_nothing_where_it_is_transparent() -> None:
+    rgb = np.random.default_rng(2).integers(0, 256, (20, 30, 3), dtype=np.uint8)
+    alpha = np.zeros((20, 30), np.uint8)
+    alpha[5:15, 5:25] = 255
+    alpha[5:15, 4] = 120
+    foreground = rgb.copy()
+    foreground[5:15, 4] = (1, 2, 3)
+    pixels = file_pixels(rgb, Cutout(alpha=alpha, confidence=1.0, model="m", foreground=foreground))
+    assert pixels[alpha == 0].max() == 0
+    np.testing.assert_array_equal(pixels[5:15, 4], np.tile([1, 2, 3], (10, 1)))
+    np.testing.assert_array_equal(pixels[5:15, 5:25], rgb[5:15, 5:25])
+    without = file_pixels(rgb, Cutout(alpha=alpha, confidence=1.0, model="m"))
+    np.testing.assert_array_equal(without[alpha > 0], rgb[alpha > 0])
+
+
 def test_an_alpha_of_another_size_is_refused() -> None:
     with pytest.raises(ValueError, match="does not match"):
         rgba_png_bytes(np.zeros((10, 10, 3), np.uint8), np.zeros((10, 11), np.uint8))
@@ -322,6 +338,35 @@ def test_a_folder_run_writes_one_png_per_photo_and_reports_the_broken_one(
     assert png.mode == "RGBA" and png.size == (800, 600)
     assert [path for path, _ in skipped] == [broken, twin]
     assert "cannot decode" in skipped[0][1] and "same output name" in skipped[1][1]
+
+
+def test_a_folder_shared_out_over_processes_writes_the_same_files_as_one_process(
+    u2netp: SegmentationModel, tmp_path: Path
+) -> None:
+    photos = []
+    for name in ("box_on_white", "mug_with_handle"):
+        photos.append(tmp_path / f"{name}.jpg")
+        Image.open(EXAMPLES / f"{name}.jpg").resize((500, 500)).save(photos[-1])
+    skipped: list[tuple[Path, str]] = []
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes((EXAMPLES / "broken.jpg").read_bytes())
+    one = cut_out_files(photos + [broken], tmp_path / "one", model_name="u2netp", model_path=u2netp.path,
+                        workers=1, on_skip=lambda path, reason: skipped.append((path, reason)))
+    two = cut_out_files(photos + [broken], tmp_path / "two", model_name="u2netp", model_path=u2netp.path,
+                        workers=2, on_skip=lambda path, reason: skipped.append((path, reason)))
+    assert [p.name for p in one] == [p.name for p in two] == [f"{p.stem}.png" for p in photos]
+    for a, b in zip(one, two, strict=True):
+        assert a.read_bytes() == b.read_bytes()
+    assert [path for path, _ in skipped] == [broken, broken]
+
+
+def test_a_missing_model_stops_a_process_pool_before_any_file_is_written(tmp_path: Path) -> None:
+    from packshot.errors import ModelError
+
+    photos = [EXAMPLES / "box_on_white.jpg", EXAMPLES / "mug_with_handle.jpg"]
+    with pytest.raises(ModelError):
+        cut_out_files(photos, tmp_path / "out", model_name="u2netp", model_path=tmp_path / "u2netp.onnx", workers=2)
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 
 # -- full-resolution refinement ---------------------------------------------------------------------------

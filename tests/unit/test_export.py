@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageCms, JpegImagePlugin
 
-from packshot.imaging.export import PLATFORMS, ExportCheck, output_size, render_export, verify_export
+from packshot.imaging.export import PLATFORMS, ExportCheck, output_size, render, render_export, verify_export
 from packshot.imaging.finish import composite_on_white, crop_to_fill
 
 AMAZON = PLATFORMS["amazon_main"]
@@ -163,3 +163,70 @@ def test_export_lowers_quality_to_fit_the_byte_limit() -> None:
     smaller = render_export(rgb, alpha, limited)
     assert len(smaller) <= limited.max_bytes
     assert verify_export(smaller, limited, expected_alpha=alpha).ok
+
+
+def on_black(data: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """A transparent export composited on a black page: (luminance 0..255, alpha)."""
+    rgba = np.asarray(decode(data).convert("RGBA")).astype(np.float64)
+    alpha = rgba[..., 3] / 255.0
+    return (rgba[..., :3] * alpha[..., None]) @ np.array([0.2126, 0.7152, 0.0722]), rgba[..., 3]
+
+
+def test_a_transparent_export_resized_to_the_platform_has_no_light_fringe_on_a_dark_page() -> None:
+    # A dark product with a crisp edge on the finished canvas (255 behind it, as crop_to_fill leaves it),
+    # upscaled to the 1000 px minimum: resampled colour by colour, the white behind would bleed into the edge.
+    width, height = 700, 500
+    y, x = np.mgrid[0:height, 0:width]
+    distance = np.hypot((y - height / 2) / (height * 0.35), (x - width / 2) / (width * 0.3))
+    alpha = np.clip((1 - distance) * 150 * 255, 0, 255).astype(np.uint8)  # about one pixel wide
+    rgb = np.full((height, width, 3), 255, np.uint8)
+    rgb[alpha > 0] = (30, 32, 40)
+    canvas_rgb, canvas_alpha = crop_to_fill(rgb, alpha, fill=0.85)
+    data = render_export(canvas_rgb, canvas_alpha, PLATFORMS["transparent_png"])
+    luminance, out_alpha = on_black(data)
+    edge = (out_alpha > 0) & (out_alpha < 255)
+    assert edge.sum() > 100
+    # On black an edge pixel is no brighter than the product itself (32 levels) but for LANCZOS's ringing (a few
+    # levels); white leaking in from behind the product shows as a light ring (54 when resampled colour by colour).
+    assert luminance[edge].max() <= 40.0
+
+
+def test_the_quality_search_is_bounded_and_still_finds_a_file_that_fits(monkeypatch: pytest.MonkeyPatch) -> None:
+    import packshot.imaging.export as export
+
+    rgb, alpha = finished(seed=5)
+    full = render_export(rgb, alpha, AMAZON)
+    qualities: list[int | None] = []
+    encode = export._encode
+    monkeypatch.setattr(export, "_encode", lambda *args: qualities.append(args[3]) or encode(*args))
+    limited = dataclasses.replace(AMAZON, max_bytes=int(len(full) * 0.6))
+    rendered = export.render(rgb, alpha, limited)
+    assert len(rendered.data) <= limited.max_bytes and not rendered.downscaled
+    assert len(qualities) <= 2 + export._SEARCH_STEPS  # 92, the floor, then the bisection
+    assert export.MIN_QUALITY < (rendered.quality or 0) < export.JPEG_QUALITY
+    assert verify_export(rendered.data, limited, rendered.alpha, decoded=rendered.decoded).ok
+
+
+def test_a_frame_no_quality_can_fit_goes_straight_to_a_smaller_frame(monkeypatch: pytest.MonkeyPatch) -> None:
+    import packshot.imaging.export as export
+
+    rgb, alpha = finished(width=1800, height=1500, seed=6)
+    full = render_export(rgb, alpha, AMAZON)
+    encodes: list[int | None] = []
+    encode = export._encode
+    monkeypatch.setattr(export, "_encode", lambda *args: encodes.append(args[3]) or encode(*args))
+    tiny = dataclasses.replace(AMAZON, max_bytes=int(len(full) * 0.1))
+    rendered = export.render(rgb, alpha, tiny)
+    assert rendered.downscaled and len(rendered.data) <= tiny.max_bytes
+    # At the first size: 92 and the floor only, no search among qualities that cannot fit.
+    assert encodes[:2] == [export.JPEG_QUALITY, export.MIN_QUALITY] and encodes[2] == export.JPEG_QUALITY
+
+
+def test_verifying_with_the_pixels_already_decoded_finds_what_decoding_finds() -> None:
+    rgb, alpha = finished(seed=7)
+    rendered = render(rgb, alpha, AMAZON)
+    assert rendered.decoded is not None
+    assert verify_export(rendered.data, AMAZON, rendered.alpha, decoded=rendered.decoded) == verify_export(
+        rendered.data, AMAZON, rendered.alpha)
+    grey = np.full_like(rendered.decoded, 200)  # pixels that are not these bytes' are not trusted blindly...
+    assert not verify_export(rendered.data, AMAZON, rendered.alpha, decoded=grey).ok  # ...they are checked

@@ -47,6 +47,15 @@ def test_composite_matches_the_float_blend() -> None:
     assert np.abs(composite_on_white(rgb, alpha).astype(int) - expected).max() <= 1
 
 
+def test_composite_is_the_rounded_blend_for_every_value_and_alpha() -> None:
+    levels = np.arange(256, dtype=np.uint8)
+    value, alpha = np.meshgrid(levels, levels, indexing="ij")
+    rgb = np.repeat(value[:, :, None], 3, axis=2)
+    expected = (value.astype(np.int64) * alpha + 255 * (255 - alpha.astype(np.int64)) + 127) // 255
+    out = composite_on_white(rgb, np.ascontiguousarray(alpha))
+    assert np.array_equal(out, np.repeat(expected[:, :, None], 3, axis=2))
+
+
 def test_composite_rejects_mismatched_shapes() -> None:
     with pytest.raises(ValueError):
         composite_on_white(np.zeros((4, 4, 3), np.uint8), np.zeros((4, 3), np.uint8))

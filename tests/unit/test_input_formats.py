@@ -205,3 +205,10 @@ def test_the_tiff_writer_round_trips_16_bit_rgb_and_its_profile_through_tifffile
         assert np.array_equal(page.asarray(), rgb16)
         assert page.compression == 8 and page.predictor == 2  # deflate with horizontal differencing
         assert page.tags[34675].value == srgb_profile()
+
+
+@pytest.mark.parametrize("level", [0, 1, 3, 6, 9])
+def test_the_tiff_writer_takes_every_zlib_level_isal_writes_the_fast_ones(level: int) -> None:
+    rgb16 = (np.random.default_rng(level).integers(0, 64, (120, 90, 3), dtype=np.uint16) * 1024)
+    with tifffile.TiffFile(io.BytesIO(encode_tiff(rgb16, level=level))) as tif:
+        assert np.array_equal(tif.pages[0].asarray(), rgb16)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from packshot.manifest import MAX_MANIFEST_BYTES
 from tests import sample_files as sf
 from tests.unit.test_preprocess_stage import INPUT, run_preprocess
@@ -20,8 +22,11 @@ def test_a_manifest_over_the_limit_is_never_downloaded_and_the_record_says_why()
 
 
 def test_a_manifest_field_longer_than_the_csv_module_s_default_limit_is_read_not_crashed_on() -> None:
-    from packshot.manifest import parse_manifest
+    from packshot.manifest import FIELDS, ManifestRowError, parse_manifest
 
     manifest = parse_manifest(b"filename,sku\nmug.jpg," + b"x" * 300_000 + b"\n", "shoot/manifest.csv")
 
-    assert len(manifest.lookup("shoot/mug.jpg").sku) == 300_000  # preprocess then refuses it with a reason
+    # Read whole (csv's own limit is 131,072), then its row is refused with a reason naming row and column.
+    with pytest.raises(ManifestRowError, match=f"row 1, column sku: 300000 characters is over the "
+                                               f"{FIELDS['sku'].max_length} it may have"):
+        manifest.lookup("shoot/mug.jpg")

@@ -168,6 +168,29 @@ def test_finish_removes_the_background_cast_and_qc_does_not_count_it_as_a_colour
     assert record["qc_parts"]["colour"] == 25
 
 
+def test_classify_reads_the_small_preview_and_routes_as_it_would_on_the_full_master() -> None:
+    from packshot.imaging.complexity import classify
+
+    rgb = sf.scene(product=(30, 30, 200))
+    state, store, records = run_preprocess("shoot/a.png", sf.png(rgb))
+    preview, _ = decode_png_rgba(store.objects[WORK, state["preview_key"]])
+    assert max(preview.shape[:2]) <= 512 < max(rgb.shape[:2])
+    store.reads.clear()
+    routed = pipeline.classify(state, store, records, SETTINGS, now=lambda: "t")
+    assert store.reads == [(WORK, state["preview_key"])]
+    full = classify(rgb)
+    assert routed["route"] == full.route
+    assert records.items["img-1"]["scores"]["edge_complexity"] == full.edge_complexity
+
+
+def test_a_state_from_before_previews_existed_is_classified_from_the_master() -> None:
+    state, store, records = run_preprocess("shoot/a.png", sf.png(sf.scene()))
+    old = {k: v for k, v in state.items() if k != "preview_key"}
+    store.reads.clear()
+    pipeline.classify(old, store, records, SETTINGS, now=lambda: "t")  # type: ignore[arg-type]
+    assert store.reads == [(WORK, state["master_key"])]
+
+
 def test_a_bad_manifest_row_rejects_its_photo_naming_row_and_column_and_the_next_photo_goes_on() -> None:
     manifest = b'[{"filename": "ring.jpg", "platforms": 5}, {"filename": "mug.jpg", "gtin": "00012345678905"}]'
     state, _, records = run_preprocess("shoot/ring.jpg", sf.jpeg(), extra={"shoot/manifest.json": manifest})

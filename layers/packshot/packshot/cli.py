@@ -29,7 +29,10 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("directory", type=Path)
     run.add_argument("--out", type=Path, default=Path("out"), help="where exports and the report go (default: out)")
     run.add_argument("--timeout", type=float, default=1800, help="seconds to wait for the batch (default: 1800)")
-    run.add_argument("--concurrency", type=int, default=2, help="Lambda invocations at once (default: 2)")
+    run.add_argument("--concurrency", type=int, default=None,
+                     help="Lambda invocations at once, each in its own worker process (default: one per core)")
+    run.add_argument("--in-process", action="store_true",
+                     help="run the handlers in threads of this process instead (one core; for debugging)")
     run.add_argument("--verbose", action="store_true", help="show the handlers' logs")
     run.add_argument("--recursive", action="store_true", help="also upload files in subfolders (keys keep the path)")
     run_review = run.add_mutually_exclusive_group()
@@ -74,7 +77,10 @@ def main(argv: list[str] | None = None) -> int:
     cut.add_argument("--out", type=Path, required=True)
     cut.add_argument("--model", default="u2netp-int8")
     cut.add_argument("--model-path", default=None, help="local file or s3://BUCKET/KEY (downloaded once, verified)")
-    cut.add_argument("--threads", type=int, default=2)
+    cut.add_argument("--workers", type=int, default=None,
+                     help="processes, each with its own model (default: every core, at most one per file)")
+    cut.add_argument("--threads", type=int, default=None,
+                     help="onnxruntime threads per process (default: the cores left per process, at least 1)")
 
     args = parser.parse_args(argv)
     if args.command == "run":
@@ -88,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
         reviews = ReviewOptions(mode="page" if args.review else "approve_all" if args.approve_all else "",
                                 reviewer=reviewer, senior=args.senior, port=args.port)
         return run_command(args.directory, args.out, timeout_s=args.timeout, concurrency=args.concurrency,
-                           verbose=args.verbose, recursive=args.recursive, reviews=reviews)
+                           verbose=args.verbose, recursive=args.recursive, reviews=reviews,
+                           processes=not args.in_process)
     if args.command == "review":
         from packshot.local.review_page import review_command
 
@@ -100,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
                                region=args.region, out=args.out)
     if args.command in ("status", "redrive"):
         return operations_command(args.command, args.stack, args.region)
-    return cutout_command(args.inputs, args.out, args.model, args.model_path, args.threads)
+    return cutout_command(args.inputs, args.out, args.model, args.model_path, args.threads, args.workers)
 
 
 def _reviewer_arguments(parser: argparse.ArgumentParser) -> None:
@@ -134,8 +141,8 @@ def find_manifests(directory: Path, recursive: bool = False) -> list[Path]:
     return sorted(p for p in candidates if p.is_file() and p.name.lower() in MANIFEST_NAMES)
 
 
-def run_command(directory: Path, out: Path, *, timeout_s: float, concurrency: int, verbose: bool,
-                recursive: bool = False, reviews: ReviewOptions | None = None) -> int:
+def run_command(directory: Path, out: Path, *, timeout_s: float, concurrency: int | None, verbose: bool,
+                recursive: bool = False, reviews: ReviewOptions | None = None, processes: bool = True) -> int:
     from packshot.local.embedded import EmbeddedAws
     from packshot.local.report import write_outputs
     from packshot.local.review_page import ReviewOptions, work_reviews_in_run
@@ -150,7 +157,12 @@ def run_command(directory: Path, out: Path, *, timeout_s: float, concurrency: in
     warnings.filterwarnings("ignore", message="No application metrics to publish")
     started = time.monotonic()
     print("packshot: starting the embedded AWS (moto on 127.0.0.1) from template.yaml ...", file=sys.stderr)
-    with EmbeddedAws(max_concurrency=concurrency, log_level="INFO" if verbose else "ERROR") as aws:
+    from packshot.cutout import usable_cores
+
+    # At least two at once even on one core: a review wait or a slow stage must not hold up the rest.
+    concurrency = concurrency or max(2, usable_cores())
+    with EmbeddedAws(max_concurrency=concurrency, log_level="INFO" if verbose else "ERROR",
+                     processes=processes) as aws:
         print(f"packshot: uploading {len(files)} files to s3://{aws.input_bucket}/", file=sys.stderr)
         # The manifest goes first: pre-processing reads it beside each photo, so it must be there when they arrive.
         aws.upload(find_manifests(directory, recursive), directory)
@@ -298,7 +310,8 @@ def deliver_command(batches: list[str], *, stack: str, endpoint: str, function: 
     return 0
 
 
-def cutout_command(inputs: list[Path], out: Path, model: str, model_path: str | None, threads: int) -> int:
+def cutout_command(inputs: list[Path], out: Path, model: str, model_path: str | None, threads: int | None,
+                   workers: int | None = None) -> int:
     from packshot.cutout import cut_out_files
 
     local_model: Path | None = None
@@ -317,7 +330,7 @@ def cutout_command(inputs: list[Path], out: Path, model: str, model_path: str | 
             return 2
     files = [f for p in inputs for f in ([d for d in discover(p) if d.suffix.lower() in IMAGE_SUFFIXES]
                                          if p.is_dir() else [p])]
-    written = cut_out_files(files, out, model_name=model, model_path=local_model, threads=threads)
+    written = cut_out_files(files, out, model_name=model, model_path=local_model, threads=threads, workers=workers)
     print(f"packshot: wrote {len(written)} cutouts to {out}", file=sys.stderr)
     return 0 if len(written) == len(files) else 1
 

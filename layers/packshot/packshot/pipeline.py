@@ -43,11 +43,15 @@ class PipelineState(TypedDict, total=False):
     shoot_group: str
     reference_white: list[float]
     master_key: str
+    # The master at classify's working size (imaging/complexity.py working_copy): what classify reads.
+    preview_key: str
     cutout_key: str
     final_key: str
     confidence: float
     gate: dict[str, Any]
     qc_score: float
+    # What finishing reads from the backdrop, measured by the cutout stage (stages/backdrop.py): a few numbers.
+    backdrop: dict[str, Any]
 
 
 class ObjectStore(Protocol):
@@ -255,11 +259,13 @@ def preprocess(
 ) -> PipelineState:
     """Check the object's size, decode, orient, convert to sRGB, check the pixels; write the working masters.
 
-    work/<id>/master.png (8-bit sRGB, zlib level 1) is what classify and cutout read: quick to decode.
-    work/<id>/master.tif is the lossless editing master: deflate, 16-bit where the source had it, the sRGB
-    profile embedded, and no EXIF at all, so no GPS position leaves this stage.
+    work/<id>/master.png (8-bit sRGB, imaging/png.py) is what cutout reads; work/<id>/preview.png, the same at
+    classify's working size, is what classify reads. work/<id>/master.tif is the lossless editing master:
+    deflate, 16-bit where the source had it, the sRGB profile embedded, and no EXIF at all, so no GPS position
+    leaves this stage.
     """
     from packshot.imaging.colour import measure_shoot, shoot_group
+    from packshot.imaging.complexity import working_copy
     from packshot.imaging.decode import decode_upload, encode_png
     from packshot.imaging.icc import srgb_profile
     from packshot.imaging.tiff import encode_tiff
@@ -292,7 +298,9 @@ def preprocess(
     shoot = measure_shoot(decoded.pixels)
     group = shoot_group(batch_of(state["key"]), shoot)
     master_key = _work_key(state, "master.png")
+    preview_key = _work_key(state, "preview.png")
     editing_key = _work_key(state, "master.tif")
+    store.put(settings.work_bucket, preview_key, encode_png(working_copy(decoded.pixels)), "image/png")
     # One encoded file in memory at a time: a 100 MP frame's PNG and TIFF are each a few hundred MB.
     encoded = encode_png(decoded.pixels)
     store.put(settings.work_bucket, master_key, encoded, "image/png")
@@ -331,6 +339,7 @@ def preprocess(
         **state,
         "status": "processing",
         "master_key": master_key,
+        "preview_key": preview_key,
         "category": meta_fields["category"],
         "sku": meta_fields["sku"],
         # The IDs travel for the export's file names (Walmart's GTIN, Amazon's ASIN/EAN/UPC/ISBN).
@@ -413,10 +422,12 @@ def _image_metadata(
     return resolve(state["key"], manifest, object_metadata, settings.export_platforms, known), notes
 
 
-def load_master(state: PipelineState, store: ObjectStore, settings: Settings) -> np.ndarray:
+def load_master(state: PipelineState, store: ObjectStore, settings: Settings, *, preview: bool = False) -> np.ndarray:
+    """The master's pixels; with preview, its copy at classify's working size where pre-processing wrote one."""
     from packshot.imaging.decode import decode_png_rgba
 
-    rgb, _ = decode_png_rgba(store.get(settings.work_bucket, state["master_key"]))
+    key = (state.get("preview_key") or state["master_key"]) if preview else state["master_key"]
+    rgb, _ = decode_png_rgba(store.get(settings.work_bucket, key))
     return rgb
 
 
@@ -426,7 +437,8 @@ def classify(
     """Score edge complexity and colour risk and pick the route; complex images go to a human."""
     from packshot.imaging.complexity import classify as classify_pixels
 
-    result = classify_pixels(load_master(state, store, settings), state.get("category") or None)
+    # The preview holds exactly what classify measures on, so its answer is the master's.
+    result = classify_pixels(load_master(state, store, settings, preview=True), state.get("category") or None)
     fields: dict[str, Any] = {
         "stage": "classify",
         "route": result.route,
@@ -479,7 +491,8 @@ def cut_out(
             "updated_at": now(),
         },
     )
-    return {**state, "cutout_key": cutout_key, "confidence": cutout.confidence, "gate": gate}
+    return {**state, "cutout_key": cutout_key, "confidence": cutout.confidence, "gate": gate,
+            "backdrop": cutout.backdrop.to_state()}
 
 
 def finish(
@@ -488,6 +501,7 @@ def finish(
     """Crop to the fill, composite on pure white, verify the background and score QC; route by the score."""
     from packshot.gate import GateVerdict
     from packshot.imaging.decode import decode_png_rgba, encode_png
+    from packshot.stages.backdrop import Backdrop
     from packshot.stages.finish import STATUS_OF_DECISION, finish_cutout
 
     rgb, alpha = decode_png_rgba(store.get(settings.work_bucket, state["cutout_key"]))
@@ -501,10 +515,15 @@ def finish(
         verdict=verdict,
         reference_white=_reference_white(state),
         settings=settings,
+        # A reviewer's corrected cutout is of the same photo: the cutout stage's measurement still holds.
+        backdrop=Backdrop.from_state(state.get("backdrop")),
     )
     qc, balance, background = done.qc, done.balance, done.background
     final_key = _work_key(state, "final.png")
-    store.put(settings.work_bucket, final_key, encode_png(done.final_rgb, done.final_alpha), "image/png")
+    # The product's colours and alpha, not the composite: export composites on white where a platform wants it
+    # and keeps the decontaminated edge where it wants transparency.
+    product_rgb = done.product_rgb if done.product_rgb is not None else done.final_rgb
+    store.put(settings.work_bucket, final_key, encode_png(product_rgb, done.final_alpha), "image/png")
     decision, reasons = done.decision, list(done.reasons)
     if state["cutout_key"].startswith(CORRECTION_PREFIX):
         # Whatever QC says: an uploaded cutout is anybody's pixels until a person has seen it finished.
@@ -582,7 +601,7 @@ def export(
         # Where a platform takes WebP, the JPEG beside it is the fallback for tools that do not.
         for fmt in spec.formats:
             rendered = render(rgb, alpha, spec, fmt)
-            check = verify_export(rendered.data, spec, rendered.alpha, fmt)
+            check = verify_export(rendered.data, spec, rendered.alpha, fmt, decoded=rendered.decoded)
             if not check.ok:
                 problems.append(f"{platform} {fmt}: not delivered: {'; '.join(check.problems)}")
                 continue

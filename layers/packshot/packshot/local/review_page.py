@@ -379,7 +379,7 @@ def work_reviews_in_run(aws: Any, keys: list[str], progress: Any, options: Revie
         try:
             # Done on the page, Ctrl-C, or every image decided (e.g. by `packshot review --endpoint ...`).
             while not page.finished.wait(1.0):
-                if aws.progress(keys).finished == len(keys):
+                if aws.progress(keys, flow=False).finished == len(keys):
                     break
         except KeyboardInterrupt:
             pass

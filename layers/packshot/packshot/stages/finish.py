@@ -8,7 +8,7 @@ import numpy as np
 
 from packshot.config import Settings
 from packshot.gate import GateVerdict, default_gate
-from packshot.imaging.colour import WhiteBalance, apply_gains, white_balance
+from packshot.imaging.colour import WhiteBalance, apply_gains, white_balance, white_balance_from
 from packshot.imaging.finish import (
     BackgroundCheck,
     bounding_box,
@@ -18,6 +18,7 @@ from packshot.imaging.finish import (
 )
 from packshot.imaging.qc import QcResult, QcThresholds, score_qc
 from packshot.pipeline import REDO
+from packshot.stages.backdrop import Backdrop
 
 # The decision a finished image gets, and the record status it leads to ("processing" until the review item
 # with its task token exists: only then is the record waiting).
@@ -41,6 +42,9 @@ class Finished:
     background: BackgroundCheck
     decision: str  # "approve" | "review" | "reject", after the route rules
     reasons: tuple[str, ...]
+    # The canvas before compositing: the product's own colours (edges decontaminated by the cutout), 255 where
+    # alpha is 0. What the stage file carries, so a transparent export has no white fringe on a dark page.
+    product_rgb: np.ndarray | None = None
 
     @property
     def status(self) -> str:
@@ -60,6 +64,7 @@ def finish_cutout(
     verdict: GateVerdict | None,
     reference_white: tuple[float, float, float] | None,
     settings: Settings,
+    backdrop: Backdrop | None = None,
 ) -> Finished:
     """Finish one RGBA cutout (the cutout stage's pixels and alpha) and decide: approve, review or reject.
 
@@ -67,8 +72,13 @@ def finish_cutout(
     the result with this white-balanced original, so the correction is not scored as a colour shift.
     Only a cutout the gate passes can be approved: QC judges the picture, the gate the cutout. No route skips
     the gate; the complex route (a category rule) sends the image to a person whatever both say.
+    `backdrop` is what the cutout stage measured behind the product (its file carries no photo there); without
+    it, the backdrop is measured on rgb under alpha 0 (a file that still carries the photo there).
     """
-    balance = white_balance(rgb, alpha, reference_white)
+    if backdrop is None:
+        balance = white_balance(rgb, alpha, reference_white)
+    else:
+        balance = white_balance_from(backdrop.white, rgb, alpha, reference_white)
     rgb = apply_gains(rgb, balance.gains)
     empty = bounding_box(alpha) is None
     if empty:
@@ -92,4 +102,4 @@ def finish_cutout(
         # Whatever QC says: its colour and edge checks are least reliable exactly where the route is complex.
         decision = "review"
         reasons.insert(0, COMPLEX_ROUTE_REASON)
-    return Finished(final_rgb, framed_alpha, qc, balance, background, decision, tuple(reasons))
+    return Finished(final_rgb, framed_alpha, qc, balance, background, decision, tuple(reasons), framed_rgb)

@@ -1,0 +1,49 @@
+"""Two costs moto's Step Functions interpreter pays again and again on the embedded AWS, paid once instead.
+
+moto parses the state machine's ASL with ANTLR for every execution (0.26 s of CPU for ours, about a quarter of
+the embedded AWS's CPU per photo) and builds a new boto3 client for every Lambda task (14 ms each). The parse
+depends only on the definition, and the component tree keeps no per-execution state (moto keeps that in each
+execution's Environment: retry counts, the task token wait), so one parse per definition serves every execution;
+one client per region, service and endpoint serves every task (botocore clients are thread-safe).
+Private moto APIs, like the invoke hook in lambda_runtime.py: moto is pinned to 5.2.x and
+tests/integration/test_moto_contract.py fails loudly if either moves.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable
+from typing import Any
+
+
+def install() -> Callable[[], None]:
+    """Patch moto in this process; returns the function that undoes it."""
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+
+    original_parse = AmazonStateLanguageParser.__dict__["parse"]
+    original_client = lambda_eval_utils.boto_client_for
+    parse = functools.lru_cache(maxsize=16)(original_parse.__func__)
+    clients: dict[tuple[str, str], Any] = {}
+    lock = threading.Lock()
+
+    def client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+        if state_credentials is not None:  # a task that assumes a role gets its own client, as moto makes it
+            return original_client(region, service, state_credentials)
+        from moto.settings import moto_server_port
+
+        key = (f"{region}/{service}", str(moto_server_port()))
+        with lock:
+            if key not in clients:
+                clients[key] = original_client(region, service)
+            return clients[key]
+
+    AmazonStateLanguageParser.parse = staticmethod(parse)  # type: ignore[method-assign]
+    lambda_eval_utils.boto_client_for = client_for  # type: ignore[assignment]
+
+    def uninstall() -> None:
+        AmazonStateLanguageParser.parse = original_parse  # type: ignore[method-assign]
+        lambda_eval_utils.boto_client_for = original_client  # type: ignore[assignment]
+
+    return uninstall
