@@ -11,7 +11,8 @@ BENCH_VENV := build/bench-venv
 TRAIN_VENV := build/train-venv
 TRAIN_ENV  := PYTHONPATH=$(CURDIR)/layers/packshot:$(CURDIR)
 STAMP  := $(VENV)/.installed
-# checkov pins boto3==1.35.49 and packaging<24 (pytest 9 needs >=24): it gets a virtualenv of its own.
+# checkov pins boto3==1.35.49 and packaging<24 (pytest 9 needs >=24): it gets a virtualenv of its own. It scans the
+# template with its Fn::ForEach loops unrolled (it does not unroll them itself); .checkov.yaml holds its settings.
 SCAN_VENV := .venv-scan
 CHECKOV   := $(SCAN_VENV)/bin/checkov
 CHECKOV_VERSION := 3.3.30
@@ -60,7 +61,8 @@ lint: setup
 	$(BIN)/ruff check layers functions tests eval bench evidence tools examples
 	$(BIN)/mypy layers/packshot/packshot tools/quantize_u2netp.py
 	$(BIN)/cfn-lint template.yaml
-	$(CHECKOV) -f template.yaml --framework cloudformation --compact --quiet --skip-download
+	$(BIN)/python -m packshot.local.language_extensions template.yaml build/template.expanded.json
+	$(CHECKOV) --config-file .checkov.yaml -f build/template.expanded.json --quiet
 
 # Two labelled sets, built into build/eval on first use (2-4 minutes), then reused: the real-shape set's
 # evaluation part (studio scenes from ../shared/devset's real cutouts) and the rendered set. The stages'

@@ -118,3 +118,26 @@ def test_buckets_are_private_and_encrypted() -> None:
         props = s.properties(logical)
         assert all(props["PublicAccessBlockConfiguration"].values()), logical
         assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"], logical
+
+
+def test_each_function_s_duration_alarm_fires_at_exactly_80_percent_of_its_timeout() -> None:
+    # The Functions mapping holds both numbers side by side (CloudFormation has no arithmetic): keep them in step.
+    s = stack()
+    for logical in s.of_type("AWS::Serverless::Function"):
+        name = s.physical[logical]["Ref"]
+        (alarm,) = [a for a in s.of_type("AWS::CloudWatch::Alarm") if s.properties(a).get("MetricName") == "Duration"
+                    and s.resolve(s.properties(a)["Dimensions"]) == [{"Name": "FunctionName", "Value": name}]]
+        assert s.properties(alarm)["Threshold"] == 800 * s.properties(logical)["Timeout"], logical
+
+
+def test_zip_functions_take_runtime_handler_and_layer_from_globals_and_the_container_image_none_of_them() -> None:
+    s = stack()
+    layer = {"Ref": "PackshotLayer"}
+    for logical in s.of_type("AWS::Serverless::Function"):
+        props = s.properties(logical)
+        if logical == "CutoutFunction":
+            assert not {"Runtime", "Handler", "Layers"} & set(props), "SAM refuses them on a PackageType Image function"
+            assert props["Architectures"] == ["arm64"] and props["Environment"]["Variables"]["RECORDS_TABLE"]
+        else:
+            assert props["Runtime"] == "python3.12" and props["Handler"] == "app.lambda_handler", logical
+            assert props["Layers"] == [layer], logical

@@ -338,8 +338,8 @@ class EmbeddedAws:
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w") as zf:
             zf.writestr("README.txt", "code runs in process; see packshot/local/lambda_runtime.py")
-        for logical, resource in s.of_type("AWS::Serverless::Function").items():
-            props = resource.get("Properties", {})
+        for logical in s.of_type("AWS::Serverless::Function"):
+            props = s.properties(logical)  # with the SAM Globals it takes
             name = s.physical[logical]["Ref"]
             spec = self.runtime._specs[name]
             common = {"FunctionName": name, "Role": role_arn, "Timeout": spec.timeout_s,

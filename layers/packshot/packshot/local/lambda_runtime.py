@@ -73,14 +73,13 @@ class FakeContext:
 def handler_specs(stack: Stack) -> dict[str, HandlerSpec]:
     """One spec per function in the template, keyed by the function's physical name."""
     specs: dict[str, HandlerSpec] = {}
-    globals_fn = stack.template.get("Globals", {}).get("Function", {})
     for logical, resource in stack.of_type("AWS::Serverless::Function").items():
-        props = resource.get("Properties", {})
+        props = stack.properties(logical)  # with the SAM Globals it takes
         if props.get("PackageType") == "Image":
             dockerfile = stack.root / resource.get("Metadata", {})["Dockerfile"]
             code_dir, handler = dockerfile.parent, _dockerfile_cmd(dockerfile)
         else:
-            code_dir, handler = stack.root / props["CodeUri"], props.get("Handler", globals_fn.get("Handler", ""))
+            code_dir, handler = stack.root / props["CodeUri"], props.get("Handler", "")
         module, _, attribute = handler.rpartition(".")
         if not module or not (code_dir / f"{module.replace('.', '/')}.py").is_file():
             raise ConfigurationError(f"{logical}: handler {handler!r} not found under {code_dir}")
@@ -91,8 +90,8 @@ def handler_specs(stack: Stack) -> dict[str, HandlerSpec]:
             code_dir=code_dir,
             module=module,
             attribute=attribute,
-            timeout_s=int(props.get("Timeout", globals_fn.get("Timeout", 3))),
-            memory_mb=int(props.get("MemorySize", globals_fn.get("MemorySize", 128))),
+            timeout_s=int(props.get("Timeout", 3)),
+            memory_mb=int(props.get("MemorySize", 128)),
         )
     return specs
 

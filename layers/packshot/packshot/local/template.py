@@ -1,4 +1,5 @@
-"""Reading template.yaml: CloudFormation tags, intrinsic functions, physical names for the embedded stack."""
+"""Reading template.yaml: CloudFormation tags, the LanguageExtensions transform, SAM Globals, intrinsic functions and
+physical names for the embedded stack."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 import yaml
 
 from packshot.errors import ConfigurationError
+from packshot.local.language_extensions import expand
 
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
@@ -41,8 +43,26 @@ _CfnLoader.add_multi_constructor("!", _construct_tag)
 
 
 def load_template(path: Path) -> dict[str, Any]:
+    """The template as written (loops not unrolled: `Stack.from_file(path).template` is the expanded one)."""
     with path.open(encoding="utf-8") as fh:
         return dict(yaml.load(fh, Loader=_CfnLoader))
+
+
+def _is_intrinsic(value: Any) -> bool:
+    return isinstance(value, dict) and len(value) == 1 and str(next(iter(value))).startswith(("Ref", "Fn::"))
+
+
+def _merge_global(global_value: Any, local_value: Any) -> Any:
+    """SAM's rule for a Globals property a resource also sets: maps merge, lists concatenate, otherwise it wins."""
+    if (isinstance(global_value, dict) and isinstance(local_value, dict)
+            and not (_is_intrinsic(global_value) or _is_intrinsic(local_value))):
+        merged = dict(global_value)
+        for key, value in local_value.items():
+            merged[key] = _merge_global(merged[key], value) if key in merged else value
+        return merged
+    if isinstance(global_value, list) and isinstance(local_value, list):
+        return global_value + local_value
+    return local_value
 
 
 @dataclass
@@ -57,9 +77,13 @@ class Stack:
 
     @classmethod
     def from_file(cls, path: Path, name: str = "packshot-local", parameters: dict[str, str] | None = None) -> Stack:
-        stack = cls(template=load_template(path), root=path.parent, name=name)
-        for pname, spec in stack.template.get("Parameters", {}).items():
-            stack.parameters[pname] = str((parameters or {}).get(pname, spec.get("Default", "")))
+        """The template after the transforms CloudFormation runs before creating anything (see `expand`)."""
+        raw = load_template(path)
+        values = {pname: str((parameters or {}).get(pname, spec.get("Default", "")))
+                  for pname, spec in raw.get("Parameters", {}).items()}
+        pseudo = {"AWS::StackName": name, "AWS::AccountId": ACCOUNT_ID, "AWS::Region": REGION,
+                  "AWS::Partition": PARTITION, "AWS::URLSuffix": "amazonaws.com"}
+        stack = cls(template=expand(raw, values, pseudo), root=path.parent, name=name, parameters=values)
         for logical, resource in stack.resources.items():
             stack.physical[logical] = stack._names_for(logical, resource)
         for logical, resource in stack.of_type("AWS::Logs::LogGroup").items():
@@ -104,7 +128,16 @@ class Stack:
         return {k: v for k, v in self.resources.items() if v.get("Type") in types}
 
     def properties(self, logical: str) -> dict[str, Any]:
-        return dict(self.resources[logical].get("Properties", {}))
+        """The resource's properties; a SAM function's with the Globals it does not ignore (IgnoreGlobals)."""
+        resource = self.resources[logical]
+        props = dict(resource.get("Properties", {}))
+        if resource.get("Type") != "AWS::Serverless::Function":
+            return props
+        ignored = resource.get("IgnoreGlobals", [])
+        if ignored == "*":
+            return props
+        merged = {k: v for k, v in self.template.get("Globals", {}).get("Function", {}).items() if k not in ignored}
+        return dict(_merge_global(merged, props))
 
     # --- names ---
     def _names_for(self, logical: str, resource: dict[str, Any]) -> dict[str, str]:
@@ -151,7 +184,8 @@ class Stack:
 
     # --- intrinsic functions ---
     def resolve(self, value: Any) -> Any:
-        """Evaluate Ref, GetAtt, Sub, Join, Split, Select and If against the embedded stack; others are an error."""
+        """Evaluate Ref, GetAtt, Sub, Join, Split, Select, If and ToJsonString against the embedded stack; others are
+        an error (the LanguageExtensions transform already looked up Fn::FindInMap)."""
         if isinstance(value, list):
             return [r for r in (self.resolve(v) for v in value) if r is not _NO_VALUE]
         if not isinstance(value, dict):
@@ -179,6 +213,9 @@ class Stack:
             if fn == "Fn::Select":
                 index, items = arg
                 return self.resolve(items)[int(self.resolve(index))]
+            if fn == "Fn::ToJsonString":
+                # Compact, keys in template order: the string CloudFormation's documented examples show.
+                return json.dumps(self.resolve(arg), separators=(",", ":"), ensure_ascii=False)
             if fn.startswith("Fn::"):
                 raise ConfigurationError(f"the embedded runner does not evaluate {fn} yet; extend local/template.py")
         resolved = {k: self.resolve(v) for k, v in value.items()}
@@ -223,10 +260,7 @@ class Stack:
     # --- helpers for the runner ---
     def function_environment(self, logical: str) -> dict[str, str]:
         """Globals' variables overlaid with the function's own, resolved; a variable that is AWS::NoValue is unset."""
-        env: dict[str, Any] = dict(
-            self.template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
-        )
-        env.update(self.properties(logical).get("Environment", {}).get("Variables", {}))
+        env: dict[str, Any] = self.properties(logical).get("Environment", {}).get("Variables", {})
         resolved = {k: self.resolve(v) for k, v in env.items()}
         return {k: str(v) for k, v in resolved.items() if v is not _NO_VALUE}
 
