@@ -210,7 +210,8 @@ def test_a_corrected_cutout_is_scored_again_and_shown_to_a_person_before_it_is_e
 
 def test_the_review_page_shows_which_gate_signal_fired_and_marks_where_on_the_photo_at_1_to_1(
         model_file: Path, tmp_path: Path) -> None:
-    # A thin chain the model mostly misses, with backdrop kept between its links: the gate holds it and says where.
+    # A thin chain (jewelry in the manifest: a person decides) the model mostly misses, the backdrop kept between
+    # its links: the gate says what it found and where.
     from PIL import Image
     from playwright.sync_api import sync_playwright
 
@@ -219,6 +220,7 @@ def test_the_review_page_shows_which_gate_signal_fired_and_marks_where_on_the_ph
     with_aws = embedded_aws({})
     aws = next(with_aws)
     try:
+        aws.upload([EXAMPLES / "manifest.csv"], EXAMPLES)
         keys = aws.upload([EXAMPLES / "chain_necklace.jpg"], EXAMPLES)
         assert aws.wait(keys, timeout_s=240).by_status == {"needs_review": 1}
         record = aws.records_by_key()["chain_necklace.jpg"]
