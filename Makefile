@@ -58,7 +58,7 @@ $(CHROMIUM):
 	fi
 
 lint: setup
-	$(BIN)/ruff check layers functions tests eval bench evidence tools examples
+	$(BIN)/ruff check layers functions tests eval bench evidence tools
 	$(BIN)/mypy layers/packshot/packshot tools/quantize_u2netp.py
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/python -m packshot.local.language_extensions template.yaml build/template.expanded.json

@@ -2,7 +2,7 @@
 
 Run: python -m eval.make_dataset [--out build/eval/data] [--count 120]
 
-Each scene is drawn with examples/make_examples.py's renderer (lit solids, soft contact shadows, texture,
+Each scene is drawn with tools/make_examples.py's renderer (lit solids, soft contact shadows, texture,
 sensor noise) and then goes through what a camera and a studio add: a backdrop that is white, off-white, grey
 or a graded sweep; lens softness; noise; JPEG at a random quality. Products are picked from a small grammar
 (boxes, bottles, mugs with handles, rings, chains and straps, glass, soft shapes), in random colours with a
@@ -46,8 +46,8 @@ KINDS = (
 
 
 def _renderer() -> ModuleType:
-    """examples/make_examples.py as a module (it is a script, not part of the package)."""
-    spec = importlib.util.spec_from_file_location("packshot_examples", ROOT / "examples" / "make_examples.py")
+    """tools/make_examples.py as a module (it is a script, not part of the package)."""
+    spec = importlib.util.spec_from_file_location("packshot_examples", ROOT / "tools" / "make_examples.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module

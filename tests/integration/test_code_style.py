@@ -10,7 +10,7 @@ from tests.conftest import REPO
 
 BIN = Path(sys.executable).parent
 # Everything in the repository that is Python: the package and handlers, and the tests, eval, bench and tools.
-LINTED = ("layers", "functions", "tests", "eval", "bench", "evidence", "tools", "examples")
+LINTED = ("layers", "functions", "tests", "eval", "bench", "evidence", "tools")
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:

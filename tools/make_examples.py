@@ -1,6 +1,6 @@
 """Render the sample product photos in examples/ deterministically, with their exact ground-truth masks.
 
-Run: python examples/make_examples.py  (writes examples/*.jpg, examples/manifest.csv, examples/masks/*.png)
+Run: python tools/make_examples.py  (writes examples/*.jpg, examples/manifest.csv, examples/masks/*.png)
 
 Each photo is a studio shot built from shapes: a backdrop with a slight falloff, a soft contact shadow, a
 product shaded as a lit solid (cylinders get a diffuse term and a specular stripe, boxes get three faces),
@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[1] / "examples"  # where the photos, masks and manifest go
 SS = 3  # supersampling factor for coverage: edges anti-aliased like a real lens, not stair-stepped
 
 Colour = tuple[float, float, float]
