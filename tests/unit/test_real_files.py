@@ -154,6 +154,22 @@ def test_the_kodak_raw_is_developed_from_its_raw_data_not_its_96_px_thumbnail() 
     assert 40 < mean_rgb(decoded).mean() < 220
 
 
+
+def test_a_raw_that_is_not_a_dng_gets_srgb_s_own_curve_not_libraw_s_darker_bt709_default() -> None:
+    import rawpy
+
+    data = real("raw_kodak_dc50.kdc")
+    ours = decode_image(data, min_side=500).pixels.astype(float)
+
+    def libraw(**curve: object) -> np.ndarray:
+        with rawpy.imread(io.BytesIO(data)) as raw:
+            return raw.postprocess(use_camera_wb=True, no_auto_bright=True, output_color=rawpy.ColorSpace.sRGB,
+                                   **curve).astype(float)
+
+    # Measured: ours 106.4, LibRaw with sRGB's curve 106.3, with its default BT.709 curve 92.8 (13% darker).
+    assert abs(ours.mean() - libraw(gamma=(2.4, 12.92)).mean()) < 1.0
+    assert ours.mean() > 1.1 * libraw().mean()
+
 def test_the_adobe_rgb_olympus_jpeg_comes_out_more_saturated_than_read_as_srgb() -> None:
     from PIL import Image
 
