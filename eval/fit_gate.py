@@ -29,7 +29,7 @@ from eval.make_dataset import render_scene
 from eval.metrics import score_mask
 from eval.run import DEFAULT_OUT, GOOD_IOU, simple_category
 from eval.shared import extra_devsets
-from eval.studio import build_studio
+from eval.studio import scene_rows
 
 # Rendered fitting scenes start here: eval/run.py's rendered set is indices 0..119, never fitted on.
 RENDERED_FIT_FIRST = 1000
@@ -39,17 +39,9 @@ REAL_FIT_PER_OBJECT = 8
 
 def fit_scenes(out: Path) -> list[dict[str, Any]]:
     """The fitting photos: (set, name, photo path, truth path, flags)."""
-    scenes: list[dict[str, Any]] = []
-    real = out / "real-fit"
-    for scene in build_studio(real, "fit", per_object=REAL_FIT_PER_OBJECT):
-        scenes.append({**asdict(scene), "set": "real-fit", "kind": scene.category.split("/")[0],
-                       "photo": str(real / f"{scene.name}.jpg"), "truth": str(real / "masks" / f"{scene.name}.png")})
+    scenes: list[dict[str, Any]] = scene_rows(out / "real-fit", "fit", "real-fit", REAL_FIT_PER_OBJECT)
     for root in extra_devsets():
-        extra = out / f"{root.name}-fit"
-        for scene in build_studio(extra, "fit", per_object=REAL_FIT_PER_OBJECT, devset=root):
-            scenes.append({**asdict(scene), "set": f"{root.name}-fit", "kind": scene.category.split("/")[0],
-                           "photo": str(extra / f"{scene.name}.jpg"),
-                           "truth": str(extra / "masks" / f"{scene.name}.png")})
+        scenes += scene_rows(out / f"{root.name}-fit", "fit", f"{root.name}-fit", REAL_FIT_PER_OBJECT, devset=root)
     rendered = out / "rendered-fit"
     (rendered / "masks").mkdir(parents=True, exist_ok=True)
     for index in range(RENDERED_FIT_FIRST, RENDERED_FIT_FIRST + RENDERED_FIT_COUNT):

@@ -33,7 +33,7 @@ from PIL import Image
 from eval.make_dataset import build as build_rendered
 from eval.metrics import score_mask
 from eval.shared import extra_devsets
-from eval.studio import build_studio
+from eval.studio import scene_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "build" / "eval"
@@ -62,20 +62,10 @@ def scenes_of(name: str, out: Path) -> list[dict[str, Any]]:
             for info in build_rendered(data, RENDERED_COUNT)
         ]
     if name == "real":
-        data = out / "real-eval"
-        return [
-            {**asdict(scene), "kind": scene.category.split("/")[0], "set": name,
-             "photo": str(data / f"{scene.name}.jpg"), "truth": str(data / "masks" / f"{scene.name}.png")}
-            for scene in build_studio(data, "eval")
-        ]
+        return scene_rows(out / "real-eval", "eval", name)
     for root in extra_devsets():
         if name == root.name:
-            data = out / f"{name}-eval"
-            return [
-                {**asdict(scene), "kind": scene.category.split("/")[0], "set": name,
-                 "photo": str(data / f"{scene.name}.jpg"), "truth": str(data / "masks" / f"{scene.name}.png")}
-                for scene in build_studio(data, "eval", devset=root)
-            ]
+            return scene_rows(out / f"{name}-eval", "eval", name, devset=root)
     raise ValueError(f"no such set {name!r}: choose from {', '.join(available_sets())}")
 
 

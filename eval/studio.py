@@ -300,6 +300,16 @@ def build_studio(out: Path, part: str = "eval", per_object: int = PER_OBJECT,
     return scenes
 
 
+
+def scene_rows(out: Path, part: str, set_name: str, per_object: int = PER_OBJECT,
+               devset: Path | None = None) -> list[dict[str, object]]:
+    """The scenes of one part as the evaluation and the gate's fit read them: what each shows, its photo and truth."""
+    return [
+        {**asdict(scene), "set": set_name, "kind": scene.category.split("/")[0],
+         "photo": str(out / f"{scene.name}.jpg"), "truth": str(out / "masks" / f"{scene.name}.png")}
+        for scene in build_studio(out, part, per_object=per_object, devset=devset)
+    ]
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--part", choices=("eval", "fit", "all"), default="eval")

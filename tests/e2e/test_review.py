@@ -9,6 +9,7 @@ import shutil
 import time
 import warnings
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -43,6 +44,30 @@ def expiring(model_file: Path) -> Iterator[object]:
     yield from embedded_aws({**EVERYTHING_TO_REVIEW, "ReviewTimeoutSeconds": "3"})
 
 
+@pytest.fixture()
+def gated(model_file: Path) -> Iterator[object]:
+    yield from embedded_aws({})  # the committed gate and QC floor decide
+
+
+@contextmanager
+def review_page_in_chromium(aws) -> Iterator[object]:
+    """alice's review page in headless Chromium, opened on the link the terminal prints."""
+    from playwright.sync_api import sync_playwright
+
+    assert os.path.exists(CHROMIUM), "install Debian's chromium (make test does it)"
+    server = ReviewPage(EmbeddedReviewApi(aws.client("lambda"), aws.physical("ReviewApiFunction"), "alice"), "alice")
+    url = server.start()
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(url)  # the printed link: its secret becomes the session cookie
+            yield page
+            browser.close()
+    finally:
+        server.stop()
+
+
 def wait_until_terminal(aws, keys: list[str], timeout_s: float = 120) -> dict:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -54,38 +79,25 @@ def wait_until_terminal(aws, keys: list[str], timeout_s: float = 120) -> dict:
 
 
 def test_a_reviewer_approves_one_photo_and_rejects_another_on_the_review_page(reviewable, tmp_path: Path) -> None:
-    from playwright.sync_api import sync_playwright
-
-    assert os.path.exists(CHROMIUM), "install Debian's chromium (.ci/run does it)"
     aws = reviewable
     keys = aws.upload([EXAMPLES / "box_on_white.jpg", EXAMPLES / "teal_glass_bottle.jpg"], EXAMPLES)
     progress = aws.wait(keys, timeout_s=240)
     assert progress.by_status == {"needs_review": 2}, progress.line()
     alice = local_principal("alice")
-    page_server = ReviewPage(EmbeddedReviewApi(aws.client("lambda"), aws.physical("ReviewApiFunction"), "alice"),
-                             "alice")
-    url = page_server.start()
-    try:
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(url)  # the printed link: its secret becomes the session cookie
-            assert page.url.endswith("/") and "session=" not in page.url
-            assert page.inner_text("#operator") == "alice"
-            box = page.locator("section.task", has_text="box_on_white.jpg")
-            teal = page.locator("section.task", has_text="teal_glass_bottle.jpg")
-            assert box.locator("img[alt=mask]").evaluate("i => i.complete && i.naturalWidth > 0")
-            box.locator("figure:has(img[alt=mask]) select.zoom").select_option("1")
-            page.screenshot(path=str(tmp_path / "review_page.png"), full_page=False)
-            box.locator("button.approve").click()
-            page.wait_for_selector("#message")
-            assert f"approve by {alice}" in page.inner_text("#message")
-            teal.locator("input.reason").fill("cap cut off on the left; reshoot")
-            teal.locator("button.reject").click()
-            page.wait_for_selector("#empty")
-            browser.close()
-    finally:
-        page_server.stop()
+    with review_page_in_chromium(aws) as page:
+        assert page.url.endswith("/") and "session=" not in page.url
+        assert page.inner_text("#operator") == "alice"
+        box = page.locator("section.task", has_text="box_on_white.jpg")
+        teal = page.locator("section.task", has_text="teal_glass_bottle.jpg")
+        assert box.locator("img[alt=mask]").evaluate("i => i.complete && i.naturalWidth > 0")
+        box.locator("figure:has(img[alt=mask]) select.zoom").select_option("1")
+        page.screenshot(path=str(tmp_path / "review_page.png"), full_page=False)
+        box.locator("button.approve").click()
+        page.wait_for_selector("#message")
+        assert f"approve by {alice}" in page.inner_text("#message")
+        teal.locator("input.reason").fill("cap cut off on the left; reshoot")
+        teal.locator("button.reject").click()
+        page.wait_for_selector("#empty")
 
     records = wait_until_terminal(aws, keys)
 
@@ -209,64 +221,49 @@ def test_a_corrected_cutout_is_scored_again_and_shown_to_a_person_before_it_is_e
 
 
 def test_the_review_page_shows_which_gate_signal_fired_and_marks_where_on_the_photo_at_1_to_1(
-        model_file: Path, tmp_path: Path) -> None:
+        gated, tmp_path: Path) -> None:
     # A thin chain (jewelry in the manifest: a person decides) the model mostly misses, the backdrop kept between
     # its links: the gate says what it found and where.
     from PIL import Image
-    from playwright.sync_api import sync_playwright
 
     from packshot.imaging.decode import decode_png_rgba
 
-    with_aws = embedded_aws({})
-    aws = next(with_aws)
-    try:
-        aws.upload([EXAMPLES / "manifest.csv"], EXAMPLES)
-        keys = aws.upload([EXAMPLES / "chain_necklace.jpg"], EXAMPLES)
-        assert aws.wait(keys, timeout_s=240).by_status == {"needs_review": 1}
-        record = aws.records_by_key()["chain_necklace.jpg"]
-        gate = record["gate"]
-        assert not gate["passes"] and gate["fired"], gate
-        # The first fired signal with a place (disagreement, a whole-cutout measure, has none).
-        first = next(name for name in gate["fired"] if gate["regions"].get(name))
-        x0, y0, x1, y1 = gate["regions"][first][0]
-        overlay_rgb, overlay_alpha = decode_png_rgba(aws.client("s3").get_object(
-            Bucket=aws.physical("WorkBucket"), Key=gate["overlay_key"])["Body"].read())
-        master = aws.client("s3").get_object(Bucket=aws.physical("WorkBucket"), Key=record["outputs"]["master"])
-        width, height = Image.open(io.BytesIO(master["Body"].read())).size
-        sx, sy = overlay_alpha.shape[1] / width, overlay_alpha.shape[0] / height
-        # The overlay marks the fired signal inside the box the record names (both in the photo's pixels).
-        assert overlay_alpha[int(y0 * sy):int(y1 * sy) + 1, int(x0 * sx):int(x1 * sx) + 1].any()
+    aws = gated
+    aws.upload([EXAMPLES / "manifest.csv"], EXAMPLES)
+    keys = aws.upload([EXAMPLES / "chain_necklace.jpg"], EXAMPLES)
+    assert aws.wait(keys, timeout_s=240).by_status == {"needs_review": 1}
+    record = aws.records_by_key()["chain_necklace.jpg"]
+    gate = record["gate"]
+    assert not gate["passes"] and gate["fired"], gate
+    # The first fired signal with a place (disagreement, a whole-cutout measure, has none).
+    first = next(name for name in gate["fired"] if gate["regions"].get(name))
+    x0, y0, x1, y1 = gate["regions"][first][0]
+    s3, work = aws.client("s3"), aws.physical("WorkBucket")
+    _, overlay_alpha = decode_png_rgba(s3.get_object(Bucket=work, Key=gate["overlay_key"])["Body"].read())
+    master = s3.get_object(Bucket=work, Key=record["outputs"]["master"])["Body"].read()
+    width, height = Image.open(io.BytesIO(master)).size
+    sx, sy = overlay_alpha.shape[1] / width, overlay_alpha.shape[0] / height
+    # The overlay marks the fired signal inside the box the record names (both in the photo's pixels).
+    assert overlay_alpha[int(y0 * sy):int(y1 * sy) + 1, int(x0 * sx):int(x1 * sx) + 1].any()
 
-        page_server = ReviewPage(EmbeddedReviewApi(aws.client("lambda"), aws.physical("ReviewApiFunction"), "alice"),
-                                 "alice")
-        url = page_server.start()
-        try:
-            with sync_playwright() as pw:
-                browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-                page = browser.new_page(viewport={"width": 1400, "height": 1000})
-                page.goto(url)
-                task = page.locator("section.task", has_text="chain_necklace.jpg")
-                finding = task.locator(f"ul.findings li[data-signal={first}]")
-                assert "marked on the photo" in task.locator("div.gate").inner_text()
-                assert finding.count() == 1
-                before = task.locator("figure.before")
-                photo, overlay = before.locator("img[alt=before]"), before.locator("img.gate-overlay")
-                for image in (photo, overlay):
-                    page.wait_for_function("i => i.complete && i.naturalWidth > 0", arg=image.element_handle())
-                finding.locator("a.region").first.click()
-                shown = before.evaluate("""f => {
-                    const p = f.querySelector('img[alt=before]'), o = f.querySelector('img.gate-overlay');
-                    return {zoom: f.querySelector('.mask-box').dataset.zoom, pw: p.clientWidth, ph: p.clientHeight,
-                            nw: p.naturalWidth, ow: o.clientWidth, oh: o.clientHeight, dpr: window.devicePixelRatio};
-                }""")
-                assert shown["zoom"] == "1"
-                assert shown["pw"] == round(shown["nw"] / shown["dpr"]) == width  # the photo at 1:1
-                assert (shown["ow"], shown["oh"]) == (shown["pw"], shown["ph"])  # the map over the same pixels
-                page.screenshot(path=str(tmp_path / "review_gate.png"))
-                task.locator("input.show-gate").uncheck()
-                assert not overlay.is_visible()
-                browser.close()
-        finally:
-            page_server.stop()
-    finally:
-        with_aws.close()
+    with review_page_in_chromium(aws) as page:
+        task = page.locator("section.task", has_text="chain_necklace.jpg")
+        finding = task.locator(f"ul.findings li[data-signal={first}]")
+        assert "marked on the photo" in task.locator("div.gate").inner_text()
+        assert finding.count() == 1
+        before = task.locator("figure.before")
+        photo, overlay = before.locator("img[alt=before]"), before.locator("img.gate-overlay")
+        for image in (photo, overlay):
+            page.wait_for_function("i => i.complete && i.naturalWidth > 0", arg=image.element_handle())
+        finding.locator("a.region").first.click()
+        shown = before.evaluate("""f => {
+            const p = f.querySelector('img[alt=before]'), o = f.querySelector('img.gate-overlay');
+            return {zoom: f.querySelector('.mask-box').dataset.zoom, pw: p.clientWidth, ph: p.clientHeight,
+                    nw: p.naturalWidth, ow: o.clientWidth, oh: o.clientHeight, dpr: window.devicePixelRatio};
+        }""")
+        assert shown["zoom"] == "1"
+        assert shown["pw"] == round(shown["nw"] / shown["dpr"]) == width  # the photo at 1:1
+        assert (shown["ow"], shown["oh"]) == (shown["pw"], shown["ph"])  # the map over the same pixels
+        page.screenshot(path=str(tmp_path / "review_gate.png"))
+        task.locator("input.show-gate").uncheck()
+        assert not overlay.is_visible()

@@ -43,7 +43,7 @@ class Settings:
     # (packshot/gate.json). A deployment may set its own (QcApproveMin).
     qc_approve: int | None = None
     qc_review: int = 70
-    # Product fills 85% of the longest side: the marketplace convention (FACTS.md).
+    # Product fills 85% of the longest side: the marketplace convention.
     fill: float = 0.85
     export_platforms: tuple[str, ...] = DEFAULT_EXPORT_PLATFORMS
     # A client's platform rules merged over platforms.json: s3://bucket/key or a local path ("" = none).

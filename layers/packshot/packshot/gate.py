@@ -466,14 +466,7 @@ def _overlay(maps: dict[str, np.ndarray]) -> np.ndarray:
 # The evidence the confidence is made of: each is 0 when the photo and the model have nothing against the
 # cutout and grows with the evidence, so every fitted weight is <= 0 (more evidence never raises confidence).
 FEATURES = (
-    "backdrop_inside",
-    "product_outside",
-    "edges_outside",
-    "closed_off",
-    "shadow_kept",
-    "weak_outline",
-    "disagreement",
-    "shaded_outside",
+    *SIGNAL_NAMES,
     "model_range_gap",
     "model_band",
     "model_colour_disagreement",

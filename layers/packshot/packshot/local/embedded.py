@@ -146,7 +146,7 @@ class EmbeddedAws:
 
         client.cache_clear()  # clients built for an earlier embedded AWS point at its port
         self._post("/moto-api/reset", {})
-        # Executions must really run (FACTS.md): set before any state machine exists.
+        # moto only runs executions with this set, and it must be set before any state machine exists.
         self._post("/moto-api/config", {"stepfunctions": {"execute_state_machine": True}})
         self.runtime.install()
         self._undo_speedups = moto_speedups.install()
