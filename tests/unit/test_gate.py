@@ -125,6 +125,77 @@ def test_a_faint_top_face_cut_away_is_found_above_the_cutout_but_a_floor_shadow_
     x0, y0, x1, y1 = wrong.regions["shaded_outside"][0]
     assert 370 <= x0 and x1 <= 810 and 220 <= y0 and y1 <= 335
 
+def bottle_with_silver_cap() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A black bottle whose cap has two polished panels nearly as white as the sweep, between dark ones.
+
+    Returns (photo, the true alpha, the alpha with the panels cleared as backdrop: two notches in the cap, the
+    way the perfume's silver cap went out).
+    """
+    rgb = sweep((246, 244, 247))
+    truth = np.zeros((H, W), np.uint8)
+    truth[300:800, 500:700] = 255  # the bottle
+    truth[180:300, 520:680] = 255  # the cap
+    rgb[truth == 255] = (30, 30, 32)
+    panels = np.zeros((H, W), bool)
+    panels[180:290, 545:585] = panels[180:290, 615:655] = True
+    rgb[panels] = (255, 255, 255)  # brighter and more neutral than the pinkish sweep, by a few levels only
+    cleared = truth.copy()
+    cleared[panels] = 0
+    return rgb.astype(np.uint8), truth, cleared
+
+
+def slotted_rack() -> tuple[np.ndarray, np.ndarray]:
+    """A dark rack with slots the backdrop shows through: (photo, the true alpha, slots cleared)."""
+    rgb = sweep()
+    truth = np.zeros((H, W), np.uint8)
+    truth[250:700, 400:800] = 255
+    for left in range(440, 780, 80):
+        truth[250:640, left : left + 30] = 0  # slots open at the top, backdrop behind
+    rgb[truth == 255] = (60, 60, 70)
+    return rgb.astype(np.uint8), truth
+
+
+def test_light_panels_cleared_from_a_cap_leave_notches_the_backdrop_does_not_explain() -> None:
+    rgb, truth, cleared = bottle_with_silver_cap()
+    right, wrong = measure_gate(rgb, truth).signals, measure_gate(rgb, cleared).signals
+    assert right.notched == 0.0
+    assert wrong.notched > 0.02  # no good cutout of the fitting data reaches 0.02
+    for x0, y0, x1, y1 in wrong.regions["notched"]:
+        assert 540 <= x0 and x1 <= 660 and 175 <= y0 and y1 <= 295  # in the cap, where the panels are
+    verdict = judge(wrong, {"raw_range": 1.0, "band_width": 1.0, "colour_agreement": 1.0, "area": 0.2})
+    assert not verdict.passes and "notched" in verdict.fired
+
+
+def test_slots_that_show_the_backdrop_are_not_notches() -> None:
+    rgb, truth = slotted_rack()
+    assert measure_gate(rgb, truth).signals.notched == 0.0
+
+
+def test_a_light_case_the_cutout_left_out_does_not_raise_the_backdrop_noise_that_would_hide_it() -> None:
+    """The compact's case: a light square around the round pan, a quarter of the frame, left out by the mask.
+
+    Fitted to everything outside the mask, the backdrop bends towards the case and its noise rises to 10-18
+    levels, which widens every tolerance until the case passes for backdrop; fitted from the frame's border
+    first, the case is an outlier, the noise stays the sensor's and the case is found as product outside.
+    """
+    rgb = sweep((200, 200, 203))
+    case = np.zeros((H, W), bool)
+    case[150:750, 300:900] = True
+    rgb[case] = (232, 232, 230)
+    yy, xx = np.mgrid[0:H, 0:W]
+    pan = ((yy - 450) ** 2 + (xx - 600) ** 2) < 240**2
+    rgb[pan] = (180, 140, 110)
+    photo = rgb.astype(np.uint8)
+    truth = np.where(case, 255, 0).astype(np.uint8)
+    pan_only = np.where(pan, 255, 0).astype(np.uint8)
+    right, wrong = measure_gate(photo, truth).signals, measure_gate(photo, pan_only).signals
+    assert wrong.backdrop_noise < 4.0  # the sweep's own noise (1.2 per channel), not the case
+    assert wrong.product_outside > 0.2
+    assert right.product_outside == 0.0
+    verdict = judge(wrong, {"raw_range": 1.0, "band_width": 1.0, "colour_agreement": 1.0, "area": 0.22})
+    assert not verdict.passes and "product_outside" in verdict.fired
+
+
 def test_a_contact_shadow_kept_as_product_is_found_under_the_product_and_not_when_left_out() -> None:
     rgb, truth, kept = red_box_with_shadow()
     right, wrong = measure_gate(rgb, truth).signals, measure_gate(rgb, kept).signals

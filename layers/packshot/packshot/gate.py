@@ -10,7 +10,9 @@ to the pixels the cutout calls background, it tells where the mask and the photo
   white panel the mask left out: on white, its outline is often all that shows);
 - shadow kept: mask pixels that are the backdrop, only darker, joined to the outline's lower part;
 - weak outline: the share of the mask's outline where the photo shows no edge (white on white, shadows, guesses);
-- disagreement: 1 - IoU of the mask and "differs from the backdrop, not a shadow".
+- disagreement: 1 - IoU of the mask and "differs from the backdrop, not a shadow";
+- notched: gaps between parts of the mask, along a row or a column, that are neither backdrop nor shadow (a light
+  panel of the product, a silver cap's highlight, cleared as if it were the backdrop showing through).
 
 Each signal comes with the regions it found, so a reviewer looks at the right place. What the signals mean
 for the decision is fitted on data (packshot/gate_model.py and gate.json), not set here.
@@ -54,8 +56,13 @@ EDGE_MARGIN = 3
 PATCH_RADIUS = 2
 # Shaded outside: darker than the backdrop by at least this many levels (or twice its noise), however little.
 SHADE_LEVELS = 3.0
+# Notched: a gap between two parts of the mask in one row or column counts when it is at most this share of the
+# product's larger side wide (a notch or a slot, not the open frame beside the product).
+NOTCH_SHARE = 0.15
 # A product pixel this close (levels) to the backdrop at its place leaves the cutout only the model to go on.
 NEAR_BACKDROP_LEVELS = 24.0
+# The backdrop's first fit uses the frame's border strip, this share of its long side wide.
+BORDER_SHARE = 0.04
 # Signals are measured in the product's box grown by this share of the frame's long side.
 WORK_MARGIN = 0.08
 # Regions listed per signal on the record (largest first).
@@ -70,6 +77,7 @@ SIGNAL_NAMES = (
     "weak_outline",
     "disagreement",
     "shaded_outside",
+    "notched",
 )
 # Overlay colours (RGBA) a reviewer sees on top of the photo, one per signal with regions.
 OVERLAY_COLOURS = {
@@ -80,6 +88,7 @@ OVERLAY_COLOURS = {
     "shadow_kept": (255, 200, 0, 150),
     "weak_outline": (0, 200, 80, 200),
     "shaded_outside": (255, 110, 0, 160),
+    "notched": (150, 0, 255, 160),
 }
 
 
@@ -99,6 +108,7 @@ class GateSignals:
     edge_quality: float = 25.0  # QC's edge part of the alpha (0..25): a soft band or specks lower it
     regions: dict[str, list[list[int]]] = field(default_factory=dict)  # signal -> [x0, y0, x1, y1] in photo px
     shaded_outside: float = 0.0
+    notched: float = 0.0
 
     def values(self) -> dict[str, float]:
         return {name: float(getattr(self, name)) for name in SIGNAL_NAMES}
@@ -167,6 +177,11 @@ def measure_gate(rgb: np.ndarray, alpha: np.ndarray) -> GateMeasurement:
     # floor shadow reaches: a white box's top face or a lid in shade, which product_outside takes for shadow.
     shade = lift <= -max(SHADE_LEVELS, 2.0 * noise)
     maps["shaded_outside"] = _open(~_dilate(inside, 1) & shade & near & _upper_half(inside), PATCH_RADIUS)
+    # Notched: gaps between parts of the mask that the backdrop does not explain. Backdrop seen through a slot
+    # or a handle is the backdrop; a shadow between two parts is a shadow; what is neither is product the
+    # cutout cleared (a silver cap's panels, nearly the backdrop's white, went this way).
+    gaps = _row_gaps(inside, _notch_width(inside)) | _row_gaps(inside.T, _notch_width(inside)).T
+    maps["notched"] = _open(gaps & ~_dilate(inside, 1) & ~like_backdrop & ~shadowish, PATCH_RADIUS)
     # Edges outside: photo edges beyond the mask's margin, except where a shadow meets the backdrop (both sides
     # of such an edge are backdrop or shadow; a white lid's edge has a side brighter than the backdrop).
     quiet = like_backdrop | shadowish
@@ -196,6 +211,7 @@ def measure_gate(rgb: np.ndarray, alpha: np.ndarray) -> GateMeasurement:
         edges_outside=_share(maps["edges_outside"], outline_len),
         closed_off=_share(maps["closed_off"], area),
         shaded_outside=_share(maps["shaded_outside"], area),
+        notched=_share(maps["notched"], area),
         shadow_kept=_share(maps["shadow_kept"], area),
         weak_outline=_share(maps["weak_outline"], outline_len),
         disagreement=round(float(disagreement), 4),
@@ -237,6 +253,24 @@ def _upper_half(inside: np.ndarray) -> np.ndarray:
     return zone
 
 
+def _notch_width(inside: np.ndarray) -> int:
+    """The widest gap (px) that counts as a notch: NOTCH_SHARE of the product's larger side."""
+    rows = np.flatnonzero(inside.any(axis=1))
+    cols = np.flatnonzero(inside.any(axis=0))
+    if len(rows) == 0:
+        return 0
+    return max(4, int(NOTCH_SHARE * max(rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1)))
+
+
+def _row_gaps(mask: np.ndarray, width: int) -> np.ndarray:
+    """Pixels outside the mask with mask on both sides in their row, the gap at most `width` px wide."""
+    columns = np.broadcast_to(np.arange(mask.shape[1]), mask.shape)
+    far = mask.shape[1] * 4
+    left = np.maximum.accumulate(np.where(mask, columns, -far), axis=1)
+    right = np.minimum.accumulate(np.where(mask, columns, far)[:, ::-1], axis=1)[:, ::-1]
+    return ~mask & (right - left - 1 <= width)
+
+
 def _near(mask: np.ndarray, radius: int) -> np.ndarray:
     """Pixels within `radius` (square) of the mask, by a summed-area table (radius can be tens of pixels)."""
     padded = np.pad(mask.astype(np.int32), radius + 1)
@@ -274,7 +308,11 @@ def _fit_backdrop(rgb: np.ndarray, outside: np.ndarray) -> tuple[np.ndarray, flo
     u, v = (xs + 0.5) / width, (ys + 0.5) / height
     basis = np.stack([np.ones_like(u), u, v, u * u, v * v, u * v], axis=1)
     colours = rgb[ys, xs].astype(np.float64)
-    keep = np.ones(len(ys), bool)
+    # The first pass fits the frame's border strip alone when it has enough backdrop: a light case or panel the
+    # mask left out beside the product is then far from the fit and drops out, instead of bending the fit and
+    # inflating the noise by which every signal's tolerance is set (and hiding itself behind it).
+    border = _frame_strip(height, width, max(2, int(BORDER_SHARE * max(height, width))))[ys, xs]
+    keep = border if border.sum() >= 200 else np.ones(len(ys), bool)
     coeffs = np.zeros((6, 3))
     spread = 0.0
     for _ in range(3):
@@ -492,6 +530,7 @@ def features(signals: GateSignals, model_signals: Mapping[str, float]) -> dict[s
         "weak_outline": signals.weak_outline,
         "disagreement": signals.disagreement,
         "shaded_outside": math.sqrt(signals.shaded_outside),
+        "notched": math.sqrt(signals.notched),
         "model_range_gap": max(0.0, 1.0 - float(model_signals.get("raw_range", 1.0))),
         "model_band": min(1.0, float(model_signals.get("band_width", 0.0)) / 10.0),
         "model_colour_disagreement": max(0.0, 1.0 - float(model_signals.get("colour_agreement", 1.0))),
@@ -587,6 +626,8 @@ SIGNAL_MEANINGS = {
     "disagreement": "the cutout disagrees with what differs from the backdrop in the photo",
     "shaded_outside": "a surface a little darker than the backdrop touches the cutout's upper half from outside"
                       " (a top face or lid in shade, left out?)",
+    "notched": "a gap between parts of the cutout is neither backdrop nor shadow (a light panel or highlight of the"
+               " product cut away?)",
 }
 
 
