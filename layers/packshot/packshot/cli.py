@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from packshot.manifest import MANIFEST_NAMES
+from packshot.status import NO_RECORD
+from packshot.status import Status as RecordStatus
 
 if TYPE_CHECKING:
     from packshot.adapters.operations import StackNames, Status
@@ -185,8 +187,9 @@ def run_command(directory: Path, out: Path, *, timeout_s: float, concurrency: in
         s3 = aws.client("s3")
         from packshot.local.embedded import object_key
 
-        records = {**aws.records_by_key(), **{key: {"status": "rejected", "reasons": [f"not uploaded: {reason}"]}
-                                               for key, reason in refused.items()}}
+        records = {**aws.records_by_key(),
+                   **{key: {"status": RecordStatus.REJECTED, "reasons": [f"not uploaded: {reason}"]}
+                      for key, reason in refused.items()}}
         rows = write_outputs(records, keys + list(refused), directory, out,
                              lambda alias, key: s3.get_object(Bucket=buckets[alias], Key=key)["Body"].read(),
                              sources={object_key(path, directory): path for path in files})
@@ -196,7 +199,7 @@ def run_command(directory: Path, out: Path, *, timeout_s: float, concurrency: in
         status = embedded_status(aws)
     print("\n".join(status.lines()), file=sys.stderr)
     # A RUNNING execution here is parked on a review task token (wait() settles only then).
-    failed = [r for r in rows if r["status"] in ("failed", "missing")] + [
+    failed = [r for r in rows if r["status"] in (RecordStatus.FAILED, NO_RECORD)] + [
         e for e in executions if e["status"] not in ("SUCCEEDED", "RUNNING")]
     print(f"packshot: {len(rows)} images, {len(executions)} executions, "
           + ", ".join(f"{n} {s}" for s, n in sorted(progress.by_status.items())), file=sys.stderr)
@@ -211,7 +214,7 @@ def run_command(directory: Path, out: Path, *, timeout_s: float, concurrency: in
     if failed:
         print(f"packshot: {len(failed)} pipeline failures; see report.json", file=sys.stderr)
         return 1
-    if reviews is not None and reviews.mode == "approve_all" and progress.by_status.get("needs_senior"):
+    if reviews is not None and reviews.mode == "approve_all" and progress.by_status.get(RecordStatus.NEEDS_SENIOR):
         print("packshot: --approve-all left senior sign-offs open: pass --senior NAME (someone other than "
               f"{reviews.reviewer})", file=sys.stderr)
         return 2

@@ -8,12 +8,12 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
-from packshot.pipeline import REJECTED
+from packshot.status import Decision, Status
 
 # Powertools' Logger for the service is this stdlib logger with a JSON formatter that carries the correlation id.
 _log = logging.getLogger("packshot")
 # States that mean "this image will not be delivered as is" at the stage that set them.
-_NOT_DELIVERED = frozenset({REJECTED, "redo", "failed"})
+_NOT_DELIVERED = frozenset({Status.REJECTED, Status.REDO, Status.FAILED})
 
 
 class MetricSink(Protocol):
@@ -39,10 +39,11 @@ def emit_stage_metrics(metrics: MetricSink, stage: str, state: Mapping[str, Any]
     if stage == "finish" and "decision" in state:
         # QcScored and QcRejected (0 or 1) together make the reject rate that QcRejectRateAlarm watches.
         metrics.add_metric(name="QcScored", unit=MetricUnit.Count, value=1)
-        metrics.add_metric(name="QcRejected", unit=MetricUnit.Count, value=1 if state["decision"] == "reject" else 0)
+        rejected = state["decision"] == Decision.REJECT
+        metrics.add_metric(name="QcRejected", unit=MetricUnit.Count, value=1 if rejected else 0)
         if state.get("qc_score") is not None:
             metrics.add_metric(name="QcScore", unit=MetricUnit.NoUnit, value=float(state["qc_score"]))
-    if stage == "export" and state.get("status") == "exported":
+    if stage == "export" and state.get("status") == Status.EXPORTED:
         metrics.add_metric(name="ImagesExported", unit=MetricUnit.Count, value=1)
 
 

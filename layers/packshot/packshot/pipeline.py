@@ -17,6 +17,7 @@ from packshot.errors import (
     SourceReplacedError,
 )
 from packshot.events import ObjectRef, safe_name
+from packshot.status import TERMINAL_STATUSES, UNFINISHED_STATUSES, Decision, Status
 
 
 class PipelineState(TypedDict, total=False):
@@ -94,24 +95,8 @@ class Withdrawals(Protocol):
     def delete(self, review_id: str) -> None: ...
 
 
-# Terminal statuses: every image's record ends in exactly one of these.
-EXPORTED, REJECTED, FAILED = "exported", "rejected", "failed"
-# QC < 70: the machine's result is not usable; the studio redoes the shot or the retouch (reasons on the record).
-REDO = "redo"
-REJECTED_BY_REVIEWER, REVIEW_EXPIRED = "rejected_by_reviewer", "review_expired"
-# A multi-shot product's other photos, once the editor uploaded the composite for the group.
-MERGED = "merged"
-# Someone (or something) stopped the image's execution before it finished; `packshot redrive` starts it again.
-STOPPED = "stopped"
-TERMINAL_STATUSES = frozenset({EXPORTED, REJECTED, FAILED, REDO, REJECTED_BY_REVIEWER, REVIEW_EXPIRED, MERGED,
-                               STOPPED})
-# Ended without a result: what `packshot redrive` starts again.
-UNFINISHED_STATUSES = frozenset({FAILED, STOPPED})
 # A reviewer's corrected cutout is uploaded under this prefix of the work bucket; nothing else may be one.
 CORRECTION_PREFIX = "review/"
-# Parked on a task token until a person decides: pending by design, not stuck.
-NEEDS_REVIEW, NEEDS_SENIOR = "needs_review", "needs_senior"
-WAITING_STATUSES = frozenset({NEEDS_REVIEW, NEEDS_SENIOR})
 
 
 def utc_now() -> str:
@@ -137,7 +122,7 @@ def start_pipeline(ref: ObjectRef, records: Records, starter: Starter, now: Call
             "size_bytes": ref.size,
             # The delivery batch (top-level folder); export refines it from a `batch` metadata field.
             "batch": batch_for(ref.key),
-            "status": "received",
+            "status": Status.RECEIVED,
             "reasons": [],
             "created_at": at,
             "updated_at": at,
@@ -152,7 +137,8 @@ def _first_state(image_id: str, bucket: str, key: str, etag: str, version_id: st
 
 
 # How Step Functions says an execution ended without finishing, as the record says it.
-_ENDED = {"FAILED": (FAILED, "failed"), "TIMED_OUT": (FAILED, "timed out"), "ABORTED": (STOPPED, "was stopped")}
+_ENDED = {"FAILED": (Status.FAILED, "failed"), "TIMED_OUT": (Status.FAILED, "timed out"),
+          "ABORTED": (Status.STOPPED, "was stopped")}
 REDRIVE_SEPARATOR = "-redrive-"
 
 
@@ -213,7 +199,7 @@ def restart_unfinished(records: ScannableRecords, starter: Starter, now: Callabl
         history.append({"at": at, "status": status, "reasons": list(record.get("reasons", [])),
                         "failure": record.get("failure", {}), "execution": name})
         # Conditional on the status just read: an image that moved meanwhile is not restarted twice.
-        if not records.update_if(image_id, {"status": "received", "stage": "redrive", "reasons": [], "failure": {},
+        if not records.update_if(image_id, {"status": Status.RECEIVED, "stage": "redrive", "reasons": [], "failure": {},
                                             "execution_name": name, "redrives": history, "updated_at": at},
                                  {"status": status}):
             continue
@@ -239,10 +225,10 @@ def record_rejection(ref_id: str, reasons: list[str], records: Records, now: Cal
     # A poison message can be large: the record keeps the start of each reason, well under DynamoDB's 400 KB.
     reasons = [r[:500] for r in reasons[:20]]
     if not records.create_if_absent(
-        {"image_id": ref_id, "status": REJECTED, "reasons": reasons, "stage": "ingest", "created_at": at,
+        {"image_id": ref_id, "status": Status.REJECTED, "reasons": reasons, "stage": "ingest", "created_at": at,
          "updated_at": at}
     ):
-        records.update(ref_id, {"status": REJECTED, "reasons": reasons, "updated_at": at})
+        records.update(ref_id, {"status": Status.REJECTED, "reasons": reasons, "updated_at": at})
 
 
 def _this_upload(state: PipelineState) -> dict[str, str]:
@@ -292,9 +278,10 @@ def preprocess(
     except ImageRejectedError as exc:
         records.update(
             image_id,
-            {"status": REJECTED, "stage": "preprocess", "reasons": [exc.reason], **meta_fields, "updated_at": now()},
+            {"status": Status.REJECTED, "stage": "preprocess", "reasons": [exc.reason], **meta_fields,
+             "updated_at": now()},
         )
-        return {**state, "status": REJECTED}
+        return {**state, "status": Status.REJECTED}
     shoot = measure_shoot(decoded.pixels)
     group = shoot_group(batch_of(state["key"]), shoot)
     master_key = _work_key(state, "master.png")
@@ -310,7 +297,7 @@ def preprocess(
     records.update(
         image_id,
         {
-            "status": "processing",
+            "status": Status.PROCESSING,
             "stage": "preprocess",
             "format": decoded.format,
             "source_mode": decoded.source_mode,
@@ -337,7 +324,7 @@ def preprocess(
     )
     return {
         **state,
-        "status": "processing",
+        "status": Status.PROCESSING,
         "master_key": master_key,
         "preview_key": preview_key,
         "category": meta_fields["category"],
@@ -450,7 +437,7 @@ def classify(
         "route_reasons": list(result.reasons),
         "updated_at": now(),
     }
-    status = state.get("status", "processing")
+    status = state.get("status", Status.PROCESSING)
     if result.route == "complex":
         # Still cut out and finished: the reviewer judges a candidate, not a blank.
         fields["reasons"] = [f"complex route: {'; '.join(result.reasons)}"]
@@ -527,7 +514,7 @@ def finish(
     decision, reasons = done.decision, list(done.reasons)
     if state["cutout_key"].startswith(CORRECTION_PREFIX):
         # Whatever QC says: an uploaded cutout is anybody's pixels until a person has seen it finished.
-        decision = "review"
+        decision = Decision.REVIEW
         reasons.insert(0, "corrected cutout: finished and scored again; a person checks the result before export")
     status = STATUS_OF_DECISION[decision]
     records.update(
@@ -617,7 +604,7 @@ def export(
                 "width": rendered.width, "height": rendered.height, "quality": rendered.quality,
                 "downscaled": rendered.downscaled, "fill": check.fill,
             })
-    status = EXPORTED if exports else REJECTED
+    status = Status.EXPORTED if exports else Status.REJECTED
     records.update(
         state["image_id"],
         {
@@ -675,8 +662,8 @@ def deliver(batch: str, store: ObjectStore, records: BatchRecords, settings: Set
         problems.setdefault(str(entry["image_id"]), []).extend(entry["reasons"])
     for record in batch_records:
         image_id = str(record.get("image_id"))
-        wanted = problems.get(image_id, []) if record.get("status") == EXPORTED else []
-        if record.get("status") == EXPORTED and record.get("delivery_problems", []) != wanted:
+        wanted = problems.get(image_id, []) if record.get("status") == Status.EXPORTED else []
+        if record.get("status") == Status.EXPORTED and record.get("delivery_problems", []) != wanted:
             records.update(image_id, {"delivery_problems": wanted, "updated_at": now()})
     prefix = f"deliveries/{package.slug}/"
     keys = {"zip": f"{prefix}{package.slug}.zip", "manifest_csv": f"{prefix}manifest.csv",

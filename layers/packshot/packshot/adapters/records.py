@@ -11,6 +11,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from packshot.adapters.aws import client, error_code, is_transient
 from packshot.errors import TransientStorageError
+from packshot.status import TERMINAL_STATUSES
 
 # The global secondary index on `batch` (template.yaml) the delivery step queries.
 BATCH_INDEX = "BatchIndex"
@@ -69,8 +70,6 @@ class RecordsTable:
 
     def close(self, image_id: str, fields: Mapping[str, Any], *, execution_name: str) -> bool:
         """Set fields unless the record is terminal already or a newer execution works on it; True when set."""
-        from packshot.pipeline import TERMINAL_STATUSES
-
         names = {"#s": "status", "#x": "execution_name", **{f"#f{i}": name for i, name in enumerate(fields)}}
         terminal = {f":t{i}": _to_attr(s) for i, s in enumerate(sorted(TERMINAL_STATUSES))}
         values = {":x": _to_attr(execution_name), **terminal,

@@ -22,7 +22,7 @@ from packshot.local import moto_speedups
 from packshot.local.event_source import ExecutionStatusWatcher, SqsMapping, SqsPoller, execution_rule
 from packshot.local.lambda_runtime import InProcessRuntime, ProcessRuntime, handler_specs
 from packshot.local.template import ACCOUNT_ID, REGION, Stack
-from packshot.pipeline import TERMINAL_STATUSES, WAITING_STATUSES
+from packshot.status import NOT_STARTED, TERMINAL_STATUSES, WAITING_STATUSES
 
 REPO_ROOT = Path(__file__).resolve().parents[4]
 DEFAULT_TEMPLATE = REPO_ROOT / "template.yaml"
@@ -459,7 +459,7 @@ class EmbeddedAws:
         records = {r["source_key"]: r for r in sorted(rows, key=lambda r: str(r.get("created_at")))}
         progress = Progress(total=len(keys), parked=sum(r.get("status") in WAITING for r in rows))
         for key in keys:
-            status = records.get(key, {}).get("status", "uploaded")
+            status = records.get(key, {}).get("status", NOT_STARTED)
             progress.by_status[status] = progress.by_status.get(status, 0) + 1
         if flow:
             self._read_flow(progress)

@@ -14,6 +14,7 @@ from PIL import Image
 from packshot.csvsafe import csv_text
 from packshot.events import safe_name
 from packshot.gate import gate_findings
+from packshot.status import NO_RECORD
 
 THUMB_PX = 360
 CSV_COLUMNS = ("name", "status", "route", "qc_score", "reasons", "exports")
@@ -33,7 +34,7 @@ def write_outputs(
     thumbs.mkdir(exist_ok=True)
     rows = []
     for key in keys:
-        record = records.get(key, {"status": "missing", "reasons": ["no record was written for this upload"]})
+        record = records.get(key, {"status": NO_RECORD, "reasons": ["no record was written for this upload"]})
         # The key's readable name plus the record's id: names made from keys alone collide (sub/x.jpg, sub_x.jpg).
         stem = f"{safe_name(key)}-{record.get('image_id') or hashlib.sha256(key.encode('utf-8')).hexdigest()[:16]}"
         row: dict[str, Any] = {

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from packshot.errors import PackshotError
+from packshot.status import ReviewDecision
 
 TEMPLATES = Path(__file__).parent / "templates"
 IMAGE_KINDS = ("before", "after", "cutout", "mask", "gate")
@@ -314,7 +315,7 @@ def approve_all(api: ReviewApi, senior_api: ReviewApi | None, settle: Callable[[
             return done
         for task in workable:
             caller = senior_api if task["step"] == "senior" and senior_api is not None else api
-            result = caller.call({"op": "decide", "task_id": task["task_id"], "decision": "approve"})
+            result = caller.call({"op": "decide", "task_id": task["task_id"], "decision": ReviewDecision.APPROVE})
             say(f"packshot review: {_summary(result)}")
             done.made += 1
         settle()  # complex products come back for their senior sign-off
