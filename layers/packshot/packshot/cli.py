@@ -14,9 +14,12 @@ from packshot.status import NO_RECORD
 from packshot.status import Status as RecordStatus
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from packshot.adapters.operations import StackNames, Status
     from packshot.local.embedded import EmbeddedAws
     from packshot.local.review_page import ReviewOptions
+    from packshot.ports import Record
 
 # What `packshot cutout DIR` picks from a folder (`packshot run` uploads every file and lets the pipeline judge).
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".tif", ".tiff", ".webp", ".heic", ".heif", ".hif",
@@ -187,9 +190,9 @@ def run_command(directory: Path, out: Path, *, timeout_s: float, concurrency: in
         s3 = aws.client("s3")
         from packshot.local.embedded import object_key
 
-        records = {**aws.records_by_key(),
-                   **{key: {"status": RecordStatus.REJECTED, "reasons": [f"not uploaded: {reason}"]}
-                      for key, reason in refused.items()}}
+        records: dict[str, Record] = {**aws.records_by_key(),
+                                      **{key: {"status": RecordStatus.REJECTED, "reasons": [f"not uploaded: {reason}"]}
+                                         for key, reason in refused.items()}}
         rows = write_outputs(records, keys + list(refused), directory, out,
                              lambda alias, key: s3.get_object(Bucket=buckets[alias], Key=key)["Body"].read(),
                              sources={object_key(path, directory): path for path in files})
@@ -265,7 +268,7 @@ def redrive_images(names: StackNames, dynamodb: Any, sfn: Any) -> list[dict[str,
     return restart_unfinished(RecordsTable(names.records_table, dynamodb), PipelineStarter(names.state_machine, sfn))
 
 
-def batches_of(records: dict[str, dict[str, object]], keys: list[str]) -> list[str]:
+def batches_of(records: Mapping[str, Record], keys: list[str]) -> list[str]:
     """The delivery batches of the uploaded keys, as their records name them."""
     from packshot.delivery import batch_for
 

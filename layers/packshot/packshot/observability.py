@@ -6,20 +6,15 @@ import logging
 import time
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
+from packshot.ports import MetricSink
 from packshot.status import Decision, Status
 
 # Powertools' Logger for the service is this stdlib logger with a JSON formatter that carries the correlation id.
 _log = logging.getLogger("packshot")
 # States that mean "this image will not be delivered as is" at the stage that set them.
 _NOT_DELIVERED = frozenset({Status.REJECTED, Status.REDO, Status.FAILED})
-
-
-class MetricSink(Protocol):
-    """The one method of Powertools' Metrics that the stages use."""
-
-    def add_metric(self, name: str, unit: Any, value: float) -> None: ...
 
 
 def emit_stage_metrics(metrics: MetricSink, stage: str, state: Mapping[str, Any], started: float) -> None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Protocol, TypedDict
+from typing import Any, TypedDict, cast
 
 import numpy as np
 
@@ -17,6 +17,16 @@ from packshot.errors import (
     SourceReplacedError,
 )
 from packshot.events import ObjectRef, safe_name
+from packshot.ports import (
+    BatchRecords,
+    ClosingRecords,
+    ObjectStore,
+    Record,
+    Records,
+    ScannableRecords,
+    Starter,
+    Withdrawals,
+)
 from packshot.status import TERMINAL_STATUSES, UNFINISHED_STATUSES, Decision, Status
 
 
@@ -53,46 +63,6 @@ class PipelineState(TypedDict, total=False):
     qc_score: float
     # What finishing reads from the backdrop, measured by the cutout stage (stages/backdrop.py): a few numbers.
     backdrop: dict[str, Any]
-
-
-class ObjectStore(Protocol):
-    """Objects by bucket and key; `version_id`, else `etag`, pins the exact upload a read must return."""
-
-    def head(self, bucket: str, key: str, *, version_id: str = "", etag: str = "") -> Any: ...
-    def get(self, bucket: str, key: str, *, version_id: str = "", etag: str = "") -> bytes: ...
-    def put(self, bucket: str, key: str, data: bytes, content_type: str) -> None: ...
-
-
-class Records(Protocol):
-    def create_if_absent(self, record: dict[str, Any]) -> bool: ...
-    def update(self, image_id: str, fields: dict[str, Any]) -> None: ...
-
-
-class BatchRecords(Protocol):
-    def in_batch(self, batch: str) -> Iterable[dict[str, Any]]: ...
-    def update(self, image_id: str, fields: dict[str, Any]) -> None: ...
-
-
-class Starter(Protocol):
-    def start(self, name: str, payload: dict[str, Any]) -> bool: ...
-    def status(self, name: str) -> str:
-        """RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED; "" when no execution has this name."""
-        ...
-
-
-class ClosingRecords(Protocol):
-    def close(self, image_id: str, fields: dict[str, Any], *, execution_name: str) -> bool:
-        """Set fields unless the record is terminal already or belongs to another execution; True when set."""
-        ...
-
-
-class ScannableRecords(Protocol):
-    def scan(self) -> Iterable[dict[str, Any]]: ...
-    def update_if(self, image_id: str, fields: dict[str, Any], expected: dict[str, Any]) -> bool: ...
-
-
-class Withdrawals(Protocol):
-    def delete(self, review_id: str) -> None: ...
 
 
 # A reviewer's corrected cutout is uploaded under this prefix of the work bucket; nothing else may be one.
@@ -157,7 +127,7 @@ def close_ended_execution(detail: dict[str, Any], records: ClosingRecords, revie
         return {"image_id": image_id, "closed": False}
     status, verb = ended
     cause = " ".join(str(detail.get(k) or "") for k in ("error", "cause")).strip()[:2000] or "no cause given"
-    fields = {"status": status, "stage": "execution",
+    fields: Record = {"status": status, "stage": "execution",
               "reasons": [f"the execution {verb} before the image finished ({cause}); `packshot redrive` starts it "
                           "again"],
               "failure": {"error": str(detail.get("error") or status), "cause": cause,
@@ -211,7 +181,7 @@ def restart_unfinished(records: ScannableRecords, starter: Starter, now: Callabl
     return restarted
 
 
-def _age_s(record: dict[str, Any], at: str) -> float:
+def _age_s(record: Record, at: str) -> float:
     """Seconds since the record last changed (a record without a time is old)."""
     try:
         return (datetime.fromisoformat(at) - datetime.fromisoformat(str(record["updated_at"]))).total_seconds()
@@ -258,13 +228,13 @@ def preprocess(
     from packshot.manifest import batch_of
 
     image_id = state["image_id"]
-    meta_fields: dict[str, Any] = {}
+    meta_fields: Record = {}
     try:
         info = store.head(state["bucket"], state["key"], **_this_upload(state))
         metadata, metadata_notes = _image_metadata(state, info.metadata, store, settings)
         # Before the fields go on the record and into the state: both have hard size limits.
         check_metadata_size(metadata.as_record())
-        meta_fields = {**metadata.as_record(), "metadata_notes": metadata_notes}
+        meta_fields = cast(Record, {**metadata.as_record(), "metadata_notes": metadata_notes})
         # Checked from HeadObject, before a byte is downloaded: a 2 GB upload must not fill the Lambda.
         if info.size > settings.max_object_bytes:
             raise FileTooLargeError(
@@ -426,7 +396,7 @@ def classify(
 
     # The preview holds exactly what classify measures on, so its answer is the master's.
     result = classify_pixels(load_master(state, store, settings, preview=True), state.get("category") or None)
-    fields: dict[str, Any] = {
+    fields: Record = {
         "stage": "classify",
         "route": result.route,
         "scores": {

@@ -6,9 +6,9 @@ import json
 import re
 import urllib.parse
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 from packshot.errors import (
     InvalidDecisionError,
@@ -17,7 +17,8 @@ from packshot.errors import (
     ReviewNotFoundError,
     ReviewTokenExpiredError,
 )
-from packshot.pipeline import CORRECTION_PREFIX, ObjectStore, utc_now
+from packshot.pipeline import CORRECTION_PREFIX, utc_now
+from packshot.ports import ObjectStore, Presigner, Record, RecordReader, ReviewItems, TaskTokens
 from packshot.status import REVIEWER_DECISIONS, WAITING_STATUSES, ReviewDecision, Status
 
 REVIEW, SENIOR = "review", "senior"
@@ -27,33 +28,6 @@ MAX_CORRECTION_PIXELS = 100_000_000
 MAX_CORRECTION_BYTES = 200_000_000
 # The photo that carries a multi-shot product's composite; the others are merged into it.
 PRIMARY_ROLES = ("front", "main")
-
-
-class ReviewItems(Protocol):
-    """The open review tasks (one per image and step), each with its task token."""
-
-    def put(self, item: dict[str, Any]) -> None: ...
-    def delete(self, review_id: str, task_token: str = "") -> None:
-        """Remove the item; with a task token, only while the item still holds that token."""
-        ...
-    def scan(self) -> Iterable[dict[str, Any]]: ...
-
-
-class RecordReader(Protocol):
-    def get(self, image_id: str) -> dict[str, Any] | None: ...
-    def update(self, image_id: str, fields: dict[str, Any]) -> None: ...
-    def update_if(self, image_id: str, fields: dict[str, Any], expected: dict[str, Any]) -> bool: ...
-
-
-class TaskTokens(Protocol):
-    def succeed(self, token: str, output: dict[str, Any]) -> None:
-        """Resume the waiting execution; raises ReviewTokenExpiredError when nothing waits on the token."""
-        ...
-
-
-class Presigner(Protocol):
-    def get_url(self, key: str) -> str: ...
-    def put_url(self, key: str, content_type: str) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -180,7 +154,7 @@ class ReviewService:
             })
         return sorted(tasks, key=lambda t: (t["requested_at"], t["task_id"]))
 
-    def _member(self, item: dict[str, Any], record: dict[str, Any]) -> dict[str, Any]:
+    def _member(self, item: dict[str, Any], record: Record) -> dict[str, Any]:
         from packshot.gate import gate_findings
 
         gate = record.get("gate") or {}
@@ -256,14 +230,14 @@ class ReviewService:
             outcomes.append({"image_id": item["image_id"], "name": item["name"], "result": result})
         return {"task_id": task_id, "decision": decision, "reviewer": reviewer, "at": at, "photos": outcomes}
 
-    def _group_of(self, task_id: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    def _group_of(self, task_id: str) -> list[tuple[dict[str, Any], Record]]:
         for task in self._live_groups():
             if any(item["review_id"] == task_id for item, _ in task):
                 return task
         raise ReviewNotFoundError(f"no open review {task_id!r}: it was decided already or its deadline passed; "
                                   "reload the list")
 
-    def _live_groups(self) -> list[list[tuple[dict[str, Any], dict[str, Any]]]]:
+    def _live_groups(self) -> list[list[tuple[dict[str, Any], Record]]]:
         live = []
         for item in self.items.scan():
             record = self.records.get(item["image_id"]) or {}
@@ -272,7 +246,7 @@ class ReviewService:
                 live.append((item, record))
         return _groups(live)
 
-    def _check_correction(self, key: str, members: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
+    def _check_correction(self, key: str, members: list[tuple[dict[str, Any], Record]]) -> None:
         from packshot.imaging import decode
 
         image_ids = {item["image_id"] for item, _ in members}
@@ -338,10 +312,10 @@ def _png_size(data: bytes) -> tuple[int, int]:
     return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
 
 
-def _groups(live: list[tuple[dict[str, Any], dict[str, Any]]]) -> list[list[tuple[dict[str, Any], dict[str, Any]]]]:
+def _groups(live: list[tuple[dict[str, Any], Record]]) -> list[list[tuple[dict[str, Any], Record]]]:
     """Photos of one client's SKU in one batch that carry a role (front, inside_label...) and wait at the same
     step form one task; a SKU alone is no key: two clients (or two shoots) may use the same one."""
-    groups: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = {}
+    groups: dict[str, list[tuple[dict[str, Any], Record]]] = {}
     for item, record in sorted(live, key=lambda p: (p[0]["role"] not in PRIMARY_ROLES, p[0]["role"],
                                                     p[0]["review_id"])):
         scope = json.dumps([item.get("client", ""), item.get("batch", ""), item["sku"], item["step"]])
@@ -350,11 +324,11 @@ def _groups(live: list[tuple[dict[str, Any], dict[str, Any]]]) -> list[list[tupl
     return list(groups.values())
 
 
-def _primary(members: list[tuple[dict[str, Any], dict[str, Any]]]) -> str:
+def _primary(members: list[tuple[dict[str, Any], Record]]) -> str:
     return members[0][0]["image_id"]  # _groups sorts the front shot first
 
 
-def _approver(record: dict[str, Any]) -> str:
+def _approver(record: Record) -> str:
     approvals = [d for d in record.get("decisions", [])
                  if d.get("step") == REVIEW and d.get("decision") == ReviewDecision.APPROVE]
     return str(approvals[-1].get("reviewer", "")) if approvals else ""

@@ -22,6 +22,7 @@ from packshot.local import moto_speedups
 from packshot.local.event_source import ExecutionStatusWatcher, SqsMapping, SqsPoller, execution_rule
 from packshot.local.lambda_runtime import InProcessRuntime, ProcessRuntime, handler_specs
 from packshot.local.template import ACCOUNT_ID, REGION, Stack
+from packshot.ports import Record
 from packshot.status import NOT_STARTED, TERMINAL_STATUSES, WAITING_STATUSES
 
 REPO_ROOT = Path(__file__).resolve().parents[4]
@@ -435,13 +436,13 @@ class EmbeddedAws:
             keys.append(key)
         return keys
 
-    def records(self) -> list[dict[str, Any]]:
+    def records(self) -> list[Record]:
         """Every record, including two for one key (an object uploaded again is an image of its own)."""
         from packshot.adapters.records import RecordsTable
 
         return list(RecordsTable(self.records_table, self.client("dynamodb")).scan())
 
-    def records_by_key(self) -> dict[str, dict[str, Any]]:
+    def records_by_key(self) -> dict[str, Record]:
         """The newest record of each key (by creation time): what a report row per uploaded file shows."""
         ordered = sorted((r for r in self.records() if "source_key" in r), key=lambda r: str(r.get("created_at")))
         return {r["source_key"]: r for r in ordered}
