@@ -81,7 +81,8 @@ class Record(TypedDict, total=False):
     review_step: str
     review_requested_at: str
     decisions: list[dict[str, Any]]
-    # A multi-shot product's shot (front, inside_label...), where the record carries it.
+    # A multi-shot product's shot (front, inside_label...): review reads it first, but no writer sets it today
+    # (the shot's role comes from the upload's metadata).
     role: str
 
 
