@@ -87,6 +87,7 @@ def child(path: Path) -> None:
     """Run preprocess once, in this fresh process, and print what it did."""
     from packshot import pipeline
     from packshot.config import Settings
+    from packshot.status import Status
 
     store = MemoryStore()
     store.objects["input", path.name] = path.read_bytes()
@@ -101,7 +102,7 @@ def child(path: Path) -> None:
           f" bit_depth={fields.get('bit_depth')} profile={fields.get('icc_profile')!r}"
           f" master.png={store.sizes.get('work/bench/master.png', 0) / 1e6:.0f}MB"
           f" master.tif={store.sizes.get('work/bench/master.tif', 0) / 1e6:.0f}MB", flush=True)
-    if state.get("status") != "processing":
+    if state.get("status") != Status.PROCESSING:
         sys.exit(f"preprocess did not accept the image: {fields.get('reasons')}")
 
 

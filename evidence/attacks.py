@@ -22,6 +22,7 @@ import numpy as np
 from PIL import Image
 
 from evidence.common import embedded, product_photo
+from packshot.status import Status
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
@@ -258,12 +259,12 @@ def data_attacks(ctx: Context) -> list[Result]:
         reason = (refused.get("reasons") or [""])[0]
         results.append(Result("7 CSV injection", f"{sku} as a SKU in the client's manifest",
                               f"{refused.get('status')}: {reason[:60]}",
-                              refused.get("status") == "rejected" and "column sku" in reason))
+                              refused.get("status") == Status.REJECTED and "column sku" in reason))
 
     huge = by_key.get("names/huge.jpg", [{}])[0]
     results.append(Result("8 state size", "a 300,000-character SKU in the manifest",
                           f"{huge.get('status')}: {(huge.get('reasons') or [''])[0][:60]}",
-                          huge.get("status") == "rejected"))
+                          huge.get("status") == Status.REJECTED))
 
     # The batch's three poison messages, by their message ids (other attacks send poison of their own).
     poison = {f"msg-{message_id}" for message_id in ctx.batch["poison"]}
@@ -273,7 +274,7 @@ def data_attacks(ctx: Context) -> list[Result]:
                ["Attributes"]["ApproximateNumberOfMessages"])
     results.append(Result("9 poison messages", '{"Records":[1]}, a record with "s3":[], a JSON list',
                           f"{len(messages)} rejected message records, {dead} dead letters",
-                          len(messages) == 3 and all(m["status"] == "rejected" for m in messages) and dead == 0))
+                          len(messages) == 3 and all(m["status"] == Status.REJECTED for m in messages) and dead == 0))
     return results
 
 
@@ -297,7 +298,8 @@ def review_attacks(ctx: Context) -> list[Result]:
     aws.wait(["fix/mug.jpg"], timeout_s=300)
     record = aws.records_by_key()["fix/mug.jpg"]
     results.append(Result("1 review page", "a banner PNG uploaded as the corrected cutout",
-                          f"{record['status']} at QC {record.get('qc_score')}", record["status"] == "needs_review"))
+                          f"{record['status']} at QC {record.get('qc_score')}",
+                          record["status"] == Status.NEEDS_REVIEW))
 
     other = next(t for t in tasks if t["members"][0]["name"] == "label.jpg")
     bomb = _png_header(12_000, 9_000)
@@ -325,7 +327,7 @@ def review_attacks(ctx: Context) -> list[Result]:
     bob.call({"op": "decide", "task_id": senior["task_id"], "decision": "approve"})
     aws.wait(["pair/front.jpg"], timeout_s=300)
     status = aws.records_by_key()["pair/front.jpg"]["status"]
-    results.append(Result("2 identity", "bob signs the senior step", status, status == "exported"))
+    results.append(Result("2 identity", "bob signs the senior step", status, status == Status.EXPORTED))
     return results
 
 
@@ -370,16 +372,16 @@ def stuck_attacks(ctx: Context) -> list[Result]:
     release.set()
     aws.runtime.fault_injector = None
     deadline = time.monotonic() + 120
-    while aws.records_by_key().get("stop/p.jpg", {}).get("status") != "stopped" and time.monotonic() < deadline:
+    while aws.records_by_key().get("stop/p.jpg", {}).get("status") != Status.STOPPED and time.monotonic() < deadline:
         time.sleep(0.5)
     stopped = aws.records_by_key().get("stop/p.jpg", {}).get("status")
     names = StackNames(records_table=aws.records_table, queues={}, state_machine=aws.state_machine_arn)
     restarted = redrive_images(names, aws.client("dynamodb"), aws.client("stepfunctions"))
     aws.wait(["stop/p.jpg"], timeout_s=300)
     after = aws.records_by_key()["stop/p.jpg"]["status"]
-    return [Result("8 nothing stuck", "an execution stopped mid-way", f"record {stopped}", stopped == "stopped"),
+    return [Result("8 nothing stuck", "an execution stopped mid-way", f"record {stopped}", stopped == Status.STOPPED),
             Result("8 nothing stuck", "packshot redrive after the stop", f"{len(restarted)} restarted, then {after}",
-                   after == "exported")]
+                   after == Status.EXPORTED)]
 
 
 def _image_id(aws: Any, key: str) -> str:
@@ -437,7 +439,7 @@ def other_attacks(ctx: Context) -> list[Result]:
     record = RecordsTable(aws.records_table, aws.client("dynamodb")).get("msg-big") or {}
     results.append(Result("other", "a 200 KB junk record in an SQS message", f"{record.get('status')}, "
                           f"{sum(len(r) for r in record.get('reasons', []))} characters of reasons",
-                          not errored and record.get("status") == "rejected"))
+                          not errored and record.get("status") == Status.REJECTED))
     table = RecordsTable(aws.records_table, aws.client("dynamodb"))
     for message_id, attack, bucket, key in (
             ("other-bucket", "an upload notification naming the work bucket", aws.work_bucket, "work/x/master.png"),
@@ -448,7 +450,7 @@ def other_attacks(ctx: Context) -> list[Result]:
                                                                    "body": body, "eventSource": "aws:sqs"}]})
         record = table.get(f"msg-{message_id}") or {}
         results.append(Result("other", attack, f"{record.get('status')}: {(record.get('reasons') or [''])[0][:50]}",
-                              not errored and record.get("status") == "rejected"))
+                              not errored and record.get("status") == Status.REJECTED))
     bad_body = {"rawPath": "/reviews/x/decision", "body": "%%%", "isBase64Encoded": True, "requestContext": {
         "http": {"method": "POST"}, "authorizer": caller}}
     try:

@@ -18,6 +18,7 @@ from PIL import Image
 
 from evidence import broken_files as bf
 from evidence.common import embedded, originals_untouched, print_json, product_photo, settle
+from packshot.status import Status
 
 # The size limit the run sets (pre-processing reads MAX_OBJECT_BYTES); the "too big" case is just over it.
 SIZE_LIMIT = 3_000_000
@@ -238,7 +239,7 @@ def run(aws: Any) -> dict[str, Any]:
 
     table = RecordsTable(aws.records_table, aws.client("dynamodb"))
     message_records = [r for r in table.scan() if str(r["image_id"]).startswith("msg-")]
-    if len(message_records) != messages - 1 or any(r["status"] != "rejected" or not r.get("reasons")
+    if len(message_records) != messages - 1 or any(r["status"] != Status.REJECTED or not r.get("reasons")
                                                    for r in message_records):
         problems.append(f"malformed messages left {len(message_records)} records, expected {messages - 1} rejected")
     for record in outcome.records.values():
@@ -247,7 +248,7 @@ def run(aws: Any) -> dict[str, Any]:
                 problems.append(f"export key {key!r} escapes its prefix")
     kinds = {c.key or c.kind: c.kind for c in cases}
     for key, record in outcome.records.items():
-        if record.get("status") == "failed":
+        if record.get("status") == Status.FAILED:
             problems.append(f"{key!r} ended failed: {record.get('reasons')}")
     table_rows = [{"kind": kinds.get(k, k), "key": k[:60], "status": r.get("status"),
                    "reason": "; ".join(r.get("reasons") or [])[:110],

@@ -14,13 +14,12 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from packshot import pipeline
+from packshot.status import TERMINAL_STATUSES, WAITING_STATUSES, Status
 
-# Parked on a review task token: settled by design (the review flow's statuses, where it is present).
-WAITING_STATUSES: frozenset[str] = getattr(pipeline, "WAITING_STATUSES", frozenset({"needs_review"}))
-SETTLED = pipeline.TERMINAL_STATUSES | WAITING_STATUSES
+# Parked on a review task token: settled by design.
+SETTLED = TERMINAL_STATUSES | WAITING_STATUSES
 # Statuses that must carry a reason a person can act on.
-NEEDS_REASON = frozenset({"rejected", "failed", "redo"})
+NEEDS_REASON = frozenset({Status.REJECTED, Status.FAILED, Status.REDO})
 
 
 # Messages of faults injected on purpose start with this, whatever their type.

@@ -20,6 +20,7 @@ from evidence.common import (
     shorten_redelivery,
     upload,
 )
+from packshot.status import Status
 
 
 def run(aws: Any, n: int = 100, deliveries: int = 3) -> dict[str, Any]:
@@ -80,7 +81,7 @@ def _retry_one_export(aws: Any, executions: list[dict[str, Any]]) -> bool:
     sfn = aws.client("stepfunctions")
     for execution in executions:
         output = json.loads(sfn.describe_execution(executionArn=execution["executionArn"]).get("output") or "{}")
-        if output.get("status") == "exported" and output.get("final_key"):
+        if output.get("status") == Status.EXPORTED and output.get("final_key"):
             resp = aws.client("lambda").invoke(FunctionName=aws.physical("ExportFunction"),
                                                Payload=json.dumps(output).encode())
             resp["Payload"].read()

@@ -21,6 +21,7 @@ from evidence.common import (
     upload,
 )
 from packshot.errors import TransientStorageError
+from packshot.status import Status
 
 
 class _Raw:
@@ -105,7 +106,7 @@ def run(aws: Any, n: int = 20, rate: float = 0.1, seed: int = 10) -> dict[str, A
     names = [e["name"] for e in outcome.executions]
     if len(names) != n or len(set(names)) != n:
         problems.append(f"{len(names)} executions ({len(set(names))} distinct) for {n} uploads")
-    failed = {k: r.get("reasons") for k, r in outcome.records.items() if r.get("status") == "failed"}
+    failed = {k: r.get("reasons") for k, r in outcome.records.items() if r.get("status") == Status.FAILED}
     if failed:
         problems.append(f"{len(failed)} images failed despite retries: {failed}")
     versions = exported_versions(aws)

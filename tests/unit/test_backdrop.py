@@ -88,11 +88,12 @@ def test_the_cutout_and_finish_stages_hand_the_measurement_over_in_the_state(mod
     from packshot.models.registry import default_path_for, load_model
     from packshot.stages.cutout import cut_out_photo
     from tests.conftest import EXAMPLES
-    from tests.unit.test_preprocess_stage import INPUT, WORK, FakeRecords, FakeStore
+    from tests.fakes import FakeRecords, FakeStore
+    from tests.unit.test_preprocess_stage import INPUT, WORK
 
     settings = Settings(work_bucket=WORK, export_bucket="export", records_table="t")
     model = load_model(settings.model_name, default_path_for(settings.model_name))
-    store, records = FakeStore(), FakeRecords()
+    store, records = FakeStore(read_only={INPUT}), FakeRecords()
     store.objects[INPUT, "shoot/mug.jpg"] = (EXAMPLES / "white_mug_on_white.jpg").read_bytes()
     state: pipeline.PipelineState = {"image_id": "img-1", "bucket": INPUT, "key": "shoot/mug.jpg", "name": "mug"}
     state = pipeline.preprocess(state, store, records, settings)

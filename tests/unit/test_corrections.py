@@ -7,8 +7,9 @@ import pytest
 
 from packshot import pipeline
 from packshot.imaging.decode import encode_png
+from tests.fakes import FakeRecords, FakeStore
 from tests.unit.test_finish_decision import verdict
-from tests.unit.test_preprocess_stage import SETTINGS, WORK, FakeRecords, FakeStore
+from tests.unit.test_preprocess_stage import INPUT, SETTINGS, WORK
 
 
 def banner_cutout() -> bytes:
@@ -21,7 +22,7 @@ def banner_cutout() -> bytes:
 
 
 def finish(cutout_key: str) -> tuple[pipeline.PipelineState, FakeRecords]:
-    store, records = FakeStore(), FakeRecords()
+    store, records = FakeStore(read_only={INPUT}), FakeRecords()
     store.objects[WORK, cutout_key] = banner_cutout()
     # The gate passed the machine's cutout (work/img-1/cutout.png): its verdict names that key only.
     gate = {**verdict(True).as_record(), "cutout_key": "work/img-1/cutout.png", "overlay_key": "work/img-1/gate.png"}

@@ -7,8 +7,6 @@ import hashlib
 import io
 import json
 import zipfile
-from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pytest
@@ -19,40 +17,7 @@ from packshot.delivery import batch_for, batch_slug, build_package, load_rules, 
 from packshot.imaging.decode import encode_png
 from packshot.imaging.finish import crop_to_fill
 from packshot.platforms import PlatformRulesError
-
-
-@dataclass
-class Info:
-    metadata: dict[str, str]
-
-
-@dataclass
-class FakeStore:
-    objects: dict[tuple[str, str], bytes] = field(default_factory=dict)
-    metadata: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
-
-    def head(self, bucket: str, key: str, *, version_id: str = "", etag: str = "") -> Info:
-        return Info(self.metadata.get((bucket, key), {}))
-
-    def get(self, bucket: str, key: str, *, version_id: str = "", etag: str = "") -> bytes:
-        return self.objects[(bucket, key)]
-
-    def put(self, bucket: str, key: str, data: bytes, content_type: str) -> None:
-        self.objects[(bucket, key)] = data
-
-
-@dataclass
-class FakeRecords:
-    items: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-    def update(self, image_id: str, fields: dict[str, Any]) -> None:
-        self.items.setdefault(image_id, {}).update(fields)
-
-    def create_if_absent(self, record: dict[str, Any]) -> bool:
-        return self.items.setdefault(record["image_id"], dict(record)) is record
-
-    def in_batch(self, batch: str) -> list[dict[str, Any]]:
-        return [r for r in self.items.values() if r.get("batch") == batch]
+from tests.fakes import FakeRecords, FakeStore
 
 
 def test_the_batch_is_the_top_level_folder_or_the_metadata_field() -> None:
@@ -96,6 +61,7 @@ def export_one(key: str, metadata: dict[str, str], platforms: list[str], tmp_pat
     records = FakeRecords()
     settings = Settings(work_bucket="work", export_bucket="export", platform_rules_overrides=overrides)
     store.objects[("work", "final.png")] = finished_png()
+    store.objects[("in", key)] = b"the photo"
     store.metadata[("in", key)] = metadata
     state: pipeline.PipelineState = {"image_id": image_id(key), "bucket": "in", "key": key, "final_key": "final.png",
                                      "platforms": platforms, "sku": metadata.get("sku", "")}

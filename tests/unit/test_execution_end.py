@@ -6,50 +6,8 @@ from typing import Any
 
 import pytest
 
-from packshot.pipeline import TERMINAL_STATUSES, close_ended_execution, restart_unfinished
-
-
-class FakeRecords:
-    def __init__(self, **records: dict[str, Any]) -> None:
-        self.items = {k: {"image_id": k, **v} for k, v in records.items()}
-
-    def close(self, image_id: str, fields: dict[str, Any], *, execution_name: str) -> bool:
-        record = self.items.get(image_id)
-        if record is None or record.get("status") in TERMINAL_STATUSES or \
-                record.get("execution_name", execution_name) != execution_name:
-            return False
-        record.update(fields)
-        return True
-
-    def scan(self) -> list[dict[str, Any]]:
-        return [dict(r) for r in self.items.values()]
-
-    def update_if(self, image_id: str, fields: dict[str, Any], expected: dict[str, Any]) -> bool:
-        record = self.items[image_id]
-        if any(record.get(k) != v for k, v in expected.items()):
-            return False
-        record.update(fields)
-        return True
-
-
-class FakeReviews:
-    def __init__(self) -> None:
-        self.deleted: list[str] = []
-
-    def delete(self, review_id: str) -> None:
-        self.deleted.append(review_id)
-
-
-class FakeStarter:
-    def __init__(self, running: set[str] = frozenset()) -> None:
-        self.running, self.started = set(running), []
-
-    def start(self, name: str, payload: dict[str, Any]) -> bool:
-        self.started.append((name, payload))
-        return True
-
-    def status(self, name: str) -> str:
-        return "RUNNING" if name in self.running else "ABORTED"
+from packshot.pipeline import close_ended_execution, restart_unfinished
+from tests.fakes import FakeRecords, FakeReviewItems, FakeStarter
 
 
 def detail(status: str, name: str = "img-a", **extra: str) -> dict[str, Any]:
@@ -59,7 +17,7 @@ def detail(status: str, name: str = "img-a", **extra: str) -> dict[str, Any]:
 @pytest.mark.parametrize("status, expected, words", [
     ("ABORTED", "stopped", "was stopped"), ("TIMED_OUT", "failed", "timed out"), ("FAILED", "failed", "failed")])
 def test_an_execution_that_ends_badly_closes_a_record_that_is_still_open(status, expected, words) -> None:
-    records, reviews = FakeRecords(**{"img-a": {"status": "needs_review", "execution_name": "img-a"}}), FakeReviews()
+    records, reviews = FakeRecords({"img-a": {"status": "needs_review", "execution_name": "img-a"}}), FakeReviewItems()
 
     result = close_ended_execution(detail(status, error="States.DataLimitExceeded", cause="too big"), records,
                                    reviews, now=lambda: "t")
@@ -71,22 +29,22 @@ def test_an_execution_that_ends_badly_closes_a_record_that_is_still_open(status,
 
 
 def test_a_record_that_is_terminal_already_keeps_its_own_status_and_reason() -> None:
-    records = FakeRecords(**{"img-a": {"status": "failed", "reasons": ["stage cutout failed with X"]}})
+    records = FakeRecords({"img-a": {"status": "failed", "reasons": ["stage cutout failed with X"]}})
 
-    assert not close_ended_execution(detail("FAILED"), records, FakeReviews())["closed"]
+    assert not close_ended_execution(detail("FAILED"), records, FakeReviewItems())["closed"]
     assert records.items["img-a"]["reasons"] == ["stage cutout failed with X"]
 
 
 def test_the_end_of_an_old_execution_does_not_close_an_image_a_redrive_is_working_on() -> None:
-    records = FakeRecords(**{"img-a": {"status": "processing", "execution_name": "img-a-redrive-1"}})
+    records = FakeRecords({"img-a": {"status": "processing", "execution_name": "img-a-redrive-1"}})
 
-    assert not close_ended_execution(detail("ABORTED", name="img-a"), records, FakeReviews())["closed"]
-    assert close_ended_execution(detail("ABORTED", name="img-a-redrive-1"), records, FakeReviews())["closed"]
+    assert not close_ended_execution(detail("ABORTED", name="img-a"), records, FakeReviewItems())["closed"]
+    assert close_ended_execution(detail("ABORTED", name="img-a-redrive-1"), records, FakeReviewItems())["closed"]
 
 
 def test_redrive_restarts_failed_stopped_and_stuck_images_and_leaves_the_rest() -> None:
     upload = {"source_bucket": "in", "etag": "e", "version_id": "v", "name": "x.jpg"}
-    records = FakeRecords(**{
+    records = FakeRecords({
         "img-failed": {**upload, "source_key": "a.jpg", "status": "failed", "reasons": ["boom"]},
         "img-stopped": {**upload, "source_key": "b.jpg", "status": "stopped"},
         "img-stuck": {**upload, "source_key": "c.jpg", "status": "processing",  # its execution is gone

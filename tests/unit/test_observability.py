@@ -4,23 +4,13 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from typing import Any
 
 from packshot.observability import emit_review_backlog, emit_stage_metrics, review_backlog
-
-
-class RecordingSink:
-    """A stand-in for Powertools' Metrics that keeps what was added."""
-
-    def __init__(self) -> None:
-        self.metrics: dict[str, float] = {}
-
-    def add_metric(self, name: str, unit: Any, value: float) -> None:
-        self.metrics[name] = value
+from tests.fakes import FakeMetrics
 
 
 def test_finish_emits_the_score_and_a_zero_or_one_reject_so_the_rate_is_a_plain_ratio() -> None:
-    approved, rejected = RecordingSink(), RecordingSink()
+    approved, rejected = FakeMetrics(), FakeMetrics()
 
     emit_stage_metrics(approved, "finish", {"decision": "approve", "qc_score": 94.5}, time.perf_counter())
     emit_stage_metrics(rejected, "finish", {"decision": "reject", "qc_score": 41.0, "status": "redo"},
@@ -33,7 +23,7 @@ def test_finish_emits_the_score_and_a_zero_or_one_reject_so_the_rate_is_a_plain_
 
 
 def test_every_stage_counts_its_images_and_latency_and_classify_its_route() -> None:
-    sink = RecordingSink()
+    sink = FakeMetrics()
 
     emit_stage_metrics(sink, "classify", {"route": "complex"}, time.perf_counter() - 0.25)
 
@@ -50,7 +40,7 @@ def test_the_backlog_is_the_count_and_the_age_of_the_oldest_open_review() -> Non
 
 
 def test_an_empty_backlog_is_still_emitted_so_the_alarm_sees_zero_not_missing_data() -> None:
-    sink = RecordingSink()
+    sink = FakeMetrics()
 
     emit_review_backlog(sink, 0, 0.0)
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pytest
@@ -12,54 +10,19 @@ import tifffile
 from PIL import Image
 
 from packshot import pipeline
-from packshot.adapters.s3 import ObjectInfo
 from packshot.config import Settings
-from packshot.errors import SourceMissingError
 from packshot.imaging.decode import decode_png_rgba, encode_png
 from packshot.imaging.icc import srgb_profile
 from tests import sample_files as sf
+from tests.fakes import FakeRecords, FakeStore
 
 INPUT, WORK = "input", "work"
 SETTINGS = Settings(work_bucket=WORK, export_bucket="export", records_table="t")
 
 
-@dataclass
-class FakeStore:
-    objects: dict[tuple[str, str], bytes] = field(default_factory=dict)
-    metadata: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
-    reads: list[tuple[str, str]] = field(default_factory=list)
-
-    def head(self, bucket: str, key: str, *, version_id: str = "", etag: str = "") -> ObjectInfo:
-        if (bucket, key) not in self.objects:
-            raise SourceMissingError(f"s3://{bucket}/{key} no longer exists")
-        return ObjectInfo(size=len(self.objects[bucket, key]), etag="e", content_type="",
-                          metadata=self.metadata.get((bucket, key), {}))
-
-    def get(self, bucket: str, key: str, *, version_id: str = "", etag: str = "") -> bytes:
-        self.reads.append((bucket, key))
-        if (bucket, key) not in self.objects:
-            raise SourceMissingError(f"s3://{bucket}/{key} no longer exists")
-        return self.objects[bucket, key]
-
-    def put(self, bucket: str, key: str, data: bytes, content_type: str) -> None:
-        assert bucket != INPUT, "a stage must never write to the input bucket"
-        self.objects[bucket, key] = data
-
-
-@dataclass
-class FakeRecords:
-    items: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-    def create_if_absent(self, record: dict[str, Any]) -> bool:
-        return self.items.setdefault(record["image_id"], dict(record)) is record
-
-    def update(self, image_id: str, fields: dict[str, Any]) -> None:
-        self.items.setdefault(image_id, {"image_id": image_id}).update(fields)
-
-
 def run_preprocess(key: str, data: bytes, settings: Settings = SETTINGS, *, metadata: dict[str, str] | None = None,
                    extra: dict[str, bytes] | None = None) -> tuple[pipeline.PipelineState, FakeStore, FakeRecords]:
-    store, records = FakeStore(), FakeRecords()
+    store, records = FakeStore(read_only={INPUT}), FakeRecords()
     store.objects[INPUT, key] = data
     store.metadata[INPUT, key] = metadata or {}
     for other, body in (extra or {}).items():
@@ -150,7 +113,7 @@ def test_finish_removes_the_background_cast_and_qc_does_not_count_it_as_a_colour
     rgb = sf.scene(background=background, product=grey)  # type: ignore[arg-type]
     alpha = np.zeros((sf.H, sf.W), dtype=np.uint8)
     alpha[sf.H // 4 : 3 * sf.H // 4, sf.W // 3 : 2 * sf.W // 3] = 255
-    store, records = FakeStore(), FakeRecords()
+    store, records = FakeStore(read_only={INPUT}), FakeRecords()
     store.objects[WORK, "work/img-1/cutout.png"] = encode_png(rgb, alpha)
     pre, _, _ = run_preprocess("shoot/a.jpg", sf.png(rgb))
     state: pipeline.PipelineState = {**pre, "cutout_key": "work/img-1/cutout.png", "confidence": 1.0}

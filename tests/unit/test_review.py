@@ -10,83 +10,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from packshot.errors import InvalidDecisionError, ReviewNotFoundError, ReviewTokenExpiredError
+from packshot.errors import InvalidDecisionError, ReviewNotFoundError
 from packshot.review import ReviewService, command_from_http
-
-
-class FakeItems:
-    def __init__(self) -> None:
-        self.items: dict[str, dict[str, Any]] = {}
-
-    def put(self, item: dict[str, Any]) -> None:
-        self.items[item["review_id"]] = dict(item)
-
-    def delete(self, review_id: str, task_token: str = "") -> None:
-        if not task_token or self.items.get(review_id, {}).get("task_token") == task_token:
-            self.items.pop(review_id, None)
-
-    def scan(self) -> list[dict[str, Any]]:
-        return [dict(i) for i in self.items.values()]
-
-
-class FakeRecords:
-    def __init__(self) -> None:
-        self.records: dict[str, dict[str, Any]] = {}
-
-    def get(self, image_id: str) -> dict[str, Any] | None:
-        return self.records.get(image_id)
-
-    def update(self, image_id: str, fields: dict[str, Any]) -> None:
-        self.records.setdefault(image_id, {"image_id": image_id}).update(fields)
-
-    def update_if(self, image_id: str, fields: dict[str, Any], expected: dict[str, Any]) -> bool:
-        record = self.records.get(image_id, {})
-        if any(record.get(k) != v for k, v in expected.items()):
-            return False
-        record.update(fields)
-        return True
-
-
-class FakeTokens:
-    def __init__(self) -> None:
-        self.sent: dict[str, dict[str, Any]] = {}
-        self.dead: set[str] = set()
-
-    def succeed(self, token: str, output: dict[str, Any]) -> None:
-        if token in self.dead or token in self.sent:
-            raise ReviewTokenExpiredError("gone")
-        self.sent[token] = output
-
-
-class FakePresigner:
-    def get_url(self, key: str) -> str:
-        return f"https://signed.example/{key}?sig=secret"
-
-    def put_url(self, key: str, content_type: str) -> str:
-        return f"https://signed.example/{key}?put=1"
-
-
-class FakeStore:
-    def __init__(self) -> None:
-        self.objects: dict[tuple[str, str], bytes] = {}
-
-    def head(self, bucket: str, key: str, *, version_id: str = "", etag: str = "") -> Any:
-        from packshot.adapters.s3 import ObjectInfo
-
-        if (bucket, key) not in self.objects:
-            return None  # the input bucket's originals are not here: no role metadata
-        return ObjectInfo(size=len(self.objects[(bucket, key)]), etag="e", content_type="image/png")
-
-    def get(self, bucket: str, key: str, *, version_id: str = "", etag: str = "") -> bytes:
-        return self.objects[(bucket, key)]
-
-    def put(self, bucket: str, key: str, data: bytes, content_type: str) -> None:
-        self.objects[(bucket, key)] = data
+from tests.fakes import FakePresigner, FakeRecords, FakeReviewItems, FakeStore, FakeTokens
 
 
 @pytest.fixture()
 def service() -> ReviewService:
-    return ReviewService(FakeItems(), FakeRecords(), FakeTokens(), FakePresigner(), FakeStore(), "work",
+    return ReviewService(FakeReviewItems(), FakeRecords(), FakeTokens(), FakePresigner(), FakeStore(), "work",
                          now=lambda: "2026-01-02T03:04:05.000+00:00")
 
 
@@ -172,7 +103,7 @@ def test_photos_of_one_sku_with_roles_are_one_task_and_one_approval_resumes_both
 
 
 def test_photos_of_one_sku_from_another_client_or_another_batch_are_never_paired() -> None:
-    service = ReviewService(FakeItems(), FakeRecords(), FakeTokens(), FakePresigner(), FakeStore(), "work")
+    service = ReviewService(FakeReviewItems(), FakeRecords(), FakeTokens(), FakePresigner(), FakeStore(), "work")
     wait_for_review(service, "acme-front", sku="SKU-1", role="front", client="acme", batch="spring")
     wait_for_review(service, "rival-label", sku="SKU-1", role="inside_label", client="rival", batch="spring")
     wait_for_review(service, "acme-label-autumn", sku="SKU-1", role="inside_label", client="acme", batch="autumn")
@@ -349,6 +280,7 @@ def test_the_function_url_refuses_unsigned_requests_and_cannot_enqueue() -> None
 
 
 class FakeApi:
+    # Not tests/fakes.py's: a ReviewApi scripted round by round for the approve-all loop, not a stand-in for AWS.
     """Hands out the review step first, then the senior step of the same photo, then nothing.
 
     `who` is the identity this API signs as; the commands themselves never name anyone.

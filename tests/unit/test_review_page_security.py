@@ -25,6 +25,8 @@ TASKS = [{"task_id": "a:review", "step": "review", "sku": "", "multi_shot": Fals
 class RecordingApi:
     """The review API as the page sees it; records every command, so a test can tell what got through."""
 
+    # Not tests/fakes.py's: it answers with this file's fixed TASKS, scripted for the page under attack.
+
     def __init__(self) -> None:
         self.calls: list[dict[str, Any]] = []
 

@@ -13,7 +13,8 @@ from packshot import pipeline
 from packshot.config import Settings
 from packshot.models.base import SegmentationModel
 from tests.conftest import EXAMPLES
-from tests.unit.test_preprocess_stage import INPUT, WORK, FakeRecords, FakeStore
+from tests.fakes import FakeRecords, FakeStore
+from tests.unit.test_preprocess_stage import INPUT, WORK
 
 LUMA = np.array([0.2126, 0.7152, 0.0722])
 
@@ -54,7 +55,7 @@ def test_the_transparent_png_export_of_a_dark_product_shows_no_light_ring_on_bla
 ) -> None:
     settings = Settings(work_bucket=WORK, export_bucket="export", records_table="t",
                         export_platforms=("transparent_png",))
-    store, records = FakeStore(), FakeRecords()
+    store, records = FakeStore(read_only={INPUT}), FakeRecords()
     store.objects[INPUT, "shoot/headphones.jpg"] = (EXAMPLES / "headphones.jpg").read_bytes()
     state: pipeline.PipelineState = {"image_id": "img-1", "bucket": INPUT, "key": "shoot/headphones.jpg",
                                      "name": "headphones.jpg"}

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -19,45 +17,11 @@ from packshot.events import ObjectRef
 from packshot.imaging.decode import encode_png
 from packshot.imaging.finish import crop_to_fill
 from packshot.local.report import write_outputs
+from tests.fakes import FakeRecords, FakeStore
 
 # Pairs of keys that a name made from the key alone cannot tell apart.
 LOOKALIKES = [("IMG_0001.jpg", "IMG_0001.png"), ("sub/x.jpg", "sub_x.jpg"), ("a b.jpg", "a-b.jpg"),
               ("shoot/IMG_0001.CR2", "shoot/IMG_0001.JPG")]
-
-
-@dataclass
-class Info:
-    metadata: dict[str, str]
-
-
-@dataclass
-class SharedStore:
-    """One bucket for every image, like the real export bucket."""
-
-    objects: dict[tuple[str, str], bytes] = field(default_factory=dict)
-
-    def head(self, bucket: str, key: str, *, version_id: str = "", etag: str = "") -> Info:
-        return Info({})
-
-    def get(self, bucket: str, key: str, *, version_id: str = "", etag: str = "") -> bytes:
-        return self.objects[(bucket, key)]
-
-    def put(self, bucket: str, key: str, data: bytes, content_type: str) -> None:
-        self.objects[(bucket, key)] = data
-
-
-@dataclass
-class Records:
-    items: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-    def update(self, image_id: str, fields: dict[str, Any]) -> None:
-        self.items.setdefault(image_id, {"image_id": image_id}).update(fields)
-
-    def create_if_absent(self, record: dict[str, Any]) -> bool:
-        return self.items.setdefault(record["image_id"], dict(record)) is record
-
-    def in_batch(self, batch: str) -> list[dict[str, Any]]:
-        return [r for r in self.items.values() if r.get("batch") == batch]
 
 
 def finished_png(colour: tuple[int, int, int]) -> bytes:
@@ -68,7 +32,7 @@ def finished_png(colour: tuple[int, int, int]) -> bytes:
     return encode_png(*crop_to_fill(rgb, alpha, fill=0.85))
 
 
-def export(store: SharedStore, records: Records, key: str, colour: tuple[int, int, int]) -> str:
+def export(store: FakeStore, records: FakeRecords, key: str, colour: tuple[int, int, int]) -> str:
     image_id = ObjectRef("in", key, etag="e", version_id="", size=1).image_id
     store.objects[("work", f"work/{image_id}/final.png")] = finished_png(colour)
     records.update(image_id, {"source_key": key})
@@ -80,7 +44,7 @@ def export(store: SharedStore, records: Records, key: str, colour: tuple[int, in
 
 @pytest.mark.parametrize("first, second", LOOKALIKES)
 def test_two_images_whose_keys_look_alike_get_their_own_export_files_and_both_are_delivered(first, second) -> None:
-    store, records = SharedStore(), Records()
+    store, records = FakeStore(), FakeRecords()
     ids = [export(store, records, first, (200, 30, 30)), export(store, records, second, (30, 30, 200))]
 
     keys = [records.items[i]["exports"]["shopify"] for i in ids]
@@ -98,7 +62,7 @@ def test_two_images_whose_keys_look_alike_get_their_own_export_files_and_both_ar
 
 
 def test_batches_whose_names_look_alike_get_their_own_delivery_package() -> None:
-    store, records = SharedStore(), Records()
+    store, records = FakeStore(), FakeRecords()
     settings = Settings(export_bucket="export")
 
     keys = [pipeline.deliver(batch, store, records, settings)["keys"]["zip"] for batch in ("shoot 1", "shoot-1",

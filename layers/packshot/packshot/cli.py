@@ -10,11 +10,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from packshot.manifest import MANIFEST_NAMES
+from packshot.status import NO_RECORD
+from packshot.status import Status as RecordStatus
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from packshot.adapters.operations import StackNames, Status
     from packshot.local.embedded import EmbeddedAws
     from packshot.local.review_page import ReviewOptions
+    from packshot.ports import Record
 
 # What `packshot cutout DIR` picks from a folder (`packshot run` uploads every file and lets the pipeline judge).
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".tif", ".tiff", ".webp", ".heic", ".heif", ".hif",
@@ -185,8 +190,9 @@ def run_command(directory: Path, out: Path, *, timeout_s: float, concurrency: in
         s3 = aws.client("s3")
         from packshot.local.embedded import object_key
 
-        records = {**aws.records_by_key(), **{key: {"status": "rejected", "reasons": [f"not uploaded: {reason}"]}
-                                               for key, reason in refused.items()}}
+        records: dict[str, Record] = {**aws.records_by_key(),
+                                      **{key: {"status": RecordStatus.REJECTED, "reasons": [f"not uploaded: {reason}"]}
+                                         for key, reason in refused.items()}}
         rows = write_outputs(records, keys + list(refused), directory, out,
                              lambda alias, key: s3.get_object(Bucket=buckets[alias], Key=key)["Body"].read(),
                              sources={object_key(path, directory): path for path in files})
@@ -196,7 +202,7 @@ def run_command(directory: Path, out: Path, *, timeout_s: float, concurrency: in
         status = embedded_status(aws)
     print("\n".join(status.lines()), file=sys.stderr)
     # A RUNNING execution here is parked on a review task token (wait() settles only then).
-    failed = [r for r in rows if r["status"] in ("failed", "missing")] + [
+    failed = [r for r in rows if r["status"] in (RecordStatus.FAILED, NO_RECORD)] + [
         e for e in executions if e["status"] not in ("SUCCEEDED", "RUNNING")]
     print(f"packshot: {len(rows)} images, {len(executions)} executions, "
           + ", ".join(f"{n} {s}" for s, n in sorted(progress.by_status.items())), file=sys.stderr)
@@ -211,7 +217,7 @@ def run_command(directory: Path, out: Path, *, timeout_s: float, concurrency: in
     if failed:
         print(f"packshot: {len(failed)} pipeline failures; see report.json", file=sys.stderr)
         return 1
-    if reviews is not None and reviews.mode == "approve_all" and progress.by_status.get("needs_senior"):
+    if reviews is not None and reviews.mode == "approve_all" and progress.by_status.get(RecordStatus.NEEDS_SENIOR):
         print("packshot: --approve-all left senior sign-offs open: pass --senior NAME (someone other than "
               f"{reviews.reviewer})", file=sys.stderr)
         return 2
@@ -262,7 +268,7 @@ def redrive_images(names: StackNames, dynamodb: Any, sfn: Any) -> list[dict[str,
     return restart_unfinished(RecordsTable(names.records_table, dynamodb), PipelineStarter(names.state_machine, sfn))
 
 
-def batches_of(records: dict[str, dict[str, object]], keys: list[str]) -> list[str]:
+def batches_of(records: Mapping[str, Record], keys: list[str]) -> list[str]:
     """The delivery batches of the uploaded keys, as their records name them."""
     from packshot.delivery import batch_for
 

@@ -15,6 +15,7 @@ from packshot.csvsafe import csv_text
 from packshot.errors import PackshotError
 from packshot.naming import AMAZON_NAME, safe_filename, unique_names
 from packshot.platforms import PlatformSpec, load_platforms, parse_overrides
+from packshot.status import Status
 
 DEFAULT_BATCH = "default"
 MANIFEST_COLUMNS = ("source", "image_id", "sku", "platform", "format", "file", "bytes", "sha256", "qc_score",
@@ -97,7 +98,7 @@ def build_package(batch: str, records: Iterable[Mapping[str, Any]], fetch: Calla
     entries: list[tuple[Mapping[str, Any], Mapping[str, Any]]] = []
     for record in ordered:
         files = record.get("export_files") or []
-        if record.get("status") != "exported" or not files:
+        if record.get("status") != Status.EXPORTED or not files:
             not_delivered.append({"source": record.get("source_key", ""), "image_id": record.get("image_id", ""),
                                   "status": record.get("status", ""),
                                   "reasons": list(record.get("reasons", [])) + list(record.get("export_problems", []))})

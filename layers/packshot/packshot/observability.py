@@ -6,20 +6,15 @@ import logging
 import time
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
-from packshot.pipeline import REJECTED
+from packshot.ports import MetricSink
+from packshot.status import Decision, Status
 
 # Powertools' Logger for the service is this stdlib logger with a JSON formatter that carries the correlation id.
 _log = logging.getLogger("packshot")
 # States that mean "this image will not be delivered as is" at the stage that set them.
-_NOT_DELIVERED = frozenset({REJECTED, "redo", "failed"})
-
-
-class MetricSink(Protocol):
-    """The one method of Powertools' Metrics that the stages use."""
-
-    def add_metric(self, name: str, unit: Any, value: float) -> None: ...
+_NOT_DELIVERED = frozenset({Status.REJECTED, Status.REDO, Status.FAILED})
 
 
 def emit_stage_metrics(metrics: MetricSink, stage: str, state: Mapping[str, Any], started: float) -> None:
@@ -39,10 +34,11 @@ def emit_stage_metrics(metrics: MetricSink, stage: str, state: Mapping[str, Any]
     if stage == "finish" and "decision" in state:
         # QcScored and QcRejected (0 or 1) together make the reject rate that QcRejectRateAlarm watches.
         metrics.add_metric(name="QcScored", unit=MetricUnit.Count, value=1)
-        metrics.add_metric(name="QcRejected", unit=MetricUnit.Count, value=1 if state["decision"] == "reject" else 0)
+        rejected = state["decision"] == Decision.REJECT
+        metrics.add_metric(name="QcRejected", unit=MetricUnit.Count, value=1 if rejected else 0)
         if state.get("qc_score") is not None:
             metrics.add_metric(name="QcScore", unit=MetricUnit.NoUnit, value=float(state["qc_score"]))
-    if stage == "export" and state.get("status") == "exported":
+    if stage == "export" and state.get("status") == Status.EXPORTED:
         metrics.add_metric(name="ImagesExported", unit=MetricUnit.Count, value=1)
 
 

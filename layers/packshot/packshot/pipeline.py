@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Protocol, TypedDict
+from typing import Any, TypedDict, cast
 
 import numpy as np
 
@@ -17,6 +17,17 @@ from packshot.errors import (
     SourceReplacedError,
 )
 from packshot.events import ObjectRef, safe_name
+from packshot.ports import (
+    BatchRecords,
+    ClosingRecords,
+    ObjectStore,
+    Record,
+    Records,
+    ScannableRecords,
+    Starter,
+    Withdrawals,
+)
+from packshot.status import TERMINAL_STATUSES, UNFINISHED_STATUSES, Decision, Status
 
 
 class PipelineState(TypedDict, total=False):
@@ -54,64 +65,8 @@ class PipelineState(TypedDict, total=False):
     backdrop: dict[str, Any]
 
 
-class ObjectStore(Protocol):
-    """Objects by bucket and key; `version_id`, else `etag`, pins the exact upload a read must return."""
-
-    def head(self, bucket: str, key: str, *, version_id: str = "", etag: str = "") -> Any: ...
-    def get(self, bucket: str, key: str, *, version_id: str = "", etag: str = "") -> bytes: ...
-    def put(self, bucket: str, key: str, data: bytes, content_type: str) -> None: ...
-
-
-class Records(Protocol):
-    def create_if_absent(self, record: dict[str, Any]) -> bool: ...
-    def update(self, image_id: str, fields: dict[str, Any]) -> None: ...
-
-
-class BatchRecords(Protocol):
-    def in_batch(self, batch: str) -> Iterable[dict[str, Any]]: ...
-    def update(self, image_id: str, fields: dict[str, Any]) -> None: ...
-
-
-class Starter(Protocol):
-    def start(self, name: str, payload: dict[str, Any]) -> bool: ...
-    def status(self, name: str) -> str:
-        """RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED; "" when no execution has this name."""
-        ...
-
-
-class ClosingRecords(Protocol):
-    def close(self, image_id: str, fields: dict[str, Any], *, execution_name: str) -> bool:
-        """Set fields unless the record is terminal already or belongs to another execution; True when set."""
-        ...
-
-
-class ScannableRecords(Protocol):
-    def scan(self) -> Iterable[dict[str, Any]]: ...
-    def update_if(self, image_id: str, fields: dict[str, Any], expected: dict[str, Any]) -> bool: ...
-
-
-class Withdrawals(Protocol):
-    def delete(self, review_id: str) -> None: ...
-
-
-# Terminal statuses: every image's record ends in exactly one of these.
-EXPORTED, REJECTED, FAILED = "exported", "rejected", "failed"
-# QC < 70: the machine's result is not usable; the studio redoes the shot or the retouch (reasons on the record).
-REDO = "redo"
-REJECTED_BY_REVIEWER, REVIEW_EXPIRED = "rejected_by_reviewer", "review_expired"
-# A multi-shot product's other photos, once the editor uploaded the composite for the group.
-MERGED = "merged"
-# Someone (or something) stopped the image's execution before it finished; `packshot redrive` starts it again.
-STOPPED = "stopped"
-TERMINAL_STATUSES = frozenset({EXPORTED, REJECTED, FAILED, REDO, REJECTED_BY_REVIEWER, REVIEW_EXPIRED, MERGED,
-                               STOPPED})
-# Ended without a result: what `packshot redrive` starts again.
-UNFINISHED_STATUSES = frozenset({FAILED, STOPPED})
 # A reviewer's corrected cutout is uploaded under this prefix of the work bucket; nothing else may be one.
 CORRECTION_PREFIX = "review/"
-# Parked on a task token until a person decides: pending by design, not stuck.
-NEEDS_REVIEW, NEEDS_SENIOR = "needs_review", "needs_senior"
-WAITING_STATUSES = frozenset({NEEDS_REVIEW, NEEDS_SENIOR})
 
 
 def utc_now() -> str:
@@ -137,7 +92,7 @@ def start_pipeline(ref: ObjectRef, records: Records, starter: Starter, now: Call
             "size_bytes": ref.size,
             # The delivery batch (top-level folder); export refines it from a `batch` metadata field.
             "batch": batch_for(ref.key),
-            "status": "received",
+            "status": Status.RECEIVED,
             "reasons": [],
             "created_at": at,
             "updated_at": at,
@@ -152,7 +107,8 @@ def _first_state(image_id: str, bucket: str, key: str, etag: str, version_id: st
 
 
 # How Step Functions says an execution ended without finishing, as the record says it.
-_ENDED = {"FAILED": (FAILED, "failed"), "TIMED_OUT": (FAILED, "timed out"), "ABORTED": (STOPPED, "was stopped")}
+_ENDED = {"FAILED": (Status.FAILED, "failed"), "TIMED_OUT": (Status.FAILED, "timed out"),
+          "ABORTED": (Status.STOPPED, "was stopped")}
 REDRIVE_SEPARATOR = "-redrive-"
 
 
@@ -171,7 +127,7 @@ def close_ended_execution(detail: dict[str, Any], records: ClosingRecords, revie
         return {"image_id": image_id, "closed": False}
     status, verb = ended
     cause = " ".join(str(detail.get(k) or "") for k in ("error", "cause")).strip()[:2000] or "no cause given"
-    fields = {"status": status, "stage": "execution",
+    fields: Record = {"status": status, "stage": "execution",
               "reasons": [f"the execution {verb} before the image finished ({cause}); `packshot redrive` starts it "
                           "again"],
               "failure": {"error": str(detail.get("error") or status), "cause": cause,
@@ -213,7 +169,7 @@ def restart_unfinished(records: ScannableRecords, starter: Starter, now: Callabl
         history.append({"at": at, "status": status, "reasons": list(record.get("reasons", [])),
                         "failure": record.get("failure", {}), "execution": name})
         # Conditional on the status just read: an image that moved meanwhile is not restarted twice.
-        if not records.update_if(image_id, {"status": "received", "stage": "redrive", "reasons": [], "failure": {},
+        if not records.update_if(image_id, {"status": Status.RECEIVED, "stage": "redrive", "reasons": [], "failure": {},
                                             "execution_name": name, "redrives": history, "updated_at": at},
                                  {"status": status}):
             continue
@@ -225,7 +181,7 @@ def restart_unfinished(records: ScannableRecords, starter: Starter, now: Callabl
     return restarted
 
 
-def _age_s(record: dict[str, Any], at: str) -> float:
+def _age_s(record: Record, at: str) -> float:
     """Seconds since the record last changed (a record without a time is old)."""
     try:
         return (datetime.fromisoformat(at) - datetime.fromisoformat(str(record["updated_at"]))).total_seconds()
@@ -239,10 +195,10 @@ def record_rejection(ref_id: str, reasons: list[str], records: Records, now: Cal
     # A poison message can be large: the record keeps the start of each reason, well under DynamoDB's 400 KB.
     reasons = [r[:500] for r in reasons[:20]]
     if not records.create_if_absent(
-        {"image_id": ref_id, "status": REJECTED, "reasons": reasons, "stage": "ingest", "created_at": at,
+        {"image_id": ref_id, "status": Status.REJECTED, "reasons": reasons, "stage": "ingest", "created_at": at,
          "updated_at": at}
     ):
-        records.update(ref_id, {"status": REJECTED, "reasons": reasons, "updated_at": at})
+        records.update(ref_id, {"status": Status.REJECTED, "reasons": reasons, "updated_at": at})
 
 
 def _this_upload(state: PipelineState) -> dict[str, str]:
@@ -272,13 +228,13 @@ def preprocess(
     from packshot.manifest import batch_of
 
     image_id = state["image_id"]
-    meta_fields: dict[str, Any] = {}
+    meta_fields: Record = {}
     try:
         info = store.head(state["bucket"], state["key"], **_this_upload(state))
         metadata, metadata_notes = _image_metadata(state, info.metadata, store, settings)
         # Before the fields go on the record and into the state: both have hard size limits.
         check_metadata_size(metadata.as_record())
-        meta_fields = {**metadata.as_record(), "metadata_notes": metadata_notes}
+        meta_fields = cast(Record, {**metadata.as_record(), "metadata_notes": metadata_notes})
         # Checked from HeadObject, before a byte is downloaded: a 2 GB upload must not fill the Lambda.
         if info.size > settings.max_object_bytes:
             raise FileTooLargeError(
@@ -292,9 +248,10 @@ def preprocess(
     except ImageRejectedError as exc:
         records.update(
             image_id,
-            {"status": REJECTED, "stage": "preprocess", "reasons": [exc.reason], **meta_fields, "updated_at": now()},
+            {"status": Status.REJECTED, "stage": "preprocess", "reasons": [exc.reason], **meta_fields,
+             "updated_at": now()},
         )
-        return {**state, "status": REJECTED}
+        return {**state, "status": Status.REJECTED}
     shoot = measure_shoot(decoded.pixels)
     group = shoot_group(batch_of(state["key"]), shoot)
     master_key = _work_key(state, "master.png")
@@ -310,7 +267,7 @@ def preprocess(
     records.update(
         image_id,
         {
-            "status": "processing",
+            "status": Status.PROCESSING,
             "stage": "preprocess",
             "format": decoded.format,
             "source_mode": decoded.source_mode,
@@ -337,7 +294,7 @@ def preprocess(
     )
     return {
         **state,
-        "status": "processing",
+        "status": Status.PROCESSING,
         "master_key": master_key,
         "preview_key": preview_key,
         "category": meta_fields["category"],
@@ -439,7 +396,7 @@ def classify(
 
     # The preview holds exactly what classify measures on, so its answer is the master's.
     result = classify_pixels(load_master(state, store, settings, preview=True), state.get("category") or None)
-    fields: dict[str, Any] = {
+    fields: Record = {
         "stage": "classify",
         "route": result.route,
         "scores": {
@@ -450,7 +407,7 @@ def classify(
         "route_reasons": list(result.reasons),
         "updated_at": now(),
     }
-    status = state.get("status", "processing")
+    status = state.get("status", Status.PROCESSING)
     if result.route == "complex":
         # Still cut out and finished: the reviewer judges a candidate, not a blank.
         fields["reasons"] = [f"complex route: {'; '.join(result.reasons)}"]
@@ -527,7 +484,7 @@ def finish(
     decision, reasons = done.decision, list(done.reasons)
     if state["cutout_key"].startswith(CORRECTION_PREFIX):
         # Whatever QC says: an uploaded cutout is anybody's pixels until a person has seen it finished.
-        decision = "review"
+        decision = Decision.REVIEW
         reasons.insert(0, "corrected cutout: finished and scored again; a person checks the result before export")
     status = STATUS_OF_DECISION[decision]
     records.update(
@@ -617,7 +574,7 @@ def export(
                 "width": rendered.width, "height": rendered.height, "quality": rendered.quality,
                 "downscaled": rendered.downscaled, "fill": check.fill,
             })
-    status = EXPORTED if exports else REJECTED
+    status = Status.EXPORTED if exports else Status.REJECTED
     records.update(
         state["image_id"],
         {
@@ -675,8 +632,8 @@ def deliver(batch: str, store: ObjectStore, records: BatchRecords, settings: Set
         problems.setdefault(str(entry["image_id"]), []).extend(entry["reasons"])
     for record in batch_records:
         image_id = str(record.get("image_id"))
-        wanted = problems.get(image_id, []) if record.get("status") == EXPORTED else []
-        if record.get("status") == EXPORTED and record.get("delivery_problems", []) != wanted:
+        wanted = problems.get(image_id, []) if record.get("status") == Status.EXPORTED else []
+        if record.get("status") == Status.EXPORTED and record.get("delivery_problems", []) != wanted:
             records.update(image_id, {"delivery_problems": wanted, "updated_at": now()})
     prefix = f"deliveries/{package.slug}/"
     keys = {"zip": f"{prefix}{package.slug}.zip", "manifest_csv": f"{prefix}manifest.csv",

@@ -6,9 +6,9 @@ import json
 import re
 import urllib.parse
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any, Protocol
+from typing import Any, Literal
 
 from packshot.errors import (
     InvalidDecisionError,
@@ -17,52 +17,17 @@ from packshot.errors import (
     ReviewNotFoundError,
     ReviewTokenExpiredError,
 )
-from packshot.pipeline import (
-    CORRECTION_PREFIX,
-    MERGED,
-    NEEDS_REVIEW,
-    NEEDS_SENIOR,
-    REJECTED_BY_REVIEWER,
-    WAITING_STATUSES,
-    ObjectStore,
-    utc_now,
-)
+from packshot.pipeline import CORRECTION_PREFIX, utc_now
+from packshot.ports import ObjectStore, Presigner, Record, RecordReader, ReviewItems, TaskTokens
+from packshot.status import REVIEWER_DECISIONS, WAITING_STATUSES, ReviewDecision, Status
 
 REVIEW, SENIOR = "review", "senior"
 # A corrected cutout is decoded here, in a function sized for this (ReviewApiFunction's memory): the same pixel
 # limit as an upload (MAX_PIXELS), checked from the PNG header first, and a byte limit checked from HeadObject.
 MAX_CORRECTION_PIXELS = 100_000_000
 MAX_CORRECTION_BYTES = 200_000_000
-DECISIONS = ("approve", "reject", "corrected")
 # The photo that carries a multi-shot product's composite; the others are merged into it.
 PRIMARY_ROLES = ("front", "main")
-
-
-class ReviewItems(Protocol):
-    """The open review tasks (one per image and step), each with its task token."""
-
-    def put(self, item: dict[str, Any]) -> None: ...
-    def delete(self, review_id: str, task_token: str = "") -> None:
-        """Remove the item; with a task token, only while the item still holds that token."""
-        ...
-    def scan(self) -> Iterable[dict[str, Any]]: ...
-
-
-class RecordReader(Protocol):
-    def get(self, image_id: str) -> dict[str, Any] | None: ...
-    def update(self, image_id: str, fields: dict[str, Any]) -> None: ...
-    def update_if(self, image_id: str, fields: dict[str, Any], expected: dict[str, Any]) -> bool: ...
-
-
-class TaskTokens(Protocol):
-    def succeed(self, token: str, output: dict[str, Any]) -> None:
-        """Resume the waiting execution; raises ReviewTokenExpiredError when nothing waits on the token."""
-        ...
-
-
-class Presigner(Protocol):
-    def get_url(self, key: str) -> str: ...
-    def put_url(self, key: str, content_type: str) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -70,7 +35,7 @@ class Decision:
     """What a waiting execution resumes with (the task output); every field present so ASL paths resolve."""
 
     step: str
-    decision: str
+    decision: ReviewDecision
     reviewer: str
     at: str
     reason: str = ""
@@ -78,7 +43,7 @@ class Decision:
     principal: str = ""
     corrected_cutout_key: str = ""
     # For decisions that end the image here (reject, merged): its terminal status and the reason on the record.
-    status: str = ""
+    status: Status | Literal[""] = ""
     summary: str = ""
 
 
@@ -158,7 +123,7 @@ class ReviewService:
             "final_key": state.get("final_key", ""),
             "requested_at": at,
         })
-        status = NEEDS_SENIOR if step == SENIOR else NEEDS_REVIEW
+        status = Status.NEEDS_SENIOR if step == SENIOR else Status.NEEDS_REVIEW
         self.records.update(image_id, {"status": status, "stage": "review", "review_step": step,
                                        "review_requested_at": at, "updated_at": at})
         return {"review_id": rid, "status": status}
@@ -189,7 +154,7 @@ class ReviewService:
             })
         return sorted(tasks, key=lambda t: (t["requested_at"], t["task_id"]))
 
-    def _member(self, item: dict[str, Any], record: dict[str, Any]) -> dict[str, Any]:
+    def _member(self, item: dict[str, Any], record: Record) -> dict[str, Any]:
         from packshot.gate import gate_findings
 
         gate = record.get("gate") or {}
@@ -225,12 +190,12 @@ class ReviewService:
                corrected_cutout_key: str = "") -> dict[str, Any]:
         """Resume every execution of the task's group with the decision; returns what happened to each photo."""
         decision, reviewer, reason = decision.strip().lower(), reviewer.strip(), reason.strip()
-        if decision not in DECISIONS:
-            raise InvalidDecisionError(f"decision {decision!r} is not one of {', '.join(DECISIONS)}")
+        if decision not in REVIEWER_DECISIONS:
+            raise InvalidDecisionError(f"decision {decision!r} is not one of {', '.join(REVIEWER_DECISIONS)}")
         if not reviewer:
             raise InvalidDecisionError("no authenticated reviewer: decisions come through the review API, which "
                                        "takes the identity from the signed request")
-        if decision == "reject" and not reason:
+        if decision == ReviewDecision.REJECT and not reason:
             raise InvalidDecisionError("a reject needs a reason the studio can act on")
         principal = canonical_principal(reviewer)
         members = self._group_of(task_id)
@@ -241,7 +206,7 @@ class ReviewService:
                 if first and canonical_principal(first) == principal:
                     raise InvalidDecisionError(f"{first} approved this at the review step; the senior sign-off must "
                                                f"come from someone else (another IAM user or role), not {reviewer}")
-        if decision == "corrected":
+        if decision == ReviewDecision.CORRECTED:
             self._check_correction(corrected_cutout_key, members)
         at = self.now()
         primary = _primary(members)
@@ -251,11 +216,11 @@ class ReviewService:
                                     principal)
             try:
                 self.tokens.succeed(item["task_token"], asdict(outcome))
-                result = outcome.decision
+                result: str = outcome.decision
                 # Moving again from now on, so nobody waits for it as if it were parked; conditional, because
                 # the execution may already have parked it again (senior step, corrected cutout re-reviewed).
-                self.records.update_if(item["image_id"], {"status": "processing", "updated_at": at},
-                                       {"status": NEEDS_SENIOR if step == SENIOR else NEEDS_REVIEW,
+                self.records.update_if(item["image_id"], {"status": Status.PROCESSING, "updated_at": at},
+                                       {"status": Status.NEEDS_SENIOR if step == SENIOR else Status.NEEDS_REVIEW,
                                         "review_requested_at": item["requested_at"]})
             except ReviewTokenExpiredError:
                 result = "expired: nothing waits on this review any more (decided elsewhere or past its deadline)"
@@ -265,14 +230,14 @@ class ReviewService:
             outcomes.append({"image_id": item["image_id"], "name": item["name"], "result": result})
         return {"task_id": task_id, "decision": decision, "reviewer": reviewer, "at": at, "photos": outcomes}
 
-    def _group_of(self, task_id: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    def _group_of(self, task_id: str) -> list[tuple[dict[str, Any], Record]]:
         for task in self._live_groups():
             if any(item["review_id"] == task_id for item, _ in task):
                 return task
         raise ReviewNotFoundError(f"no open review {task_id!r}: it was decided already or its deadline passed; "
                                   "reload the list")
 
-    def _live_groups(self) -> list[list[tuple[dict[str, Any], dict[str, Any]]]]:
+    def _live_groups(self) -> list[list[tuple[dict[str, Any], Record]]]:
         live = []
         for item in self.items.scan():
             record = self.records.get(item["image_id"]) or {}
@@ -281,7 +246,7 @@ class ReviewService:
                 live.append((item, record))
         return _groups(live)
 
-    def _check_correction(self, key: str, members: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
+    def _check_correction(self, key: str, members: list[tuple[dict[str, Any], Record]]) -> None:
         from packshot.imaging import decode
 
         image_ids = {item["image_id"] for item, _ in members}
@@ -347,10 +312,10 @@ def _png_size(data: bytes) -> tuple[int, int]:
     return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
 
 
-def _groups(live: list[tuple[dict[str, Any], dict[str, Any]]]) -> list[list[tuple[dict[str, Any], dict[str, Any]]]]:
+def _groups(live: list[tuple[dict[str, Any], Record]]) -> list[list[tuple[dict[str, Any], Record]]]:
     """Photos of one client's SKU in one batch that carry a role (front, inside_label...) and wait at the same
     step form one task; a SKU alone is no key: two clients (or two shoots) may use the same one."""
-    groups: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = {}
+    groups: dict[str, list[tuple[dict[str, Any], Record]]] = {}
     for item, record in sorted(live, key=lambda p: (p[0]["role"] not in PRIMARY_ROLES, p[0]["role"],
                                                     p[0]["review_id"])):
         scope = json.dumps([item.get("client", ""), item.get("batch", ""), item["sku"], item["step"]])
@@ -359,26 +324,29 @@ def _groups(live: list[tuple[dict[str, Any], dict[str, Any]]]) -> list[list[tupl
     return list(groups.values())
 
 
-def _primary(members: list[tuple[dict[str, Any], dict[str, Any]]]) -> str:
+def _primary(members: list[tuple[dict[str, Any], Record]]) -> str:
     return members[0][0]["image_id"]  # _groups sorts the front shot first
 
 
-def _approver(record: dict[str, Any]) -> str:
-    approvals = [d for d in record.get("decisions", []) if d.get("step") == REVIEW and d.get("decision") == "approve"]
+def _approver(record: Record) -> str:
+    approvals = [d for d in record.get("decisions", [])
+                 if d.get("step") == REVIEW and d.get("decision") == ReviewDecision.APPROVE]
     return str(approvals[-1].get("reviewer", "")) if approvals else ""
 
 
 def _decision_for(item: dict[str, Any], primary: str, step: str, decision: str, reviewer: str, at: str,
                   reason: str, corrected_key: str, principal: str) -> Decision:
-    if decision == "reject":
-        return Decision(step, "reject", reviewer, at, reason, principal, status=REJECTED_BY_REVIEWER,
+    if decision == ReviewDecision.REJECT:
+        return Decision(step, ReviewDecision.REJECT, reviewer, at, reason, principal,
+                        status=Status.REJECTED_BY_REVIEWER,
                         summary=f"rejected by {reviewer} at the {step} step: {reason}")
-    if decision == "corrected" and item["image_id"] != primary:
-        return Decision(step, "merged", reviewer, at, reason, principal, status=MERGED,
+    if decision == ReviewDecision.CORRECTED and item["image_id"] != primary:
+        return Decision(step, ReviewDecision.MERGED, reviewer, at, reason, principal, status=Status.MERGED,
                         summary=f"merged by {reviewer} into the composite uploaded for {primary}")
-    if decision == "corrected":
-        return Decision(step, "corrected", reviewer, at, reason, principal, corrected_cutout_key=corrected_key)
-    return Decision(step, "approve", reviewer, at, reason, principal)
+    if decision == ReviewDecision.CORRECTED:
+        return Decision(step, ReviewDecision.CORRECTED, reviewer, at, reason, principal,
+                        corrected_cutout_key=corrected_key)
+    return Decision(step, ReviewDecision.APPROVE, reviewer, at, reason, principal)
 
 
 # ---------- the Function URL (IAM-signed HTTP) ----------

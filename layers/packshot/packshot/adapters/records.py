@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
 from packshot.adapters.aws import client, error_code, is_transient
 from packshot.errors import TransientStorageError
+from packshot.ports import Record
+from packshot.status import TERMINAL_STATUSES
 
 # The global secondary index on `batch` (template.yaml) the delivery step queries.
 BATCH_INDEX = "BatchIndex"
@@ -69,8 +71,6 @@ class RecordsTable:
 
     def close(self, image_id: str, fields: Mapping[str, Any], *, execution_name: str) -> bool:
         """Set fields unless the record is terminal already or a newer execution works on it; True when set."""
-        from packshot.pipeline import TERMINAL_STATUSES
-
         names = {"#s": "status", "#x": "execution_name", **{f"#f{i}": name for i, name in enumerate(fields)}}
         terminal = {f":t{i}": _to_attr(s) for i, s in enumerate(sorted(TERMINAL_STATUSES))}
         values = {":x": _to_attr(execution_name), **terminal,
@@ -85,15 +85,15 @@ class RecordsTable:
             ExpressionAttributeValues=values,
         ))
 
-    def get(self, image_id: str) -> dict[str, Any] | None:
+    def get(self, image_id: str) -> Record | None:
         try:
             resp = self._db.get_item(TableName=self._name, Key={"image_id": {"S": image_id}}, ConsistentRead=True)
         except (ClientError, BotoCoreError) as exc:
             raise _translate(exc) from exc
         item = resp.get("Item")
-        return _from_item(item) if item else None
+        return _record(item) if item else None
 
-    def in_batch(self, batch: str) -> Iterator[dict[str, Any]]:
+    def in_batch(self, batch: str) -> Iterator[Record]:
         """Every record of one upload batch, from the batch index (records without a batch are not in it)."""
         paginator = self._db.get_paginator("query")
         try:
@@ -105,11 +105,11 @@ class RecordsTable:
                 ExpressionAttributeValues={":b": {"S": batch}},
             ):
                 for item in page.get("Items", []):
-                    yield _from_item(item)
+                    yield _record(item)
         except (ClientError, BotoCoreError) as exc:
             raise _translate(exc) from exc
 
-    def scan(self, fields: Sequence[str] = ()) -> Iterator[dict[str, Any]]:
+    def scan(self, fields: Sequence[str] = ()) -> Iterator[Record]:
         """Every record (only `fields` of each, when given); for reports and the embedded runner, not the hot path."""
         paginator = self._db.get_paginator("scan")
         projection: dict[str, Any] = {}
@@ -118,7 +118,7 @@ class RecordsTable:
             projection = {"ProjectionExpression": ", ".join(names), "ExpressionAttributeNames": names}
         for page in paginator.paginate(TableName=self._name, ConsistentRead=True, **projection):
             for item in page.get("Items", []):
-                yield _from_item(item)
+                yield _record(item)
 
 
 def _conditional(write: Callable[[], object]) -> bool:
@@ -164,6 +164,11 @@ def _to_item(record: Mapping[str, Any]) -> dict[str, Any]:
 
 def _from_item(item: Mapping[str, Any]) -> dict[str, Any]:
     return {k: _from_dynamo(_deserializer.deserialize(v)) for k, v in item.items()}
+
+
+def _record(item: Mapping[str, Any]) -> Record:
+    """An item as the record it is: whatever its writers set (ports.Record names every field they write)."""
+    return cast(Record, _from_item(item))
 
 
 def _translate(exc: Exception) -> Exception:

@@ -13,6 +13,7 @@ import numpy as np
 
 from packshot.imaging.channels import channel_max, channel_min
 from packshot.imaging.finish import fill_ratio, touches_border, verify_background
+from packshot.status import Decision
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,7 @@ class QcResult:
     edge_quality: float
     product_fill: float
     colour: float
-    decision: str  # "approve" | "review" | "reject"
+    decision: Decision
     reasons: tuple[str, ...]
 
 
@@ -102,16 +103,16 @@ def score_qc(
 
     score = int(round(background + edge_quality + product_fill + colour))
     if score >= thresholds.approve:
-        decision = "approve"
+        decision = Decision.APPROVE
         if gates:
             # These failures are cheap for a person to judge and costly to ship unseen, so they
             # hold an otherwise good score back from automatic approval.
-            decision = "review"
+            decision = Decision.REVIEW
             reasons.append("needs a person: " + "; ".join(gates))
     elif score >= thresholds.review:
-        decision = "review"
+        decision = Decision.REVIEW
     else:
-        decision = "reject"
+        decision = Decision.REJECT
     return QcResult(
         score=score,
         background=round(background, 2),

@@ -22,7 +22,8 @@ from packshot.local import moto_speedups
 from packshot.local.event_source import ExecutionStatusWatcher, SqsMapping, SqsPoller, execution_rule
 from packshot.local.lambda_runtime import InProcessRuntime, ProcessRuntime, handler_specs
 from packshot.local.template import ACCOUNT_ID, REGION, Stack
-from packshot.pipeline import TERMINAL_STATUSES, WAITING_STATUSES
+from packshot.ports import Record
+from packshot.status import NOT_STARTED, TERMINAL_STATUSES, WAITING_STATUSES
 
 REPO_ROOT = Path(__file__).resolve().parents[4]
 DEFAULT_TEMPLATE = REPO_ROOT / "template.yaml"
@@ -435,13 +436,13 @@ class EmbeddedAws:
             keys.append(key)
         return keys
 
-    def records(self) -> list[dict[str, Any]]:
+    def records(self) -> list[Record]:
         """Every record, including two for one key (an object uploaded again is an image of its own)."""
         from packshot.adapters.records import RecordsTable
 
         return list(RecordsTable(self.records_table, self.client("dynamodb")).scan())
 
-    def records_by_key(self) -> dict[str, dict[str, Any]]:
+    def records_by_key(self) -> dict[str, Record]:
         """The newest record of each key (by creation time): what a report row per uploaded file shows."""
         ordered = sorted((r for r in self.records() if "source_key" in r), key=lambda r: str(r.get("created_at")))
         return {r["source_key"]: r for r in ordered}
@@ -459,7 +460,7 @@ class EmbeddedAws:
         records = {r["source_key"]: r for r in sorted(rows, key=lambda r: str(r.get("created_at")))}
         progress = Progress(total=len(keys), parked=sum(r.get("status") in WAITING for r in rows))
         for key in keys:
-            status = records.get(key, {}).get("status", "uploaded")
+            status = records.get(key, {}).get("status", NOT_STARTED)
             progress.by_status[status] = progress.by_status.get(status, 0) + 1
         if flow:
             self._read_flow(progress)

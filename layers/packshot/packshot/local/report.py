@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -14,13 +15,15 @@ from PIL import Image
 from packshot.csvsafe import csv_text
 from packshot.events import safe_name
 from packshot.gate import gate_findings
+from packshot.ports import Record
+from packshot.status import NO_RECORD
 
 THUMB_PX = 360
 CSV_COLUMNS = ("name", "status", "route", "qc_score", "reasons", "exports")
 
 
 def write_outputs(
-    records: dict[str, dict[str, Any]], keys: list[str], input_dir: Path, out_dir: Path, fetch: Any,
+    records: Mapping[str, Record], keys: list[str], input_dir: Path, out_dir: Path, fetch: Any,
     sources: dict[str, Path] | None = None,
 ) -> list[dict[str, Any]]:
     """Download exports and cutouts, make thumbnails, write report.json/.csv/.html; returns the rows.
@@ -33,7 +36,7 @@ def write_outputs(
     thumbs.mkdir(exist_ok=True)
     rows = []
     for key in keys:
-        record = records.get(key, {"status": "missing", "reasons": ["no record was written for this upload"]})
+        record = records.get(key, {"status": NO_RECORD, "reasons": ["no record was written for this upload"]})
         # The key's readable name plus the record's id: names made from keys alone collide (sub/x.jpg, sub_x.jpg).
         stem = f"{safe_name(key)}-{record.get('image_id') or hashlib.sha256(key.encode('utf-8')).hexdigest()[:16]}"
         row: dict[str, Any] = {

@@ -15,9 +15,11 @@ from dataclasses import dataclass, field
 from http.cookies import CookieError, SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from packshot.errors import PackshotError
+from packshot.ports import ReviewApi
+from packshot.status import ReviewDecision
 
 TEMPLATES = Path(__file__).parent / "templates"
 IMAGE_KINDS = ("before", "after", "cutout", "mask", "gate")
@@ -25,10 +27,6 @@ IMAGE_KINDS = ("before", "after", "cutout", "mask", "gate")
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 # The printed URL's query parameter and the cookie it becomes.
 SESSION_PARAM, SESSION_COOKIE = "session", "packshot_review"
-
-
-class ReviewApi(Protocol):
-    def call(self, command: dict[str, Any]) -> dict[str, Any]: ...
 
 
 def fetch_url(url: str) -> bytes:
@@ -314,7 +312,7 @@ def approve_all(api: ReviewApi, senior_api: ReviewApi | None, settle: Callable[[
             return done
         for task in workable:
             caller = senior_api if task["step"] == "senior" and senior_api is not None else api
-            result = caller.call({"op": "decide", "task_id": task["task_id"], "decision": "approve"})
+            result = caller.call({"op": "decide", "task_id": task["task_id"], "decision": ReviewDecision.APPROVE})
             say(f"packshot review: {_summary(result)}")
             done.made += 1
         settle()  # complex products come back for their senior sign-off

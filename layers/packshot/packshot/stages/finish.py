@@ -17,12 +17,13 @@ from packshot.imaging.finish import (
     verify_background,
 )
 from packshot.imaging.qc import QcResult, QcThresholds, score_qc
-from packshot.pipeline import REDO
 from packshot.stages.backdrop import Backdrop
+from packshot.status import Decision, Status
 
 # The decision a finished image gets, and the record status it leads to ("processing" until the review item
 # with its task token exists: only then is the record waiting).
-STATUS_OF_DECISION = {"approve": "approved", "review": "processing", "reject": REDO}
+STATUS_OF_DECISION = {Decision.APPROVE: Status.APPROVED, Decision.REVIEW: Status.PROCESSING,
+                      Decision.REJECT: Status.REDO}
 COMPLEX_ROUTE_REASON = "complex route: a reviewer and a senior editor sign off before export"
 UNJUDGED_REASON = "the cutout was not judged by the auto-approval gate (a corrected upload): a person looks"
 EMPTY_CUTOUT_REASON = (
@@ -40,14 +41,14 @@ class Finished:
     qc: QcResult
     balance: WhiteBalance
     background: BackgroundCheck
-    decision: str  # "approve" | "review" | "reject", after the route rules
+    decision: Decision  # after the route rules
     reasons: tuple[str, ...]
     # The canvas before compositing: the product's own colours (edges decontaminated by the cutout), 255 where
     # alpha is 0. What the stage file carries, so a transparent export has no white fringe on a dark page.
     product_rgb: np.ndarray | None = None
 
     @property
-    def status(self) -> str:
+    def status(self) -> Status:
         return STATUS_OF_DECISION[self.decision]
 
 
@@ -91,15 +92,15 @@ def finish_cutout(
     qc = score_qc(rgb, alpha, final_rgb, framed_alpha, thresholds=thresholds_from(settings))
     decision, reasons = qc.decision, list(qc.reasons)
     if verdict is None or not verdict.passes:
-        if decision == "approve":
-            decision = "review"
+        if decision == Decision.APPROVE:
+            decision = Decision.REVIEW
         reasons.extend(verdict.reasons() if verdict is not None else [UNJUDGED_REASON])
     if empty:
         # Pre-processing turned blank frames away, so a product is there and the machine missed it.
-        decision = "review"
+        decision = Decision.REVIEW
         reasons.insert(0, EMPTY_CUTOUT_REASON)
     if route == "complex":
         # Whatever QC says: its colour and edge checks are least reliable exactly where the route is complex.
-        decision = "review"
+        decision = Decision.REVIEW
         reasons.insert(0, COMPLEX_ROUTE_REASON)
     return Finished(final_rgb, framed_alpha, qc, balance, background, decision, tuple(reasons), framed_rgb)
