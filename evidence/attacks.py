@@ -180,7 +180,7 @@ def _batch(ctx: Context) -> dict[str, Any]:
                "names/huge.jpg": product_photo(27), "names/formula.jpg": product_photo(30),
                "names/minus.jpg": product_photo(31),
                "shoot 1/p.jpg": product_photo(28),
-               "shoot-1/p.jpg": product_photo(29), "fix/mug.jpg": (EXAMPLES / "white_mug_on_white.jpg").read_bytes()}
+               "shoot-1/p.jpg": product_photo(29), "fix/box.jpg": (EXAMPLES / "white_box_on_white.jpg").read_bytes()}
     for key, data in objects.items():
         s3.put_object(Bucket=aws.input_bucket, Key=key, Body=data)
     for key, client, role in (("pair/front.jpg", "acme", "front"), ("pair/label.jpg", "rival", "inside_label")):
@@ -289,24 +289,24 @@ def review_attacks(ctx: Context) -> list[Result]:
                           f"{len(pair)} tasks, multi-shot: {[t['multi_shot'] for t in pair]}",
                           len(pair) == 2 and not any(t["multi_shot"] for t in pair)))
 
-    mug = next(t for t in tasks if t["members"][0]["name"] == "mug.jpg")
-    target = alice.call({"op": "upload_url", "task_id": mug["task_id"]})
+    box = next(t for t in tasks if t["members"][0]["name"] == "box.jpg")
+    target = alice.call({"op": "upload_url", "task_id": box["task_id"]})
     urllib.request.urlopen(urllib.request.Request(target["url"], data=_banner(), method="PUT",
                                                   headers={"Content-Type": "image/png"})).read()
-    alice.call({"op": "decide", "task_id": mug["task_id"], "decision": "corrected",
+    alice.call({"op": "decide", "task_id": box["task_id"], "decision": "corrected",
                 "corrected_cutout_key": target["key"]})
-    aws.wait(["fix/mug.jpg"], timeout_s=300)
-    record = aws.records_by_key()["fix/mug.jpg"]
+    aws.wait(["fix/box.jpg"], timeout_s=300)
+    record = aws.records_by_key()["fix/box.jpg"]
     results.append(Result("1 review page", "a banner PNG uploaded as the corrected cutout",
                           f"{record['status']} at QC {record.get('qc_score')}",
                           record["status"] == Status.NEEDS_REVIEW))
 
     other = next(t for t in tasks if t["members"][0]["name"] == "label.jpg")
     bomb = _png_header(12_000, 9_000)
-    target = alice.call({"op": "upload_url", "task_id": mug["task_id"]})
+    target = alice.call({"op": "upload_url", "task_id": box["task_id"]})
     urllib.request.urlopen(urllib.request.Request(target["url"], data=bomb, method="PUT",
                                                   headers={"Content-Type": "image/png"})).read()
-    again = next(t for t in alice.call({"op": "list"})["tasks"] if t["members"][0]["name"] == "mug.jpg")
+    again = next(t for t in alice.call({"op": "list"})["tasks"] if t["members"][0]["name"] == "box.jpg")
     refused = _refused(lambda: alice.call({"op": "decide", "task_id": again["task_id"], "decision": "corrected",
                                            "corrected_cutout_key": target["key"]}))
     results.append(Result("11 pixel limit", "a 108 MP PNG header as the corrected cutout", refused[:70],

@@ -198,9 +198,9 @@ def test_a_corrected_cutout_is_scored_again_and_shown_to_a_person_before_it_is_e
     import urllib.request
 
     aws = embedded
-    keys = aws.upload([EXAMPLES / "white_mug_on_white.jpg"], EXAMPLES)
+    keys = aws.upload([EXAMPLES / "white_box_on_white.jpg"], EXAMPLES)
     assert aws.wait(keys, timeout_s=240).by_status == {"needs_review": 1}
-    assert aws.records_by_key()["white_mug_on_white.jpg"]["route"] != "complex"  # QC sent it, not a rule
+    assert aws.records_by_key()["white_box_on_white.jpg"]["route"] != "complex"  # the gate held it, not a category rule
     api = EmbeddedReviewApi(aws.client("lambda"), aws.physical("ReviewApiFunction"), "alice")
     (task,) = api.call({"op": "list"})["tasks"]
     target = api.call({"op": "upload_url", "task_id": task["task_id"]})
@@ -211,7 +211,7 @@ def test_a_corrected_cutout_is_scored_again_and_shown_to_a_person_before_it_is_e
               "corrected_cutout_key": target["key"]})
 
     progress = aws.wait(keys, timeout_s=240)
-    record = aws.records_by_key()["white_mug_on_white.jpg"]
+    record = aws.records_by_key()["white_box_on_white.jpg"]
     assert progress.by_status == {"needs_review": 1}, record  # back with a person, not exported
     assert record["qc_score"] >= 90 and record["reasons"][0].startswith("corrected cutout")
     (again,) = api.call({"op": "list"})["tasks"]
