@@ -15,7 +15,7 @@ to the pixels the cutout calls background, it tells where the mask and the photo
   panel of the product, a silver cap's highlight, cleared as if it were the backdrop showing through).
 
 Each signal comes with the regions it found, so a reviewer looks at the right place. What the signals mean
-for the decision is fitted on data (packshot/gate_model.py and gate.json), not set here.
+for the decision is fitted on data (eval/fit_gate.py writes gate.json), not set here.
 """
 
 from __future__ import annotations
@@ -180,7 +180,8 @@ def measure_gate(rgb: np.ndarray, alpha: np.ndarray) -> GateMeasurement:
     # Notched: gaps between parts of the mask that the backdrop does not explain. Backdrop seen through a slot
     # or a handle is the backdrop; a shadow between two parts is a shadow; what is neither is product the
     # cutout cleared (a silver cap's panels, nearly the backdrop's white, went this way).
-    gaps = _row_gaps(inside, _notch_width(inside)) | _row_gaps(inside.T, _notch_width(inside)).T
+    notch = _notch_width(inside)
+    gaps = _row_gaps(inside, notch) | _row_gaps(inside.T, notch).T
     maps["notched"] = _open(gaps & ~_dilate(inside, 1) & ~like_backdrop & ~shadowish, PATCH_RADIUS)
     # Edges outside: photo edges beyond the mask's margin, except where a shadow meets the backdrop (both sides
     # of such an edge are backdrop or shadow; a white lid's edge has a side brighter than the backdrop).
