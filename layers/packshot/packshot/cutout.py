@@ -59,11 +59,6 @@ ENCLOSED_MIN_DISTANCE = 40.0 / 255.0
 # middle u2netp leaves at 0.3-0.5) without moving IoU.
 COLOURED_CHROMA = 0.08
 COLOURED_MIN_MODEL = 0.05
-# Halo: the soft band is trimmed against a local product colour averaged over this window (full-size px)
-# from pixels the model is sure of; products closer than HALO_MIN_CONTRAST levels to the backdrop are left.
-HALO_WINDOW = 12
-HALO_SURE = 0.98
-HALO_MIN_CONTRAST = 40.0
 
 
 @dataclass(frozen=True)
@@ -110,8 +105,7 @@ def cut_out(rgb: np.ndarray, model: SegmentationModel) -> Cutout:
     soft_small = upscale_mask(mask, small_w, small_h)
     backdrop = fit_backdrop(small_rgb, soft_small < 0.02)
     behind_small = backdrop_image(backdrop, small_w, small_h)
-    diff = small_rgb.astype(np.float32) - behind_small
-    distance_small = np.minimum(np.sqrt(np.einsum("...k,...k->...", diff, diff)) / 255.0, 1.0).astype(np.float32)
+    distance_small = backdrop_distance(small_rgb, behind_small)
     soft_small = clear_background_holes(small_rgb, soft_small, soft_small, behind_small)
     soft_small = claim_coloured(small_rgb, soft_small, behind_small)
     soft_small = fill_enclosed_product(soft_small, distance_small)
@@ -364,16 +358,6 @@ class _Taps:
         return top
 
 
-def sample_fields(fields: np.ndarray, ys: np.ndarray, xs: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Bilinear samples of a (h, w, C) map, stretched over a height x width frame, at integer pixels (ys, xs).
-
-    The same as sample_bilinear at each pixel's centre, but the taps are computed once per row and column
-    of the frame and looked up, which is what makes hundreds of thousands of edge pixels cheap.
-    """
-    small_h, small_w, channels = fields.shape
-    return _Taps.at(ys, xs, (height, width), (small_h, small_w)).sample(fields.reshape(-1, channels))
-
-
 def _taps(size_out: int, size_in: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per output pixel: the two input samples either side of its centre and the weight of the second."""
     pos = np.clip((np.arange(size_out) + 0.5) * (size_in / size_out) - 0.5, 0.0, size_in - 1.0)
@@ -466,37 +450,15 @@ def _backdrop_grid(coeffs: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarr
     return image
 
 
-def backdrop_distance(pixels: np.ndarray, coeffs: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Euclidean RGB distance from the fitted backdrop, in 0..1 (1 = 255 levels).
-
-    `pixels` is (N, 3) with positions u, v of length N, or (H, W, 3) with u of length W and v of length H.
-    """
-    if pixels.ndim == 3:
-        behind = _backdrop_grid(coeffs, u, v)
-    else:
-        behind = backdrop_colour(coeffs, u, v)
+def backdrop_distance(pixels: np.ndarray, behind: np.ndarray) -> np.ndarray:
+    """Euclidean RGB distance of each pixel from the backdrop behind it (same shape, float32), in 0..1 (1 = 255)."""
     diff = pixels.astype(np.float32) - behind
     return np.minimum(np.sqrt(np.einsum("...k,...k->...", diff, diff)) / 255.0, 1.0).astype(np.float32)
 
 
-def sample_bilinear(image: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
-    """Bilinear samples of a 2-D float map at fractional (ys, xs), clamped to the map."""
-    height, width = image.shape
-    ys = np.clip(ys, 0.0, height - 1.0)
-    xs = np.clip(xs, 0.0, width - 1.0)
-    y0 = np.minimum(ys.astype(np.int32), height - 2) if height > 1 else np.zeros(len(ys), np.int32)
-    x0 = np.minimum(xs.astype(np.int32), width - 2) if width > 1 else np.zeros(len(xs), np.int32)
-    fy = (ys - y0).astype(np.float32)
-    fx = (xs - x0).astype(np.float32)
-    y1 = np.minimum(y0 + 1, height - 1)
-    x1 = np.minimum(x0 + 1, width - 1)
-    top = image[y0, x0] * (1 - fx) + image[y0, x1] * fx
-    bottom = image[y1, x0] * (1 - fx) + image[y1, x1] * fx
-    return (top * (1 - fy) + bottom * fy).astype(np.float32)
-
-
 def box_mean(image: np.ndarray, radius: int) -> np.ndarray:
-    """box_blur for small float32 maps in 0..1: float32 sums, no float64 copy (maps here are under 1 MP).
+    """Mean over a (2r+1)^2 window, edges replicated, for small float32 maps in 0..1 (summed-area table, float32
+    sums, no float64 copy: the maps here are under 1 MP).
 
     `image` is (H, W) or a stack (K, H, W) of maps, each blurred on its own.
     """
@@ -519,22 +481,10 @@ def _basis(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     return np.stack([np.ones_like(u), u, v, u * u, v * v, u * v], axis=-1)
 
 
-
 def upscale_mask(mask: np.ndarray, width: int, height: int) -> np.ndarray:
     """Float mask to (height, width), bilinear: smooth, and never overshoots like Lanczos does."""
     image = Image.fromarray(mask.astype(np.float32), mode="F")
     return np.clip(np.asarray(image.resize((width, height), Image.Resampling.BILINEAR)), 0.0, 1.0)
-
-
-def sharpen_edge(soft: np.ndarray, *, scale: float) -> np.ndarray:
-    """A contrast curve around 0.5 so the uncertain band is about EDGE_WIDTH_PX wide at full size.
-
-    The 0.5 contour stays where the model put it; only the ramp across it gets steeper. `scale` is full size
-    over model size: the band the model drew is about 2 model pixels, i.e. 2 * scale full-size pixels.
-    """
-    gain = max(1.0, 2.0 * scale / EDGE_WIDTH_PX)
-    t = np.clip((soft - 0.5) * gain + 0.5, 0.0, 1.0)
-    return (t * t * (3.0 - 2.0 * t)).astype(np.float32)  # smoothstep: no kink at the ends of the ramp
 
 
 def remove_islands(mask: np.ndarray) -> np.ndarray:
@@ -656,42 +606,6 @@ def clear_background_holes(
     return np.where(clear, 0.0, alpha).astype(np.float32)
 
 
-def trim_edge_halo(
-    rgb: np.ndarray, alpha: np.ndarray, soft: np.ndarray, background: np.ndarray
-) -> np.ndarray:
-    """Lower alpha where an edge pixel is really backdrop: the white fringe rembg leaves around products.
-
-    Within the model's uncertain band, each pixel's colour is projected on the line from the backdrop colour
-    to the local product colour (the mean of nearby sure-product pixels); the position on that line is a
-    colour-based alpha. Alpha is only ever lowered to it, never raised, and only where product and backdrop
-    differ clearly (HALO_MIN_CONTRAST): a white product on white has no line to project on.
-    """
-    band = (soft > 0.02) & (soft < HALO_SURE) & (alpha > 0.0)
-    if not band.any():
-        return alpha
-    rows = np.flatnonzero(band.any(axis=1))
-    cols = np.flatnonzero(band.any(axis=0))
-    radius = HALO_WINDOW
-    top, bottom = max(0, rows[0] - radius), min(rgb.shape[0], rows[-1] + radius + 1)
-    left, right = max(0, cols[0] - radius), min(rgb.shape[1], cols[-1] + radius + 1)
-    image = rgb[top:bottom, left:right].astype(np.float32) - background
-    sure = (soft[top:bottom, left:right] >= HALO_SURE).astype(np.float32)
-    weight = box_blur(sure, radius)
-    # Only at a real product/backdrop edge: the window must also hold pixels the model calls backdrop.
-    # A white panel on a red shoe sits in a band of doubt with no backdrop near it and is left alone.
-    outside = box_blur((soft[top:bottom, left:right] <= 0.02).astype(np.float32), radius)
-    local = box_blur(image * sure[..., None], radius) / np.maximum(weight, 1e-6)[..., None]
-    contrast = np.einsum("ijk,ijk->ij", local, local)
-    projected = np.einsum("ijk,ijk->ij", image, local) / np.maximum(contrast, 1e-6)
-    usable = (
-        band[top:bottom, left:right] & (weight > 0.02) & (outside > 0.02) & (contrast > HALO_MIN_CONTRAST**2)
-    )
-    trimmed = alpha.copy()
-    crop = trimmed[top:bottom, left:right]
-    crop[usable] = np.minimum(crop[usable], np.clip(projected[usable], 0.0, 1.0))
-    return trimmed
-
-
 def box_count(image: np.ndarray, radius: int) -> np.ndarray:
     """Sum over a (2r+1)^2 window, edges replicated, of a boolean or small-integer 2-D map, in int32.
 
@@ -703,18 +617,6 @@ def box_count(image: np.ndarray, radius: int) -> np.ndarray:
     rows = np.concatenate([rows[size - 1 : size], rows[size:] - rows[:-size]], axis=0)
     cols = np.cumsum(rows, axis=1, dtype=np.int32)
     return np.concatenate([cols[:, size - 1 : size], cols[:, size:] - cols[:, :-size]], axis=1)
-
-
-def box_blur(image: np.ndarray, radius: int) -> np.ndarray:
-    """Mean over a (2r+1)^2 window, edges replicated; summed-area table, so cost does not grow with r."""
-    pad = [(radius + 1, radius), (radius + 1, radius)] + [(0, 0)] * (image.ndim - 2)
-    table = np.pad(image.astype(np.float64), pad, mode="edge")
-    table[0] = 0.0
-    table[:, 0] = 0.0
-    table = table.cumsum(axis=0).cumsum(axis=1)
-    size = 2 * radius + 1
-    total = table[size:, size:] - table[:-size, size:] - table[size:, :-size] + table[:-size, :-size]
-    return (total / (size * size)).astype(np.float32)
 
 
 # -- confidence -------------------------------------------------------------------------------------------
