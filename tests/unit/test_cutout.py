@@ -21,8 +21,6 @@ from packshot.cutout import (
     backdrop_distance,
     backdrop_image,
     border_colour,
-    box_count,
-    box_mean,
     chroma_distance,
     claim_coloured,
     claim_tinted,
@@ -36,7 +34,6 @@ from packshot.cutout import (
     file_pixels,
     fill_enclosed_product,
     fit_backdrop,
-    label_components,
     refine_alpha,
     remove_islands,
     rgba_png_bytes,
@@ -61,22 +58,6 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
 
 
 # -- refinement on synthetic arrays -----------------------------------------------------------------------
-
-
-def test_components_touching_at_a_corner_are_one_component() -> None:
-    binary = np.zeros((6, 6), bool)
-    binary[1, 1] = binary[2, 2] = True  # diagonal neighbours
-    binary[4, 4:6] = True
-    labels, count = label_components(binary)
-    assert count == 2
-    assert labels[1, 1] == labels[2, 2] != labels[4, 4]
-
-
-def test_a_u_shape_is_one_component_although_its_arms_meet_late() -> None:
-    binary = np.zeros((5, 7), bool)
-    binary[0:4, 1] = binary[0:4, 5] = True
-    binary[4, 1:6] = True
-    assert label_components(binary)[1] == 1
 
 
 def test_a_small_speck_far_from_the_product_is_removed() -> None:
@@ -340,26 +321,6 @@ def test_a_missing_model_stops_a_process_pool_before_any_file_is_written(tmp_pat
 
 
 # -- full-resolution refinement ---------------------------------------------------------------------------
-
-
-def window_sum(image: np.ndarray, radius: int) -> np.ndarray:
-    """The (2r+1)^2 window sum at each pixel, edges replicated, one window at a time (the slow, obvious way)."""
-    padded = np.pad(image.astype(np.float64), radius, mode="edge")
-    size = 2 * radius + 1
-    height, width = image.shape
-    return np.array([[padded[y : y + size, x : x + size].sum() for x in range(width)] for y in range(height)])
-
-
-def test_box_mean_is_the_window_mean_with_edges_replicated() -> None:
-    image = np.random.default_rng(3).random((30, 40)).astype(np.float32)
-    assert np.allclose(box_mean(image, 3), window_sum(image, 3) / 49, atol=1e-5)
-
-
-def test_box_count_is_the_exact_window_sum_with_edges_replicated() -> None:
-    binary = np.random.default_rng(5).random((23, 31)) > 0.4
-    for radius in (1, 4):
-        assert box_count(binary, radius).dtype == np.int32
-        assert np.array_equal(box_count(binary, radius), window_sum(binary, radius).astype(np.int32))
 
 
 def test_the_backdrop_image_is_the_fitted_quadratic_at_pixel_centres() -> None:

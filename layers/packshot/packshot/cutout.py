@@ -12,6 +12,16 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from packshot.imaging.channels import channel_max
+from packshot.imaging.masks import (
+    backdrop_grid,
+    bounding_box,
+    box_count,
+    box_mean,
+    erode3,
+    label_components,
+    quadratic_basis,
+)
 from packshot.models.base import ModelOutput, SegmentationModel
 
 logger = logging.getLogger(__name__)
@@ -154,7 +164,7 @@ def claim_tinted(rgb: np.ndarray, soft: np.ndarray, distance: np.ndarray, behind
     puts at 0.5 or more (so not an edge mixture), TINT_DISTANCE from the backdrop and TINT_CHROMA away from its
     hue (so never a shadow, which is the backdrop darker) is product.
     """
-    inside = _erode3(soft >= 0.5) & (soft < 1.0) & (distance >= TINT_DISTANCE)
+    inside = erode3(soft >= 0.5) & (soft < 1.0) & (distance >= TINT_DISTANCE)
     return _claim_by_chroma(rgb, soft, behind, inside, TINT_CHROMA)
 
 
@@ -251,8 +261,8 @@ def refine_alpha(
     # at working size and stretched by whole-row copies, so no full-frame float map is ever made.
     rows = _owners(height, small_h)
     cols = _owners(width, small_w)
-    sure_in = _erode3(soft_small > 1.0 - BAND_LOW / 255.0)
-    sure_out = _erode3(soft_small < BAND_LOW / 255.0)
+    sure_in = erode3(soft_small > 1.0 - BAND_LOW / 255.0)
+    sure_out = erode3(soft_small < BAND_LOW / 255.0)
     unsure = ~(sure_in | sure_out)
     alpha = _stretch(sure_in.view(np.uint8) * np.uint8(255), rows, cols)
     ys, xs = _stretched_pixels(unsure, rows, cols)
@@ -305,18 +315,6 @@ def _stretched_pixels(small: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> 
     starts = np.cumsum(counts) - counts
     step = np.arange(int(counts.sum())) - np.repeat(starts, counts)  # 0..rows-1 within each pair
     return np.repeat(first_row[small_rows], counts) + step, np.repeat(xs, counts)
-
-
-def _channel_max(diff: np.ndarray) -> np.ndarray:
-    """Per-pixel maximum over the last axis of an (..., 3) array: ndarray.max(axis=-1) is 5-20x slower."""
-    return np.maximum(np.maximum(diff[..., 0], diff[..., 1]), diff[..., 2])
-
-
-def _erode3(mask: np.ndarray) -> np.ndarray:
-    """True where the whole 3x3 neighbourhood is True (the border replicated), by shifted ANDs."""
-    padded = np.pad(mask, 1, mode="edge")
-    across = padded[:, :-2] & padded[:, 1:-1] & padded[:, 2:]
-    return across[:-2] & across[1:-1] & across[2:]
 
 
 @dataclass(frozen=True)
@@ -413,7 +411,7 @@ def fit_backdrop(rgb_small: np.ndarray, sure_background: np.ndarray) -> np.ndarr
         return coeffs
     step = max(1, len(ys) // 5000)  # six coefficients: 5000 points fit them to a fraction of a level
     ys, xs = ys[::step], xs[::step]
-    basis = _basis((xs + 0.5) / width, (ys + 0.5) / height)
+    basis = quadratic_basis((xs + 0.5) / width, (ys + 0.5) / height)
     # Normal equations in float64: six unknowns on [0, 1] coordinates are well conditioned, and a 6x6 solve
     # does not wake the BLAS thread pool the way lstsq's SVD does (8 ms instead of 0.1 on a busy host).
     basis64 = basis.astype(np.float64)
@@ -427,58 +425,18 @@ def fit_backdrop(rgb_small: np.ndarray, sure_background: np.ndarray) -> np.ndarr
 
 def backdrop_colour(coeffs: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     """The fitted backdrop's RGB at normalised positions (u across, v down, both 0..1)."""
-    return _basis(u, v) @ coeffs
+    return quadratic_basis(u, v) @ coeffs
 
 
 def backdrop_image(coeffs: np.ndarray, width: int, height: int) -> np.ndarray:
-    """The fitted backdrop as a (height, width, 3) float32 image, sampled at pixel centres.
-
-    The quadratic separates into a column term, a row term and u * v, so the frame costs three broadcast
-    additions instead of a (H * W, 6) basis and a matrix product.
-    """
-    return _backdrop_grid(coeffs, (np.arange(width) + 0.5) / width, (np.arange(height) + 0.5) / height)
-
-
-def _backdrop_grid(coeffs: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    u = np.asarray(u, np.float32)
-    v = np.asarray(v, np.float32)
-    coeffs = np.asarray(coeffs, np.float32)
-    across = coeffs[0] + u[:, None] * coeffs[1] + (u * u)[:, None] * coeffs[3]  # (W, 3)
-    down = v[:, None] * coeffs[2] + (v * v)[:, None] * coeffs[4]  # (H, 3)
-    image = down[:, None, :] + across[None, :, :]
-    image += v[:, None, None] * (u[:, None] * coeffs[5])[None, :, :]
-    return image
+    """The fitted backdrop as a (height, width, 3) float32 image, sampled at pixel centres."""
+    return backdrop_grid(coeffs, (np.arange(width) + 0.5) / width, (np.arange(height) + 0.5) / height)
 
 
 def backdrop_distance(pixels: np.ndarray, behind: np.ndarray) -> np.ndarray:
     """Euclidean RGB distance of each pixel from the backdrop behind it (same shape, float32), in 0..1 (1 = 255)."""
     diff = pixels.astype(np.float32) - behind
     return np.minimum(np.sqrt(np.einsum("...k,...k->...", diff, diff)) / 255.0, 1.0).astype(np.float32)
-
-
-def box_mean(image: np.ndarray, radius: int) -> np.ndarray:
-    """Mean over a (2r+1)^2 window, edges replicated, for small float32 maps in 0..1 (summed-area table, float32
-    sums, no float64 copy: the maps here are under 1 MP).
-
-    `image` is (H, W) or a stack (K, H, W) of maps, each blurred on its own.
-    """
-    pad = [(0, 0)] * (image.ndim - 2) + [(radius + 1, radius), (radius + 1, radius)]
-    table = np.pad(image.astype(np.float32), pad, mode="edge")
-    table[..., 0, :] = 0.0
-    table[..., :, 0] = 0.0
-    np.cumsum(table, axis=-2, out=table)
-    np.cumsum(table, axis=-1, out=table)
-    size = 2 * radius + 1
-    total = (
-        table[..., size:, size:] - table[..., :-size, size:] - table[..., size:, :-size] + table[..., :-size, :-size]
-    )
-    return total / float(size * size)
-
-
-def _basis(u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    u = np.asarray(u, np.float32)
-    v = np.asarray(v, np.float32)
-    return np.stack([np.ones_like(u), u, v, u * u, v * v, u * v], axis=-1)
 
 
 def upscale_mask(mask: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -496,60 +454,18 @@ def remove_islands(mask: np.ndarray) -> np.ndarray:
     mass = np.bincount(labels.ravel(), weights=mask.ravel(), minlength=count + 1)
     mass[0] = 0.0
     main = int(np.argmax(mass))
-    main_box = _bbox(labels == main)
+    main_box = bounding_box(labels == main)
     gap_min = ISLAND_MIN_GAP * max(mask.shape)
     keep = np.ones(count + 1, dtype=bool)
     keep[0] = True
     for index in range(1, count + 1):
         if index == main or mass[index] >= ISLAND_MAX_SHARE * mass[main]:
             continue
-        if _box_gap(_bbox(labels == index), main_box) > gap_min:
+        if _box_gap(bounding_box(labels == index), main_box) > gap_min:
             keep[index] = False
     if keep.all():
         return mask
     return np.where(keep[labels], mask, 0.0).astype(np.float32)
-
-
-def label_components(binary: np.ndarray) -> tuple[np.ndarray, int]:
-    """8-connected component labels (1..n, 0 = background) without scipy: union-find over row runs.
-
-    Works on runs rather than pixels, so a 320 px mask costs a few thousand Python steps, not 100,000.
-    """
-    height, width = binary.shape
-    padded = np.zeros((height, width + 2), dtype=np.int8)
-    padded[:, 1:-1] = binary
-    edges = np.diff(padded, axis=1)
-    run_rows, run_starts = np.nonzero(edges == 1)
-    _, run_ends = np.nonzero(edges == -1)  # exclusive ends; nonzero is row-major, so they pair up
-    parent = list(range(len(run_rows)))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    row_first = np.searchsorted(run_rows, np.arange(height + 1))
-    for row in range(1, height):
-        a, a_end = int(row_first[row - 1]), int(row_first[row])
-        b, b_end = int(row_first[row]), int(row_first[row + 1])
-        # Two pointers over the previous and current row's runs; diagonal contact counts (8-connected).
-        while a < a_end and b < b_end:
-            if run_starts[a] <= run_ends[b] and run_starts[b] <= run_ends[a]:
-                root_a, root_b = find(a), find(b)
-                if root_a != root_b:
-                    parent[max(root_a, root_b)] = min(root_a, root_b)
-            if run_ends[a] < run_ends[b]:
-                a += 1
-            else:
-                b += 1
-    labels = np.zeros((height, width), dtype=np.int32)
-    ids: dict[int, int] = {}
-    for i in range(len(run_rows)):
-        root = find(i)
-        label = ids.setdefault(root, len(ids) + 1)
-        labels[run_rows[i], run_starts[i] : run_ends[i]] = label
-    return labels, len(ids)
 
 
 def border_colour(rgb: np.ndarray) -> np.ndarray:
@@ -593,7 +509,7 @@ def clear_background_holes(
     # Distance first, then blur the one-channel map: a third of the work of blurring RGB, and the blur
     # still averages sensor noise away (mean |noise| is ~1 level, far under the tolerance).
     diff = np.abs(crop - np.round(behind).astype(np.int16))
-    distance = _channel_max(diff)
+    distance = channel_max(diff)
     like_backdrop = box_count(distance, 1) <= HOLE_COLOUR_TOLERANCE * 9
     window = (2 * radius + 1) ** 2
     core = box_count(like_backdrop, radius) == window  # erosion: the whole window is backdrop
@@ -604,19 +520,6 @@ def clear_background_holes(
     if not clear.any():
         return alpha
     return np.where(clear, 0.0, alpha).astype(np.float32)
-
-
-def box_count(image: np.ndarray, radius: int) -> np.ndarray:
-    """Sum over a (2r+1)^2 window, edges replicated, of a boolean or small-integer 2-D map, in int32.
-
-    Integer sums are exact (float32 sums lose levels past 2^24), so thresholds on them cannot flicker.
-    """
-    padded = np.pad(image.astype(np.int32), radius, mode="edge")
-    size = 2 * radius + 1
-    rows = np.cumsum(padded, axis=0, dtype=np.int32)
-    rows = np.concatenate([rows[size - 1 : size], rows[size:] - rows[:-size]], axis=0)
-    cols = np.cumsum(rows, axis=1, dtype=np.int32)
-    return np.concatenate([cols[:, size - 1 : size], cols[:, size:] - cols[:, :-size]], axis=1)
 
 
 # -- confidence -------------------------------------------------------------------------------------------
@@ -633,7 +536,7 @@ def measure(rgb: np.ndarray, output: ModelOutput, mask: np.ndarray, support: flo
     uncertain = float(((mask > 0.1) & (mask < 0.9)).sum())
     band_width = uncertain / max(outline_length(inside), 1)
     # A simple background model: anything clearly unlike the border colour is "something".
-    distinct = _channel_max(np.abs(small - border_colour(small.astype(np.uint8)))) > 24.0
+    distinct = channel_max(np.abs(small - border_colour(small.astype(np.uint8)))) > 24.0
     union = int((inside | distinct).sum())
     agreement = float((inside & distinct).sum()) / union if union else 0.0
     return Signals(
@@ -673,12 +576,6 @@ def confidence(signals: Signals) -> float:
 
 def _ramp(value: float, low: float, high: float) -> float:
     return float(np.clip((value - low) / (high - low), 0.0, 1.0))
-
-
-def _bbox(binary: np.ndarray) -> tuple[int, int, int, int]:
-    rows = np.flatnonzero(binary.any(axis=1))
-    cols = np.flatnonzero(binary.any(axis=0))
-    return int(rows[0]), int(rows[-1]), int(cols[0]), int(cols[-1])
 
 
 def _box_gap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
