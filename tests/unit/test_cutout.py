@@ -13,10 +13,6 @@ from packshot.cutout import (
     Band,
     Cutout,
     Signals,
-    _owners,
-    _stretch,
-    _stretched_pixels,
-    _Taps,
     backdrop_colour,
     backdrop_distance,
     backdrop_image,
@@ -39,6 +35,7 @@ from packshot.cutout import (
     rgba_png_bytes,
     write_rgba_png,
 )
+from packshot.cutout.refinement import _owners, _stretch, _stretched_pixels, _Taps
 from packshot.models import SegmentationModel, load_model
 
 REPO = Path(__file__).resolve().parents[2]
