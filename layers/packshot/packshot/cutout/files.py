@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from packshot.atomic import write_atomically
 from packshot.cutout.recipe import Cutout, cut_out
 from packshot.models.base import SegmentationModel
 
@@ -36,20 +36,9 @@ def rgba_png_bytes(rgb: np.ndarray, alpha: np.ndarray) -> bytes:
 
 def write_rgba_png(rgb: np.ndarray, alpha: np.ndarray, path: Path) -> None:
     """Write the RGBA PNG atomically: a reader never sees half a file."""
-    data = rgba_png_bytes(rgb, alpha)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile(
-        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False
-    )
-    try:
-        with handle:
-            handle.write(data)
-        os.chmod(handle.name, 0o644)
-        os.replace(handle.name, path)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
+    # Not synced to disk (durable=False): a cutout is remade from its photo by running again, and a sync per
+    # photo would hold up a folder of them.
+    write_atomically(rgba_png_bytes(rgb, alpha), path, durable=False)
 
 
 def decode_rgb(path: Path) -> np.ndarray:
