@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +31,6 @@ from packshot.cutout import (
     fit_backdrop,
     refine_alpha,
     remove_islands,
-    rgba_png_bytes,
     write_rgba_png,
 )
 from packshot.cutout.refinement import _owners, _stretch, _stretched_pixels, _Taps
@@ -196,7 +194,7 @@ def test_an_rgba_png_round_trips_pixels_and_alpha(tmp_path: Path) -> None:
     assert back.shape == (20, 30, 4)
     np.testing.assert_array_equal(back[..., :3], rgb)
     np.testing.assert_array_equal(back[..., 3], alpha)
-    assert Image.open(io.BytesIO(rgba_png_bytes(rgb, alpha))).mode == "RGBA"
+    assert Image.open(tmp_path / "out" / "x.png").mode == "RGBA"
 
 
 def test_a_cutout_file_carries_the_decontaminated_photo_and_nothing_where_it_is_transparent() -> None:
@@ -214,9 +212,10 @@ def test_a_cutout_file_carries_the_decontaminated_photo_and_nothing_where_it_is_
     np.testing.assert_array_equal(without[alpha > 0], rgb[alpha > 0])
 
 
-def test_an_alpha_of_another_size_is_refused() -> None:
-    with pytest.raises(ValueError, match="does not match"):
-        rgba_png_bytes(np.zeros((10, 10, 3), np.uint8), np.zeros((10, 11), np.uint8))
+def test_an_alpha_of_another_size_is_refused_and_nothing_is_written(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="alpha must be uint8"):
+        write_rgba_png(np.zeros((10, 10, 3), np.uint8), np.zeros((10, 11), np.uint8), tmp_path / "x.png")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_decoding_applies_the_exif_orientation(tmp_path: Path) -> None:

@@ -29,7 +29,6 @@ from packshot.cutout.files import (
     cut_out_files,
     decode_rgb,
     file_pixels,
-    rgba_png_bytes,
     usable_cores,
     write_rgba_png,
 )
@@ -65,7 +64,6 @@ __all__ = [
     "outline_length",
     "refine_alpha",
     "remove_islands",
-    "rgba_png_bytes",
     "upscale_mask",
     "usable_cores",
     "write_rgba_png",

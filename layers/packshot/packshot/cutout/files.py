@@ -25,20 +25,17 @@ def file_pixels(rgb: np.ndarray, result: Cutout) -> np.ndarray:
     return pixels * (result.alpha != 0)[..., None]
 
 
-def rgba_png_bytes(rgb: np.ndarray, alpha: np.ndarray) -> bytes:
-    """PNG bytes of the photo with `alpha` as its transparency (the stage files' fast writer, imaging/png.py)."""
+def write_rgba_png(rgb: np.ndarray, alpha: np.ndarray, path: Path) -> None:
+    """Write the photo with `alpha` (uint8) as its transparency, as a PNG, atomically: a reader never sees half a file.
+
+    The stage files' own fast PNG writer (imaging/png.py), imported here: decode.py's codecs are not needed to
+    import the cutout.
+    """
     from packshot.imaging.decode import encode_png
 
-    if alpha.shape != rgb.shape[:2]:
-        raise ValueError(f"alpha {alpha.shape} does not match the image {rgb.shape[:2]}")
-    return encode_png(rgb, alpha.astype(np.uint8))
-
-
-def write_rgba_png(rgb: np.ndarray, alpha: np.ndarray, path: Path) -> None:
-    """Write the RGBA PNG atomically: a reader never sees half a file."""
     # Not synced to disk (durable=False): a cutout is remade from its photo by running again, and a sync per
     # photo would hold up a folder of them.
-    write_atomically(rgba_png_bytes(rgb, alpha), path, durable=False)
+    write_atomically(encode_png(rgb, alpha), path, durable=False)
 
 
 def decode_rgb(path: Path) -> np.ndarray:
