@@ -9,6 +9,7 @@ import pytest
 
 from packshot.imaging.masks import (
     backdrop_grid,
+    block_any,
     box_count,
     box_mean,
     component_areas,
@@ -113,6 +114,17 @@ def test_erosion_keeps_only_pixels_whose_whole_neighbourhood_is_set() -> None:
     eroded = erode3(mask)
     assert eroded[2:5, 2:5].all() and eroded.sum() == 9
     assert erode3(np.ones((3, 3), bool)).all()  # the frame's edge is replicated, not eroded
+
+
+@pytest.mark.parametrize("block", [2, 3, 8])
+def test_block_pooling_marks_each_tile_that_holds_a_pixel_even_a_partial_tile_at_the_edge(block: int) -> None:
+    mask = np.random.default_rng(block).random((19, 26)) < 0.03
+    pooled = block_any(mask, block)
+    tiles = -(-19 // block), -(-26 // block)
+    expected = [[mask[y * block : (y + 1) * block, x * block : (x + 1) * block].any() for x in range(tiles[1])]
+                for y in range(tiles[0])]
+    np.testing.assert_array_equal(pooled, expected)
+    assert block_any(mask, 1) is mask
 
 
 def test_the_frame_strip_is_the_border_px_deep() -> None:

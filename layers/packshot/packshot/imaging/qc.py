@@ -13,7 +13,7 @@ import numpy as np
 
 from packshot.imaging.channels import channel_max, channel_min
 from packshot.imaging.finish import fill_ratio, touches_border, verify_background
-from packshot.imaging.masks import component_areas
+from packshot.imaging.masks import block_any, component_areas
 
 
 @dataclass(frozen=True)
@@ -232,24 +232,8 @@ def _count_specks(solid: np.ndarray) -> int:
     height, width = solid.shape
     factor = max(1, math.ceil(max(height, width) / _LABEL_SIDE))
     limit = max(1.0, _SPECK_SHARE * height * width / factor**2)
-    product = _reduce_any(solid, factor)
-    holes = _reduce_any(~solid, factor)
+    product = block_any(solid, factor)
+    holes = block_any(~solid, factor)
     islands = component_areas(product)
     gaps = component_areas(holes)
     return int(np.count_nonzero(islands < limit) + np.count_nonzero(gaps < limit))
-
-
-def _reduce_any(mask: np.ndarray, factor: int) -> np.ndarray:
-    # "any" pooling keeps a one-pixel speck visible at the reduced size.
-    if factor == 1:
-        return mask
-    height, width = mask.shape
-    pad_h, pad_w = -height % factor, -width % factor
-    padded = np.pad(mask, ((0, pad_h), (0, pad_w)))
-    # OR of the factor^2 strided views: the same as any() over (factor, factor) blocks, 10x faster.
-    pooled = padded[::factor, ::factor].copy()
-    for dy in range(factor):
-        for dx in range(factor):
-            if dy or dx:
-                pooled |= padded[dy::factor, dx::factor]
-    return pooled
