@@ -48,8 +48,8 @@ sys.path[:0] = [str(REPO), str(REPO / "layers" / "packshot")]
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
+from packshot.atomic import write_atomically  # noqa: E402
 from packshot.models.derive import DERIVED_FILENAME, derive  # noqa: E402
-from packshot.models.fetch import write_atomically  # noqa: E402
 from packshot.models.quantized import INT8_FILENAME, INT8_SHA256  # noqa: E402
 from packshot.models.u2net import U2NetPFast  # noqa: E402
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
@@ -13,16 +12,10 @@ from packshot.cutout import (
     Band,
     Cutout,
     Signals,
-    _owners,
-    _stretch,
-    _stretched_pixels,
     backdrop_colour,
     backdrop_distance,
     backdrop_image,
     border_colour,
-    box_blur,
-    box_count,
-    box_mean,
     chroma_distance,
     claim_coloured,
     claim_tinted,
@@ -36,16 +29,11 @@ from packshot.cutout import (
     file_pixels,
     fill_enclosed_product,
     fit_backdrop,
-    label_components,
     refine_alpha,
     remove_islands,
-    rgba_png_bytes,
-    sample_bilinear,
-    sample_fields,
-    sharpen_edge,
-    trim_edge_halo,
     write_rgba_png,
 )
+from packshot.cutout.refinement import _owners, _stretch, _stretched_pixels, _Taps
 from packshot.models import SegmentationModel, load_model
 
 REPO = Path(__file__).resolve().parents[2]
@@ -67,22 +55,6 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
 # -- refinement on synthetic arrays -----------------------------------------------------------------------
 
 
-def test_components_touching_at_a_corner_are_one_component() -> None:
-    binary = np.zeros((6, 6), bool)
-    binary[1, 1] = binary[2, 2] = True  # diagonal neighbours
-    binary[4, 4:6] = True
-    labels, count = label_components(binary)
-    assert count == 2
-    assert labels[1, 1] == labels[2, 2] != labels[4, 4]
-
-
-def test_a_u_shape_is_one_component_although_its_arms_meet_late() -> None:
-    binary = np.zeros((5, 7), bool)
-    binary[0:4, 1] = binary[0:4, 5] = True
-    binary[4, 1:6] = True
-    assert label_components(binary)[1] == 1
-
-
 def test_a_small_speck_far_from_the_product_is_removed() -> None:
     mask = np.zeros((100, 100), np.float32)
     mask[30:70, 30:70] = 1.0
@@ -100,26 +72,11 @@ def test_a_small_part_next_to_the_product_and_a_second_item_are_kept() -> None:
     np.testing.assert_array_equal(remove_islands(mask), mask)
 
 
-def test_the_edge_gets_steeper_but_stays_where_the_model_put_it() -> None:
-    ramp = np.linspace(0.0, 1.0, 101, dtype=np.float32)[None, :]
-    sharp = sharpen_edge(ramp, scale=6.0)
-    assert sharp[0, 50] == pytest.approx(0.5)
-    assert ((sharp > 0.02) & (sharp < 0.98)).sum() < ((ramp > 0.02) & (ramp < 0.98)).sum() / 3
-
-
 def test_the_border_colour_is_the_median_of_the_frame_edge() -> None:
     rgb = np.full((100, 100, 3), (245, 242, 236), np.uint8)
     rgb[40:60, 40:60] = (10, 10, 10)
     rgb[0, :5] = (0, 0, 0)  # a few dust pixels on the border do not move a median
     np.testing.assert_array_equal(border_colour(rgb), [245, 242, 236])
-
-
-def test_box_blur_is_a_window_mean() -> None:
-    image = np.zeros((9, 9), np.float32)
-    image[4, 4] = 9.0
-    blurred = box_blur(image, 1)
-    assert blurred[4, 4] == pytest.approx(1.0) and blurred[3, 3] == pytest.approx(1.0)
-    assert blurred[2, 2] == pytest.approx(0.0)
 
 
 def ring_scene() -> tuple[np.ndarray, np.ndarray]:
@@ -183,8 +140,7 @@ def test_a_cream_surface_the_model_half_saw_is_claimed_but_a_shadow_and_an_edge_
     rgb[:, 20:30] = (205, 205, 205)  # a grey shadow: the backdrop darker, same hue
     soft = np.zeros((20, 40), np.float32)
     soft[:, 0:10], soft[:, 10:30] = 1.0, 0.65
-    distance = backdrop_distance(rgb, np.array([[250.0] * 3] + [[0.0] * 3] * 5, np.float32),
-                                 (np.arange(40) + 0.5) / 40, (np.arange(20) + 0.5) / 20)
+    distance = backdrop_distance(rgb, behind)
     claimed = claim_tinted(rgb, soft, distance, behind)
     assert claimed[10, 15] == 1.0  # inside the cream strip
     assert claimed[10, 25] == pytest.approx(0.65)  # the shadow keeps the model's doubt
@@ -208,16 +164,6 @@ def test_a_thin_white_line_of_print_is_not_a_hole() -> None:
     soft[20:100, 20:100] = 0.7
     alpha = clear_background_holes(rgb, (soft > 0).astype(np.float32), soft, border_colour(rgb))
     assert alpha[59, 60] == 1.0
-
-
-def test_a_white_fringe_outside_a_dark_product_is_trimmed() -> None:
-    rgb = np.full((80, 80, 3), 255, np.uint8)
-    rgb[:, :40] = (20, 40, 120)  # product on the left, backdrop on the right
-    soft = np.clip((44 - np.arange(80)) / 8 + 0.5, 0, 1).astype(np.float32)[None, :].repeat(80, 0)
-    alpha = sharpen_edge(soft, scale=1.0)
-    assert alpha[40, 42] > 0.5  # the model's edge is 2-4 px too far out: a white halo
-    trimmed = trim_edge_halo(rgb, alpha, soft, border_colour(rgb))
-    assert trimmed[40, 42] < 0.05 and trimmed[40, 30] == alpha[40, 30]
 
 
 def test_confidence_is_zero_when_the_model_output_has_no_range() -> None:
@@ -248,7 +194,7 @@ def test_an_rgba_png_round_trips_pixels_and_alpha(tmp_path: Path) -> None:
     assert back.shape == (20, 30, 4)
     np.testing.assert_array_equal(back[..., :3], rgb)
     np.testing.assert_array_equal(back[..., 3], alpha)
-    assert Image.open(io.BytesIO(rgba_png_bytes(rgb, alpha))).mode == "RGBA"
+    assert Image.open(tmp_path / "out" / "x.png").mode == "RGBA"
 
 
 def test_a_cutout_file_carries_the_decontaminated_photo_and_nothing_where_it_is_transparent() -> None:
@@ -266,9 +212,10 @@ def test_a_cutout_file_carries_the_decontaminated_photo_and_nothing_where_it_is_
     np.testing.assert_array_equal(without[alpha > 0], rgb[alpha > 0])
 
 
-def test_an_alpha_of_another_size_is_refused() -> None:
-    with pytest.raises(ValueError, match="does not match"):
-        rgba_png_bytes(np.zeros((10, 10, 3), np.uint8), np.zeros((10, 11), np.uint8))
+def test_an_alpha_of_another_size_is_refused_and_nothing_is_written(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="alpha must be uint8"):
+        write_rgba_png(np.zeros((10, 10, 3), np.uint8), np.zeros((10, 11), np.uint8), tmp_path / "x.png")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_decoding_applies_the_exif_orientation(tmp_path: Path) -> None:
@@ -372,19 +319,6 @@ def test_a_missing_model_stops_a_process_pool_before_any_file_is_written(tmp_pat
 # -- full-resolution refinement ---------------------------------------------------------------------------
 
 
-def test_box_mean_matches_box_blur() -> None:
-    image = np.random.default_rng(3).random((30, 40)).astype(np.float32)
-    assert np.allclose(box_mean(image, 3), box_blur(image, 3), atol=1e-5)
-
-
-def test_box_count_is_the_exact_window_sum_with_edges_replicated() -> None:
-    binary = np.random.default_rng(5).random((23, 31)) > 0.4
-    for radius in (1, 4):
-        expected = box_blur(binary.astype(np.float32), radius) * (2 * radius + 1) ** 2
-        assert box_count(binary, radius).dtype == np.int32
-        assert np.array_equal(box_count(binary, radius), np.round(expected).astype(np.int32))
-
-
 def test_the_backdrop_image_is_the_fitted_quadratic_at_pixel_centres() -> None:
     coeffs = np.random.default_rng(6).uniform(-40, 200, (6, 3)).astype(np.float32)
     image = backdrop_image(coeffs, 7, 5)
@@ -395,13 +329,15 @@ def test_the_backdrop_image_is_the_fitted_quadratic_at_pixel_centres() -> None:
     assert np.allclose(image, expected, atol=1e-3)
 
 
-def test_sampled_fields_match_bilinear_sampling_at_each_pixel_centre() -> None:
+def test_edge_pixels_sample_the_working_maps_bilinearly_at_their_centres() -> None:
     fields = np.random.default_rng(7).random((6, 9, 2)).astype(np.float32)
     ys, xs = np.nonzero(np.ones((20, 27), bool))
-    sampled = sample_fields(fields, ys, xs, 20, 27)
-    sy, sx = (ys + 0.5) * (6 / 20) - 0.5, (xs + 0.5) * (9 / 27) - 0.5
+    sampled = _Taps.at(ys, xs, (20, 27), (6, 9)).sample(fields.reshape(-1, 2))
+    # Pillow's bilinear enlargement samples the same pixel centres, with the edges clamped.
     for channel in range(2):
-        assert np.allclose(sampled[:, channel], sample_bilinear(fields[..., channel], sy, sx), atol=1e-5)
+        image = Image.fromarray(fields[..., channel], mode="F")
+        enlarged = np.asarray(image.resize((27, 20), Image.Resampling.BILINEAR))
+        assert np.allclose(sampled[:, channel], enlarged[ys, xs], atol=1e-5)
 
 
 def test_pixels_listed_from_the_working_size_are_those_the_stretched_mask_covers() -> None:
@@ -422,7 +358,7 @@ def test_refinement_decides_only_the_band_and_copies_sure_regions() -> None:
     soft_small[:, 17] = 0.6
     small_rgb = np.asarray(Image.fromarray(rgb).reduce(4))
     coeffs = fit_backdrop(small_rgb, soft_small < 0.02)
-    distance = backdrop_distance(small_rgb, coeffs, (np.arange(40) + 0.5) / 40, (np.arange(20) + 0.5) / 20)
+    distance = backdrop_distance(small_rgb, backdrop_image(coeffs, 40, 20))
     alpha, band = refine_alpha(rgb, soft_small, distance, coeffs, scale=4.0)
     assert (alpha[:, :60] == 255).all() and (alpha[:, 80:] == 0).all()
     assert (alpha[:, 69] >= 250).all() and (alpha[:, 70] <= 5).all()  # the photo's edge, not the mask's
@@ -446,20 +382,12 @@ def test_only_coloured_pixels_the_model_half_saw_are_claimed() -> None:
     assert claimed[0].tolist() == pytest.approx([1.0, 0.01, 0.4, 0.4])
 
 
-def test_bilinear_sampling_interpolates_between_pixels() -> None:
-    grid = np.array([[0.0, 1.0], [2.0, 3.0]], np.float32)
-    values = sample_bilinear(grid, np.array([0.0, 0.5, 1.0]), np.array([0.0, 0.5, 1.0]))
-    assert values.tolist() == pytest.approx([0.0, 1.5, 3.0])
-
-
 def test_the_backdrop_fit_follows_a_studio_gradient() -> None:
     height, width = 60, 80
     rows = np.linspace(200, 250, height, dtype=np.float32)[:, None, None]
     rgb = np.broadcast_to(rows, (height, width, 3)).astype(np.uint8)
     coeffs = fit_backdrop(rgb, np.ones((height, width), bool))
-    u = (np.arange(width) + 0.5) / width
-    v = (np.arange(height) + 0.5) / height
-    assert backdrop_distance(rgb, coeffs, u, v).max() < 2.0 / 255.0
+    assert backdrop_distance(rgb, backdrop_image(coeffs, width, height)).max() < 2.0 / 255.0
 
 
 def test_a_soft_model_edge_becomes_as_crisp_as_the_photo_edge() -> None:
@@ -471,7 +399,7 @@ def test_a_soft_model_edge_becomes_as_crisp_as_the_photo_edge() -> None:
     ramp = np.clip((100 - (np.arange(200) + 0.5)) / 8 + 0.5, 0, 1).astype(np.float32)
     soft_small = np.broadcast_to(ramp, (30, 200)).copy()
     coeffs = fit_backdrop(small_rgb, soft_small < 0.02)
-    distance = backdrop_distance(small_rgb, coeffs, (np.arange(200) + 0.5) / 200, (np.arange(30) + 0.5) / 30)
+    distance = backdrop_distance(small_rgb, backdrop_image(coeffs, 200, 30))
     alpha, band = refine_alpha(rgb, soft_small, distance, coeffs, scale=4.0)
     assert (alpha[:, :396] >= 250).all() and (alpha[:, 404:] <= 5).all()
     assert edge_support(band) > 0.9
@@ -483,7 +411,7 @@ def test_a_white_product_on_white_keeps_the_model_edge_and_has_no_support() -> N
     small = np.clip((90 - (np.arange(width) + 0.5)) / 8 + 0.5, 0, 1).astype(np.float32)
     soft_small = np.broadcast_to(small, (height, width)).copy()
     coeffs = fit_backdrop(rgb, soft_small < 0.02)
-    distance = backdrop_distance(rgb, coeffs, (np.arange(width) + 0.5) / width, (np.arange(height) + 0.5) / height)
+    distance = backdrop_distance(rgb, backdrop_image(coeffs, width, height))
     alpha, band = refine_alpha(rgb, soft_small, distance, coeffs, scale=1.0)
     assert (alpha[:, :85] == 255).all() and (alpha[:, 95:] == 0).all()
     assert edge_support(band) < 0.1

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections import deque
-
 import numpy as np
 import pytest
 
 from packshot.imaging.finish import composite_on_white, crop_to_fill
-from packshot.imaging.qc import QcResult, QcThresholds, _component_areas, score_qc
+from packshot.imaging.qc import QcResult, QcThresholds, score_qc
 
 
 def disc_mask(width: int, height: int, radius: float, soft: float, centre=None) -> np.ndarray:
@@ -177,30 +175,3 @@ def test_rejects_shape_mismatches() -> None:
     rgb, alpha = photo()
     with pytest.raises(ValueError):
         score_qc(rgb, alpha[:-1], rgb, alpha)
-
-
-def _flood_fill_areas(mask: np.ndarray) -> list[int]:
-    seen = np.zeros_like(mask)
-    areas = []
-    for y, x in zip(*np.nonzero(mask), strict=True):
-        if seen[y, x]:
-            continue
-        queue, area = deque([(y, x)]), 0
-        seen[y, x] = True
-        while queue:
-            cy, cx = queue.popleft()
-            area += 1
-            for dy in (-1, 0, 1):
-                for dx in (-1, 0, 1):
-                    ny, nx = cy + dy, cx + dx
-                    if 0 <= ny < mask.shape[0] and 0 <= nx < mask.shape[1] and mask[ny, nx] and not seen[ny, nx]:
-                        seen[ny, nx] = True
-                        queue.append((ny, nx))
-        areas.append(area)
-    return sorted(areas)
-
-
-@pytest.mark.parametrize("seed", range(5))
-def test_component_labelling_matches_a_flood_fill(seed: int) -> None:
-    mask = np.random.default_rng(seed).random((40, 50)) < 0.4
-    assert sorted(_component_areas(mask).astype(int).tolist()) == _flood_fill_areas(mask)

@@ -145,7 +145,7 @@ def measure_gate(rgb: np.ndarray, alpha: np.ndarray) -> GateMeasurement:
     inside = small_alpha >= 0.5
     outside = small_alpha < 0.02
     h, w = inside.shape
-    from packshot.cutout import _backdrop_grid
+    from packshot.imaging.masks import backdrop_grid as _backdrop_grid
 
     behind = _backdrop_grid(coeffs, (np.arange(left, right) + 0.5) / full_w, (np.arange(top, bottom) + 0.5) / full_h)
     smooth = _box3(small)
@@ -402,7 +402,7 @@ def _closed_off(outside: np.ndarray, edges_outside: np.ndarray) -> np.ndarray:
     cannot reach is a hole (only the mask around it: fine) or something the mask missed (edges of the photo
     around it that the mask does not cover). Only regions with such edges on a fifth of their rim count.
     """
-    from packshot.cutout import label_components
+    from packshot.imaging.masks import label_components
 
     walls = _dilate(edges_outside, 1)
     free = outside & ~walls
@@ -446,7 +446,7 @@ def _cut_regions(smooth: np.ndarray, inside: np.ndarray, outside: np.ndarray) ->
     A kept shadow is one shadow, part in the mask and part out, with no edge where the mask ends; a grey
     product touching its own shadow is separated from it by its outline's edge, which `smooth` excludes.
     """
-    from packshot.cutout import label_components
+    from packshot.imaging.masks import label_components
 
     candidate = _open(smooth, 1)
     if not candidate.any():
@@ -465,7 +465,7 @@ def _regions(mask: np.ndarray, factor: int, origin: tuple[int, int]) -> list[lis
 
     `origin` is where the map's (0, 0) lies in the working copy; `factor` scales the working copy to the photo.
     """
-    from packshot.cutout import label_components
+    from packshot.imaging.masks import label_components
 
     labels, count = label_components(mask)
     if count == 0:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,6 +11,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from packshot.adapters.aws import client, error_code, is_transient
+from packshot.atomic import atomic_file
 from packshot.errors import ModelChecksumError, ModelSourceError, TransientStorageError
 from packshot.models.fetch import sha256_of
 from packshot.models.location import S3Location, is_s3_uri, known_sha256, parse_s3_uri, required_sha256
@@ -87,33 +86,22 @@ def _local(path: Path, expected_sha256: str) -> ResolvedModel:
 
 def _download(s3: Any, source: S3Location, target: Path, required: str | None) -> str:
     """Stream the object into a temporary file beside `target`, hash it on the way, keep it only if it verifies."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp", delete=False)
-    try:
-        digest = hashlib.sha256()
-        with handle:
-            try:
-                body = s3.get_object(Bucket=source.bucket, Key=source.key)["Body"]
-                for chunk in iter(lambda: body.read(_CHUNK), b""):
-                    digest.update(chunk)
-                    handle.write(chunk)
-            except (ClientError, BotoCoreError) as exc:
-                raise _translate(exc, source) from exc
-            handle.flush()
-            os.fsync(handle.fileno())
+    digest = hashlib.sha256()
+    # A file that fails to download or to verify never appears under the final name (atomic_file removes it).
+    with atomic_file(target) as handle:
+        try:
+            body = s3.get_object(Bucket=source.bucket, Key=source.key)["Body"]
+            for chunk in iter(lambda: body.read(_CHUNK), b""):
+                digest.update(chunk)
+                handle.write(chunk)
+        except (ClientError, BotoCoreError) as exc:
+            raise _translate(exc, source) from exc
         actual = digest.hexdigest()
         if required is not None and actual != required:
             raise ModelChecksumError(
                 f"{source.uri} has sha256 {actual}, expected {required} ({_origin(source.filename)}): "
                 "upload the intended file there or correct MODEL_SHA256 (template parameter ModelSha256)"
             )
-        # NamedTemporaryFile creates 0600; keep the file readable like fetch.write_atomically does.
-        os.chmod(handle.name, 0o644)
-        # Readers see no file or the whole verified file, never a partial one, even if two processes race.
-        os.replace(handle.name, target)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
     return actual
 
 

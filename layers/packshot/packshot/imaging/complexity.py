@@ -14,6 +14,7 @@ import numpy as np
 from PIL import Image
 
 from packshot.imaging.channels import channel_max
+from packshot.imaging.masks import frame_strip
 
 # Classification runs on a copy this size: enough to see outlines and texture, ~100x less work
 # than a 24 MP frame.
@@ -78,14 +79,7 @@ def classify(rgb: np.ndarray, category: str | None = None, rules: ClassifyRules 
     height, width = small.shape[:2]
 
     strip = max(2, round(0.03 * min(height, width)))
-    border = np.concatenate(
-        [
-            small[:strip].reshape(-1, 3),
-            small[-strip:].reshape(-1, 3),
-            small[strip:-strip, :strip].reshape(-1, 3),
-            small[strip:-strip, -strip:].reshape(-1, 3),
-        ]
-    )
+    border = small[frame_strip(height, width, strip)]
     background = np.median(border, axis=0)
     border_distance = channel_max(np.abs(border - background))
     uniformity = float((border_distance <= _BACKGROUND_TOLERANCE + 4).mean())

