@@ -198,9 +198,9 @@ def every_path(embedded, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Ite
     for name, source in (("box.jpg", "box_on_white.jpg"), ("chain.jpg", "chain_necklace.jpg")):
         (shoot / name).write_bytes((EXAMPLES / source).read_bytes())
     (tmp_path / "plain").mkdir()
-    (tmp_path / "plain" / "mug.jpg").write_bytes((EXAMPLES / "white_mug_on_white.jpg").read_bytes())
+    (tmp_path / "plain" / "white_box.jpg").write_bytes((EXAMPLES / "white_box_on_white.jpg").read_bytes())
     aws.upload([shoot / "manifest.csv"], tmp_path)
-    keys = aws.upload([shoot / "box.jpg", shoot / "chain.jpg", tmp_path / "plain" / "mug.jpg"], tmp_path)
+    keys = aws.upload([shoot / "box.jpg", shoot / "chain.jpg", tmp_path / "plain" / "white_box.jpg"], tmp_path)
     assert aws.wait(keys, timeout_s=300).by_status == {"exported": 1, "needs_review": 2}
 
     # A poison message, delivered twice: a rejected record, then the same record again.
@@ -212,12 +212,12 @@ def every_path(embedded, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Ite
     alice = EmbeddedReviewApi(aws.client("lambda"), aws.physical("ReviewApiFunction"), "alice")
     bob = EmbeddedReviewApi(aws.client("lambda"), aws.physical("ReviewApiFunction"), "bob")
     tasks = {t["members"][0]["name"]: t for t in alice.call({"op": "list"})["tasks"]}
-    # The mug's original is deleted for good while it waits: its review and export must still work.
-    mug = aws.records_by_key()["plain/mug.jpg"]
-    s3.delete_object(Bucket=aws.input_bucket, Key="plain/mug.jpg", VersionId=mug["version_id"])
-    target = alice.call({"op": "upload_url", "task_id": tasks["mug.jpg"]["task_id"]})
+    # The white box (held by the gate) loses its original for good while it waits: review and export still work.
+    held = aws.records_by_key()["plain/white_box.jpg"]
+    s3.delete_object(Bucket=aws.input_bucket, Key="plain/white_box.jpg", VersionId=held["version_id"])
+    target = alice.call({"op": "upload_url", "task_id": tasks["white_box.jpg"]["task_id"]})
     put_presigned(target["url"], corrected_cutout())
-    alice.call({"op": "decide", "task_id": tasks["mug.jpg"]["task_id"], "decision": "corrected",
+    alice.call({"op": "decide", "task_id": tasks["white_box.jpg"]["task_id"], "decision": "corrected",
                 "corrected_cutout_key": target["key"]})
     alice.call({"op": "decide", "task_id": tasks["chain.jpg"]["task_id"], "decision": "approve"})
     assert aws.wait(keys, timeout_s=300).by_status == {"exported": 1, "needs_review": 1, "needs_senior": 1}
