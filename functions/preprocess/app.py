@@ -5,30 +5,14 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from packshot import pipeline
-from packshot.adapters.records import RecordsTable
-from packshot.adapters.s3 import S3Store
-from packshot.config import Settings
-from packshot.observability import emit_stage_metrics
+from packshot import bootstrap, pipeline
 
-logger = Logger()
-tracer = Tracer()
-metrics = Metrics(namespace="Packshot")
-metrics.set_default_dimensions(Stage="preprocess")
-settings = Settings.from_env()
-settings.require("records_table", "work_bucket")
-store = S3Store()
-records = RecordsTable(settings.records_table)
+stage = bootstrap.stage("preprocess", needs=("records_table", "work_bucket"))
 
 
-@metrics.log_metrics
-@tracer.capture_lambda_handler
-@logger.inject_lambda_context(correlation_id_path="image_id")
+@stage.handler(correlation_id_path="image_id")
 def lambda_handler(event: pipeline.PipelineState, context: LambdaContext) -> dict[str, Any]:
     started = time.perf_counter()
-    state = pipeline.preprocess(event, store, records, settings)
-    emit_stage_metrics(metrics, "preprocess", state, started)
-    return dict(state)
+    return stage.finished(pipeline.preprocess(event, stage.store, stage.records, stage.settings), started)

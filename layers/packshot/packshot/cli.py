@@ -9,6 +9,7 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from packshot.errors import MissingExtraError
 from packshot.manifest import MANIFEST_NAMES
 from packshot.status import NO_RECORD
 from packshot.status import Status as RecordStatus
@@ -21,6 +22,9 @@ if TYPE_CHECKING:
     from packshot.local.review_page import ReviewOptions
     from packshot.ports import Record
 
+# The modules of the `local` extra (pyproject.toml) each command imports: moto with its server (flask) and its
+# Step Functions interpreter (antlr4), and jinja2 for the report and the review page.
+LOCAL_EXTRA_MODULES = {"run": ("moto", "flask", "antlr4", "jinja2"), "review": ("jinja2",)}
 # What `packshot cutout DIR` picks from a folder (`packshot run` uploads every file and lets the pipeline judge).
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".tif", ".tiff", ".webp", ".heic", ".heif", ".hif",
                   ".cr2", ".cr3", ".nef", ".arw", ".dng", ".kdc", ".raf", ".orf", ".rw2", ".pef"}
@@ -88,6 +92,12 @@ def main(argv: list[str] | None = None) -> int:
                      help="onnxruntime threads per process (default: the cores left per process, at least 1)")
 
     args = parser.parse_args(argv)
+    if args.command in LOCAL_EXTRA_MODULES:
+        try:
+            require_local_extra(args.command)
+        except MissingExtraError as exc:
+            print(f"packshot: {exc.reason}", file=sys.stderr)
+            return 2
     if args.command == "run":
         from packshot.local.review_page import ReviewOptions
         from packshot.review import canonical_principal
@@ -113,6 +123,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in ("status", "redrive"):
         return operations_command(args.command, args.stack, args.region)
     return cutout_command(args.inputs, args.out, args.model, args.model_path, args.threads, args.workers)
+
+
+def require_local_extra(command: str) -> None:
+    """Stop before `command` starts when the modules of the `local` extra it needs are not installed."""
+    import importlib.util
+
+    missing = [module for module in LOCAL_EXTRA_MODULES[command] if importlib.util.find_spec(module) is None]
+    if missing:
+        raise MissingExtraError(f"`packshot {command}` needs the `local` extra, which a plain install leaves out "
+                                f"(missing: {', '.join(missing)}); install it with: pip install 'packshot[local]' "
+                                "(in a clone of packshot: pip install -e '.[local]')")
 
 
 def _reviewer_arguments(parser: argparse.ArgumentParser) -> None:

@@ -67,6 +67,10 @@ class ConfigurationError(PackshotError):
     """A setting is missing or has a value we cannot use."""
 
 
+class MissingExtraError(ConfigurationError):
+    """A command needs an optional part of packshot that is not installed; the reason names the pip command."""
+
+
 class MetadataTooLargeError(ImageRejectedError):
     """A metadata field (from the manifest or the object) is longer than any product field can be."""
 
