@@ -44,7 +44,7 @@ EXAMPLES = REPO / "examples"
 def u2netp() -> SegmentationModel:
     path = REPO / "models" / "u2netp.onnx"
     if not path.is_file():
-        pytest.fail(f"{path} is missing: run `make model` (python -m packshot.models.fetch) first")
+        pytest.fail(f"{path} is missing: run `make setup` (python -m packshot.models.fetch) first")
     return load_model("u2netp", path, threads=2)  # checks the sha256 too
 
 

@@ -61,7 +61,7 @@ def test_a_file_with_another_checksum_is_rejected_with_what_to_do(tmp_path: Path
     path.write_bytes(PAYLOAD + b"x")
     with pytest.raises(ModelError) as error:
         verify_model_file(path, sha(PAYLOAD))
-    assert "sha256" in error.value.reason and "make model" in error.value.reason
+    assert "sha256" in error.value.reason and "make setup" in error.value.reason
 
 
 def test_a_truncated_file_is_rejected_by_its_size(tmp_path: Path) -> None:
@@ -72,7 +72,7 @@ def test_a_truncated_file_is_rejected_by_its_size(tmp_path: Path) -> None:
 
 
 def test_a_missing_file_is_reported_with_how_to_fetch_it(tmp_path: Path) -> None:
-    with pytest.raises(ModelError, match="missing.*make model"):
+    with pytest.raises(ModelError, match="missing.*make setup"):
         verify_model_file(tmp_path / "absent.onnx", sha(PAYLOAD))
 
 

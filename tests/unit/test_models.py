@@ -29,7 +29,7 @@ IMAGENET_STD = np.array([0.229, 0.224, 0.225])
 def u2netp() -> SegmentationModel:
     path = REPO / "models" / "u2netp.onnx"
     if not path.is_file():
-        pytest.fail(f"{path} is missing: run `make model` (python -m packshot.models.fetch) first")
+        pytest.fail(f"{path} is missing: run `make setup` (python -m packshot.models.fetch) first")
     return load_model("u2netp", path, threads=2)  # checks the sha256 too
 
 
@@ -116,7 +116,7 @@ def test_s3_model_paths_are_refused_with_what_to_do_instead() -> None:
 
 
 def test_a_missing_model_file_tells_to_run_make_model(tmp_path: Path) -> None:
-    with pytest.raises(ModelError, match="make model"):
+    with pytest.raises(ModelError, match="make setup"):
         load_model("u2net", tmp_path / "u2net.onnx")
 
 

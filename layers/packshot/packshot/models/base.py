@@ -53,7 +53,7 @@ class SegmentationModel:
             verify_model_file(self.path, expected_sha256)
         elif not self.path.is_file():
             raise ModelError(
-                f"model file {self.path} is missing: run `make model` (python -m packshot.models.fetch) "
+                f"model file {self.path} is missing: run `make setup` (python -m packshot.models.fetch) "
                 "or set PACKSHOT_MODEL_PATH to an existing file"
             )
         self._session = _create_session(self.path, threads)
@@ -136,5 +136,5 @@ def _create_session(path: Path, threads: int) -> onnxruntime.InferenceSession:
     except Exception as exc:  # onnxruntime raises its own untyped errors for unreadable graphs
         raise ModelError(
             f"{path} is not a model onnxruntime can load ({type(exc).__name__}: {str(exc)[:200]}); "
-            "delete it and run `make model` again"
+            "delete it and run `make setup` again"
         ) from exc

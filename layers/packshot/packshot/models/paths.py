@@ -35,7 +35,7 @@ def default_model_path(filename: str = DEFAULT_MODEL_FILENAME) -> Path:
 
     Order: $PACKSHOT_MODEL_PATH; $PACKSHOT_MODEL_DIR/u2netp.onnx; <repo>/models/u2netp.onnx if present;
     /opt/models/u2netp.onnx if present. When none exists the first candidate is returned anyway, so the
-    error raised on loading names the place where `make model` would put the file.
+    error raised on loading names the place where `make setup` would put the file.
     """
     env = os.environ.get("PACKSHOT_MODEL_PATH")
     if env:
