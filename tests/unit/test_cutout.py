@@ -1,4 +1,4 @@
-"""The cutout core: refinement steps on small synthetic arrays, then u2netp on whole photos."""
+"""The cutout core: refinement steps on small synthetic arrays, then the shipped model on whole photos."""
 
 from __future__ import annotations
 
@@ -41,11 +41,16 @@ EXAMPLES = REPO / "examples"
 
 
 @pytest.fixture(scope="module")
-def u2netp() -> SegmentationModel:
-    path = REPO / "models" / "u2netp.onnx"
-    if not path.is_file():
+def shipped() -> SegmentationModel:
+    """The model the pipeline ships with (the default of Settings), not its float parent: what users run."""
+    from packshot.config import Settings
+    from packshot.models.registry import default_path_for
+
+    name = Settings().model_name
+    path = default_path_for(name)
+    if not Path(path).is_file():
         pytest.fail(f"{path} is missing: run `make setup` (python -m packshot.models.fetch) first")
-    return load_model("u2netp", path, threads=2)  # checks the sha256 too
+    return load_model(name, path, threads=2)  # checks the sha256 too
 
 
 def iou(a: np.ndarray, b: np.ndarray) -> float:
@@ -234,37 +239,37 @@ def test_decoding_puts_transparency_on_white(tmp_path: Path) -> None:
 # -- with the real model ----------------------------------------------------------------------------------
 
 
-def test_a_clean_product_on_white_is_cut_out_with_high_confidence(u2netp: SegmentationModel) -> None:
+def test_a_clean_product_on_white_is_cut_out_with_high_confidence(shipped: SegmentationModel) -> None:
     rgb = decode_rgb(EXAMPLES / "box_on_white.jpg")
     truth = np.asarray(Image.open(EXAMPLES / "masks" / "box_on_white.png")) >= 128
-    result = cut_out(rgb, u2netp)
-    assert isinstance(result, Cutout) and result.model == "u2netp"
+    result = cut_out(rgb, shipped)
+    assert isinstance(result, Cutout) and result.model == shipped.name
     assert result.alpha.shape == rgb.shape[:2] and result.alpha.dtype == np.uint8
     assert result.confidence > 0.8
     assert iou(result.alpha >= 128, truth) > 0.98
 
 
-def test_the_hole_in_a_mug_handle_is_transparent(u2netp: SegmentationModel) -> None:
+def test_the_hole_in_a_mug_handle_is_transparent(shipped: SegmentationModel) -> None:
     rgb = decode_rgb(EXAMPLES / "mug_with_handle.jpg")
     truth = np.asarray(Image.open(EXAMPLES / "masks" / "mug_with_handle.png")) >= 128
-    result = cut_out(rgb, u2netp)
+    result = cut_out(rgb, shipped)
     assert result.confidence > 0.8
     assert iou(result.alpha >= 128, truth) > 0.98
 
 
-def test_uniform_noise_has_no_clear_subject(u2netp: SegmentationModel) -> None:
+def test_uniform_noise_has_no_clear_subject(shipped: SegmentationModel) -> None:
     noise = np.random.default_rng(0).integers(0, 256, (900, 1200, 3), dtype=np.uint8)
-    assert cut_out(noise, u2netp).confidence < 0.5
+    assert cut_out(noise, shipped).confidence < 0.5
 
 
-def test_an_empty_white_frame_has_no_clear_subject(u2netp: SegmentationModel) -> None:
+def test_an_empty_white_frame_has_no_clear_subject(shipped: SegmentationModel) -> None:
     rng = np.random.default_rng(1)
     empty = np.clip(252 + rng.normal(0, 1.5, (900, 1200, 3)), 0, 255).astype(np.uint8)
-    assert cut_out(empty, u2netp).confidence < 0.5
+    assert cut_out(empty, shipped).confidence < 0.5
 
 
 def test_a_folder_run_writes_one_png_per_photo_and_reports_the_broken_one(
-    u2netp: SegmentationModel, tmp_path: Path
+    shipped: SegmentationModel, tmp_path: Path
 ) -> None:
     good = tmp_path / "jar.jpg"
     Image.open(EXAMPLES / "small_cream_jar.jpg").save(good)
@@ -276,8 +281,8 @@ def test_a_folder_run_writes_one_png_per_photo_and_reports_the_broken_one(
     written = cut_out_files(
         [good, broken, twin],
         tmp_path / "out",
-        model_name="u2netp",
-        model_path=u2netp.path,
+        model_name=shipped.name,
+        model_path=shipped.path,
         on_skip=lambda path, reason: skipped.append((path, reason)),
     )
     assert written == [tmp_path / "out" / "jar.png"]
@@ -288,7 +293,7 @@ def test_a_folder_run_writes_one_png_per_photo_and_reports_the_broken_one(
 
 
 def test_a_folder_shared_out_over_processes_writes_the_same_files_as_one_process(
-    u2netp: SegmentationModel, tmp_path: Path
+    shipped: SegmentationModel, tmp_path: Path
 ) -> None:
     photos = []
     for name in ("box_on_white", "mug_with_handle"):
@@ -297,9 +302,9 @@ def test_a_folder_shared_out_over_processes_writes_the_same_files_as_one_process
     skipped: list[tuple[Path, str]] = []
     broken = tmp_path / "broken.jpg"
     broken.write_bytes((EXAMPLES / "broken.jpg").read_bytes())
-    one = cut_out_files(photos + [broken], tmp_path / "one", model_name="u2netp", model_path=u2netp.path,
+    one = cut_out_files(photos + [broken], tmp_path / "one", model_name=shipped.name, model_path=shipped.path,
                         workers=1, on_skip=lambda path, reason: skipped.append((path, reason)))
-    two = cut_out_files(photos + [broken], tmp_path / "two", model_name="u2netp", model_path=u2netp.path,
+    two = cut_out_files(photos + [broken], tmp_path / "two", model_name=shipped.name, model_path=shipped.path,
                         workers=2, on_skip=lambda path, reason: skipped.append((path, reason)))
     assert [p.name for p in one] == [p.name for p in two] == [f"{p.stem}.png" for p in photos]
     for a, b in zip(one, two, strict=True):

@@ -1,4 +1,4 @@
-"""The U^2-Net family (u2netp, u2net, silueta): 320 px input, ImageNet statistics, sigmoid in the graph."""
+"""The U^2-Net family: 320 px input (224 for u2netp-fast and u2netp-int8), ImageNet statistics, sigmoid in the graph."""
 
 from __future__ import annotations
 
