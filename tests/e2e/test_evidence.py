@@ -62,8 +62,10 @@ def test_every_kind_of_bad_input_settles_with_a_reason_and_leaves_the_original_u
                         ("multi-page TIFF", "2 pages"), ("all white", "one colour")):
         assert words in rows[kind]["reason"], (kind, rows[kind])  # refused for what it is, not its size
     assert "00012345678905.jpg" in rows["manifest: GTIN for Walmart"]["files"]
-    if "MaxObjectBytes" in small_size_limit_aws.stack.parameters:
-        assert rows["object over the size limit"]["status"] == "rejected"
+    # The fixture set MaxObjectBytes: the limit is the template's, and the file over it is refused with its size.
+    assert small_size_limit_aws.stack.parameters["MaxObjectBytes"] == str(bad_inputs.SIZE_LIMIT)
+    assert rows["object over the size limit"]["status"] == "rejected"
+    assert rows["object over the size limit"]["reason"], rows["object over the size limit"]
 
 
 def test_with_ten_percent_transient_faults_every_image_finishes_once(embedded) -> None:
