@@ -250,3 +250,55 @@ def test_the_embedded_aws_creates_every_alarm_the_dashboard_and_the_log_groups(e
     # every request, and the embedded AWS speaks plain HTTP), so the embedded runner leaves that statement out.
     with pytest.raises(ClientError, match="NoSuchBucketPolicy"):
         aws.client("s3").get_bucket_policy(Bucket=aws.input_bucket)
+
+
+def _metric_names(text: str) -> set[str]:
+    """Metric names in add_metric calls; an f-string's fixed start as a prefix ending in "*" (Route*)."""
+    lines = [line for line in text.splitlines() if "add_metric(" in line]
+    return ({name for line in lines for name in re.findall(r'"([A-Z][A-Za-z]+)"', line)}
+            | {f"{prefix}*" for line in lines for prefix in re.findall(r'f"([A-Z][A-Za-z]+)\{', line)})
+
+
+def _emits(names: set[str], metric: str) -> bool:
+    return metric in names or any(n.endswith("*") and metric.startswith(n[:-1]) for n in names)
+
+
+def emitted_by_function() -> dict[str, set[str]]:
+    """Each function's custom metric names: its own add_metric calls and those of the observability helpers it calls."""
+    repo = Path(__file__).resolve().parents[2]
+    helpers = {}
+    for chunk in (repo / "layers/packshot/packshot/observability.py").read_text().split("\ndef ")[1:]:
+        helpers[chunk.split("(", 1)[0]] = _metric_names(chunk)
+    out = {}
+    for path in sorted((repo / "functions").glob("*/app.py")):
+        text = path.read_text()
+        names = _metric_names(text)
+        for helper, helper_names in helpers.items():
+            # stage.finished(...) is bootstrap's call of emit_stage_metrics.
+            if f"{helper}(" in text or (helper == "emit_stage_metrics" and "stage.finished(" in text):
+                names |= helper_names
+        out[path.parent.name] = names
+    return out
+
+
+def test_every_custom_metric_on_the_dashboard_is_one_its_function_emits_with_those_dimensions() -> None:
+    # A widget on a metric nobody emits is an empty graph an operator reads as "nothing happened" (four rows
+    # graphed ImagesProcessed for functions that never emit it).
+    repo = Path(__file__).resolve().parents[2]
+    emitted = emitted_by_function()
+    untagged = {path.parent.name for path in (repo / "functions").glob("*/app.py")
+                if "stage_dimension=False" in path.read_text()}
+    s = stack()
+    (dashboard,) = s.of_type("AWS::CloudWatch::Dashboard")
+    widgets = json.loads(s.resolve(s.properties(dashboard)["DashboardBody"]))["widgets"]
+    custom = [m for w in widgets for m in w["properties"]["metrics"] if m[0] == "Packshot"]
+    assert len(custom) >= 9
+    for metric in custom:
+        parts = [part for part in metric if not isinstance(part, dict)]  # a trailing dict holds display options
+        name, dimensions = parts[1], dict(zip(parts[2::2], parts[3::2], strict=True))
+        stage = dimensions.get("Stage")
+        # With a Stage dimension the named function emits it; without one, a function that adds no Stage does.
+        sources = [stage] if stage is not None else sorted(untagged)
+        assert stage is None or stage not in untagged, metric
+        assert any(_emits(emitted.get(source, set()), name) for source in sources), \
+            f"{name} {dimensions} is graphed but no function emits it with those dimensions"
