@@ -22,15 +22,6 @@ from pathlib import Path  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def peak_rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024.0
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-
-
 def main() -> None:
     os.environ.update(RECORDS_TABLE="records", WORK_BUCKET="work", AWS_DEFAULT_REGION="us-east-1",
                       POWERTOOLS_TRACE_DISABLED="true", POWERTOOLS_METRICS_DISABLED="true")
@@ -42,6 +33,7 @@ def main() -> None:
     import numpy as np
     from PIL import Image
 
+    from bench.contender import peak_rss_mb
     from bench.preprocess_memory import MemoryStore, NoRecords
     from packshot import pipeline
     from packshot.imaging.decode import encode_png

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from packshot.imaging.masks import backdrop_grid, box_count, frame_strip, label_components
 from packshot.imaging.qc import edge_quality
 
 # Signals are measured on a copy whose long side is at most this (integer box reduction): a 2000 px photo is
@@ -145,9 +146,7 @@ def measure_gate(rgb: np.ndarray, alpha: np.ndarray) -> GateMeasurement:
     inside = small_alpha >= 0.5
     outside = small_alpha < 0.02
     h, w = inside.shape
-    from packshot.imaging.masks import backdrop_grid as _backdrop_grid
-
-    behind = _backdrop_grid(coeffs, (np.arange(left, right) + 0.5) / full_w, (np.arange(top, bottom) + 0.5) / full_h)
+    behind = backdrop_grid(coeffs, (np.arange(left, right) + 0.5) / full_w, (np.arange(top, bottom) + 0.5) / full_h)
     smooth = _box3(small)
     diff = smooth - behind
     distance = np.sqrt(np.einsum("...k,...k->...", diff, diff))  # levels
@@ -171,7 +170,7 @@ def measure_gate(rgb: np.ndarray, alpha: np.ndarray) -> GateMeasurement:
     # Under the product's base, anything darker than the floor is shadow, tinted or not (glass casts colour).
     floor = _floor_zone(inside) & (lift < 0)
     clearly = ((distance >= max(PRODUCT_DISTANCE, tolerance * 2)) & ~shadowish & ~floor) | brighter
-    near = _near(inside, max(4, int(NEAR_SHARE * max(h, w))))
+    near = box_count(inside, max(4, int(NEAR_SHARE * max(h, w)))) > 0  # within that radius of the mask
     maps["product_outside"] = _open(~_dilate(inside, 1) & clearly & near, PATCH_RADIUS)
     # Shaded outside: a surface a little darker than the backdrop beside the product's upper half, where no
     # floor shadow reaches: a white box's top face or a lid in shade, which product_outside takes for shadow.
@@ -187,7 +186,7 @@ def measure_gate(rgb: np.ndarray, alpha: np.ndarray) -> GateMeasurement:
     # of such an edge are backdrop or shadow; a white lid's edge has a side brighter than the backdrop).
     quiet = like_backdrop | shadowish
     shadow_edge = _erode(quiet, 2)
-    maps["edges_outside"] = edges & ~_dilate(inside, EDGE_MARGIN) & ~shadow_edge & ~_frame_strip(h, w)
+    maps["edges_outside"] = edges & ~_dilate(inside, EDGE_MARGIN) & ~shadow_edge & ~frame_strip(h, w, 3)
     # Closed off: outside regions the backdrop cannot reach without crossing an edge the mask does not cover
     # (a white sole between the upper and the outsole line, the white end of a box), unlike a hole, which only
     # the mask surrounds.
@@ -272,15 +271,6 @@ def _row_gaps(mask: np.ndarray, width: int) -> np.ndarray:
     return ~mask & (right - left - 1 <= width)
 
 
-def _near(mask: np.ndarray, radius: int) -> np.ndarray:
-    """Pixels within `radius` (square) of the mask, by a summed-area table (radius can be tens of pixels)."""
-    padded = np.pad(mask.astype(np.int32), radius + 1)
-    table = padded.cumsum(0).cumsum(1)
-    size = 2 * radius + 1
-    count = table[size:, size:] - table[:-size, size:] - table[size:, :-size] + table[:-size, :-size]
-    return count[: mask.shape[0], : mask.shape[1]] > 0
-
-
 def _share(mask: np.ndarray, total: int) -> float:
     return round(min(1.0, float(mask.sum()) / total), 4)
 
@@ -302,7 +292,7 @@ def _fit_backdrop(rgb: np.ndarray, outside: np.ndarray) -> tuple[np.ndarray, flo
     ys, xs = np.nonzero(outside)
     if len(ys) < 100:
         # Almost no background: the frame's border strip stands in for it.
-        strip = _frame_strip(height, width, 2)
+        strip = frame_strip(height, width, 2)
         ys, xs = np.nonzero(strip)
     step = max(1, len(ys) // 6000)  # six coefficients per channel: a few thousand points fix them
     ys, xs = ys[::step], xs[::step]
@@ -312,7 +302,7 @@ def _fit_backdrop(rgb: np.ndarray, outside: np.ndarray) -> tuple[np.ndarray, flo
     # The first pass fits the frame's border strip alone when it has enough backdrop: a light case or panel the
     # mask left out beside the product is then far from the fit and drops out, instead of bending the fit and
     # inflating the noise by which every signal's tolerance is set (and hiding itself behind it).
-    border = _frame_strip(height, width, max(2, int(BORDER_SHARE * max(height, width))))[ys, xs]
+    border = frame_strip(height, width, max(2, int(BORDER_SHARE * max(height, width))))[ys, xs]
     keep = border if border.sum() >= 200 else np.ones(len(ys), bool)
     coeffs = np.zeros((6, 3))
     spread = 0.0
@@ -389,12 +379,6 @@ def _open(mask: np.ndarray, radius: int) -> np.ndarray:
     return _dilate(_erode(mask, radius), radius) & mask
 
 
-def _frame_strip(height: int, width: int, px: int = 3) -> np.ndarray:
-    strip = np.zeros((height, width), bool)
-    strip[:px], strip[-px:], strip[:, :px], strip[:, -px:] = True, True, True, True
-    return strip
-
-
 def _closed_off(outside: np.ndarray, edges_outside: np.ndarray) -> np.ndarray:
     """Outside pixels cut off from the frame's border by edges outside the mask, where those edges bound them.
 
@@ -402,8 +386,6 @@ def _closed_off(outside: np.ndarray, edges_outside: np.ndarray) -> np.ndarray:
     cannot reach is a hole (only the mask around it: fine) or something the mask missed (edges of the photo
     around it that the mask does not cover). Only regions with such edges on a fifth of their rim count.
     """
-    from packshot.imaging.masks import label_components
-
     walls = _dilate(edges_outside, 1)
     free = outside & ~walls
     if not free.any() or not edges_outside.any():
@@ -446,8 +428,6 @@ def _cut_regions(smooth: np.ndarray, inside: np.ndarray, outside: np.ndarray) ->
     A kept shadow is one shadow, part in the mask and part out, with no edge where the mask ends; a grey
     product touching its own shadow is separated from it by its outline's edge, which `smooth` excludes.
     """
-    from packshot.imaging.masks import label_components
-
     candidate = _open(smooth, 1)
     if not candidate.any():
         return candidate
@@ -465,8 +445,6 @@ def _regions(mask: np.ndarray, factor: int, origin: tuple[int, int]) -> list[lis
 
     `origin` is where the map's (0, 0) lies in the working copy; `factor` scales the working copy to the photo.
     """
-    from packshot.imaging.masks import label_components
-
     labels, count = label_components(mask)
     if count == 0:
         return []

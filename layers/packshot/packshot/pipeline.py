@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, TypedDict, cast
+from typing import Any, cast
 
 import numpy as np
 
@@ -19,6 +19,7 @@ from packshot.errors import (
 from packshot.events import ObjectRef, safe_name
 from packshot.ports import (
     BatchRecords,
+    ClientFields,
     ClosingRecords,
     ObjectStore,
     Record,
@@ -30,7 +31,7 @@ from packshot.ports import (
 from packshot.status import TERMINAL_STATUSES, UNFINISHED_STATUSES, Decision, Status
 
 
-class PipelineState(TypedDict, total=False):
+class PipelineState(ClientFields, total=False):
     """What travels between states: ids and keys, never pixels (Step Functions caps payloads at 256 KiB)."""
 
     image_id: str
@@ -42,15 +43,6 @@ class PipelineState(TypedDict, total=False):
     status: str
     route: str
     decision: str
-    category: str
-    sku: str
-    asin: str
-    gtin: str
-    ean: str
-    upc: str
-    isbn: str
-    client: str
-    platforms: list[str]
     shoot_group: str
     reference_white: list[float]
     master_key: str

@@ -7,7 +7,21 @@ from collections.abc import Iterable
 from typing import Any, Protocol, TypedDict
 
 
-class Record(TypedDict, total=False):
+class ClientFields(TypedDict, total=False):
+    """What the client said of a photo (manifest.ImageMetadata), as the record and the execution's state carry it."""
+
+    category: str
+    sku: str
+    asin: str
+    gtin: str
+    ean: str
+    upc: str
+    isbn: str
+    client: str
+    platforms: list[str]
+
+
+class Record(ClientFields, total=False):
     """One image's item in the records table (keyed by image_id), every field as something writes it today.
 
     Every write sets some of the fields, so none is required; a read returns what was written. The writers:
@@ -43,15 +57,6 @@ class Record(TypedDict, total=False):
     exif_orientation: int
     gps_removed: bool
     decode_notes: list[str]
-    category: str
-    sku: str
-    asin: str
-    gtin: str
-    ean: str
-    upc: str
-    isbn: str
-    client: str
-    platforms: list[str]
     metadata_notes: list[str]
     shoot_group: str
     shoot: dict[str, Any]
