@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import re
 import sys
 import threading
@@ -252,6 +253,20 @@ class Outcome:
 
 def call_handler(spec: HandlerSpec, handler: Callable[[Any, Any], Any], event: Any) -> Outcome:
     """Invoke a loaded handler as Lambda does: an exception becomes a function error with its type as name."""
+    profile_dir = os.environ.get("PACKSHOT_PROFILE_DIR")
+    if profile_dir:
+        # Where a stage's time goes: one cProfile file per invoke (`python -m pstats` or snakeviz reads them).
+        import cProfile
+
+        profiler = cProfile.Profile()
+        outcome = profiler.runcall(_call_handler, spec, handler, event)
+        Path(profile_dir).mkdir(parents=True, exist_ok=True)
+        profiler.dump_stats(Path(profile_dir) / f"{spec.logical_id}-{uuid.uuid4().hex[:8]}.prof")
+        return outcome
+    return _call_handler(spec, handler, event)
+
+
+def _call_handler(spec: HandlerSpec, handler: Callable[[Any, Any], Any], event: Any) -> Outcome:
     started, cpu = time.perf_counter(), time.process_time() if _SINGLE_INVOKE_PROCESS else time.thread_time()
     try:
         result = handler(event, FakeContext(spec.function_name, spec.memory_mb, spec.timeout_s))
