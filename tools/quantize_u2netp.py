@@ -1,7 +1,7 @@
 """Build models/u2netp-int8.onnx, a static int8 u2netp for 224 px, from the repo: `python tools/quantize_u2netp.py`.
 
 Build time only (needs the `onnx` package, eval/ and examples/ from the checkout); the Lambda just loads the file,
-which is committed and pinned by sha256 in packshot.models.quantized. The recipe, step by step:
+which is committed and pinned by sha256 in packshot.models.catalog. The recipe, step by step:
 
 - Source: models/u2netp-dynamic.onnx (u2netp with a symbolic input size, packshot.models.derive), converted to
   opset 13, which per-channel quantization of Conv weights needs, then onnxruntime's quant_pre_process (shape
@@ -49,9 +49,11 @@ import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from packshot.atomic import write_atomically  # noqa: E402
+from packshot.models.catalog import FAMILIES  # noqa: E402
 from packshot.models.derive import DERIVED_FILENAME, derive  # noqa: E402
-from packshot.models.quantized import INT8_FILENAME, INT8_SHA256  # noqa: E402
 from packshot.models.u2net import U2NetPFast  # noqa: E402
+
+INT8 = FAMILIES["u2netp-int8"].file  # the file this script writes and the sha256 it must come out with
 
 OPSET = 13
 RENDER_INDICES = range(20000, 20048)
@@ -127,15 +129,15 @@ def quantize(source: Path, target: Path, calibration: np.ndarray) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python tools/quantize_u2netp.py", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, default=REPO / "models" / INT8_FILENAME, help="default: %(default)s")
+    parser.add_argument("--out", type=Path, default=REPO / "models" / INT8.filename, help="default: %(default)s")
     args = parser.parse_args(argv)
     source = derive(REPO / "models")  # verified against its pinned sha256 (derived from u2netp.onnx if missing)
     digest = quantize(source, args.out, calibration_tensors())
     print(f"{digest}  {args.out}")
-    if digest != INT8_SHA256:
-        print(f"note: this is not the pinned {INT8_FILENAME} (sha256 {INT8_SHA256}); check the onnx and "
-              "onnxruntime versions, or update INT8_SHA256 in packshot/models/quantized.py if the recipe changed "
-              "on purpose", file=sys.stderr)
+    if digest != INT8.sha256:
+        print(f"note: this is not the pinned {INT8.filename} (sha256 {INT8.sha256}); check the onnx and "
+              "onnxruntime versions, or update u2netp-int8's sha256 in packshot/models/catalog.py if the recipe "
+              "changed on purpose", file=sys.stderr)
         return 1
     return 0
 

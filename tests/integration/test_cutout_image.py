@@ -1,8 +1,9 @@
 """The cutout container image installs only functions/cutout/requirements.txt: its handler must need no more.
 
 The image cannot be built here (no Docker), so this checks what the image would lack: it runs the cutout
-handler's stage in a fresh interpreter and lists the third-party modules it imported, and it reads the Dockerfile
-for the model files it copies and the sums it checks them against.
+handler's stage in a fresh interpreter and lists the third-party modules it imported, it reads the Dockerfile for
+how it makes its model files and checks them, and it runs that check (packshot.models.describe) on good and bad
+folders.
 """
 
 from __future__ import annotations
@@ -11,12 +12,13 @@ import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from packshot.models.quantized import INT8_FILENAME, INT8_SHA256
-from packshot.models.registry import MODELS
-from packshot.models.studio import STUDIO_FILENAME, STUDIO_SHA256
+from packshot.models import describe
+from packshot.models.catalog import FAMILIES, Derived, sha256_of
+from packshot.models.derive import derive
 from tests.conftest import REPO
 
 # Import names of the distributions in functions/cutout/requirements.txt (and what they pull in).
@@ -56,22 +58,65 @@ def test_the_cutout_stage_imports_nothing_its_image_does_not_install(model_file)
     assert third_party - ALLOWED_TOP_LEVEL == set(), "the cutout image would lack these modules"
 
 
-@pytest.mark.parametrize(("family", "filename", "arg", "sha256"), [
-    ("u2netp-int8", INT8_FILENAME, "INT8_SHA256", INT8_SHA256),
-    ("packshot-studio", STUDIO_FILENAME, "STUDIO_SHA256", STUDIO_SHA256),
-])
-def test_the_image_copies_each_committed_model_and_checks_it_against_the_pinned_sha256(
-    family: str, filename: str, arg: str, sha256: str
-) -> None:
+def _instructions(dockerfile: str) -> list[str]:
+    """The Dockerfile's instructions, continuation lines joined, comments dropped."""
+    kept = "\n".join(line for line in dockerfile.splitlines() if not line.lstrip().startswith("#"))
+    text = re.sub(r"\\\n", " ", kept)
+    return [" ".join(line.split()) for line in text.splitlines() if line.strip()]
+
+
+def test_the_image_makes_each_of_its_model_files_by_the_catalog_and_checks_them_all_last() -> None:
     dockerfile = (REPO / "functions" / "cutout" / "Dockerfile").read_text()
-    target = f"/opt/models/{filename}"
-    assert MODELS[family].filename == filename and (REPO / "models" / filename).is_file()
-    assert re.search(rf"^COPY models/{re.escape(filename)} {re.escape(target)}$", dockerfile, re.MULTILINE)
-    pinned = re.findall(rf"^ARG {arg}=([0-9a-f]{{64}})$", dockerfile, re.MULTILINE)
-    assert pinned == [sha256], "the Dockerfile's sum must be the one load_model checks"
-    # The check runs after the copy, on the copied file, so the image cannot hold anything else under that name.
-    check = f'echo "${{{arg}}}  {target}" | sha256sum -c -'
-    assert dockerfile.index(check) > dockerfile.index(f"COPY models/{filename}")
+    assert not re.search(r"[0-9a-f]{64}", dockerfile), "sha256 sums live in packshot/models/catalog.py only"
+    steps = _instructions(dockerfile)
+    writes = [i for i, step in enumerate(steps) if "/opt/models" in step]
+    committed = {f.file.filename for f in FAMILIES.values()
+                 if isinstance(f.file.origin, Derived) and f.file.origin.committed}
+    (copy,) = [step for step in steps if step.startswith("COPY models/")]
+    assert set(copy.split()[1:-1]) == {f"models/{name}" for name in committed} and copy.endswith(" /opt/models/")
+    assert all((REPO / "models" / name).is_file() for name in committed)
+    fetched = [step for step in steps if "python -m packshot.models.fetch --dest /opt/models" in step]
+    derived = [step for step in steps if "python -m packshot.models.derive --dest /opt/models" in step]
+    assert len(fetched) == 1 and len(derived) == 1
+    # The check runs after every step that writes a model file, so the image holds exactly the described bytes.
+    assert steps[writes[-1]].endswith("python -m packshot.models.describe verify /opt/models")
+    in_image = {f.name for f in FAMILIES.values() if f.file.in_image}
+    assert in_image == {"u2netp", "u2netp-fast"} | {f.name for f in FAMILIES.values() if f.file.filename in committed}
+
+
+@pytest.fixture
+def image_folder(tmp_path: Path, model_file: Path) -> Path:
+    """A folder as the image's /opt/models would be: every in-image file, by the catalog's names."""
+    derive(model_file.parent)
+    for fam in FAMILIES.values():
+        if fam.file.in_image:
+            (tmp_path / fam.file.filename).symlink_to(model_file.parent / fam.file.filename)
+    return tmp_path
+
+
+def test_the_image_s_check_passes_on_the_described_files(image_folder: Path) -> None:
+    assert describe.main(["verify", str(image_folder)]) == 0
+
+
+@pytest.mark.parametrize("name", ["u2netp-int8", "packshot-studio", "u2netp"])
+def test_the_image_s_check_refuses_a_file_with_one_byte_changed_naming_it_and_both_sums(
+    image_folder: Path, name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = FAMILIES[name].file
+    path = image_folder / spec.filename
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.unlink()
+    path.write_bytes(bytes(data))
+    assert describe.main(["verify", str(image_folder)]) == 1
+    error = capsys.readouterr().err
+    assert str(path) in error and f"expected {spec.sha256}" in error and sha256_of(path) in error
+
+
+def test_the_image_s_check_refuses_a_missing_file(image_folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (image_folder / FAMILIES["packshot-studio"].file.filename).unlink()
+    assert describe.main(["verify", str(image_folder)]) == 1
+    assert "packshot-studio.onnx (packshot-studio) is missing" in capsys.readouterr().err
 
 
 def test_the_image_pins_the_onnxruntime_the_int8_model_was_tested_with() -> None:

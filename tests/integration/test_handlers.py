@@ -102,7 +102,9 @@ def test_the_cutout_handler_loads_its_model_from_the_s3_object_the_model_uri_par
     import warnings
 
     from packshot.local.embedded import EmbeddedAws
-    from packshot.models.quantized import INT8_FILENAME
+    from packshot.models.catalog import FAMILIES
+
+    INT8_FILENAME = FAMILIES["u2netp-int8"].file.filename  # noqa: N806
 
     warnings.filterwarnings("ignore", message="No application metrics to publish")
     uri = f"s3://studio-models/cutout/v2/{INT8_FILENAME}"

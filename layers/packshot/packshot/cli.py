@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from packshot.errors import MissingExtraError
 from packshot.manifest import MANIFEST_NAMES
+from packshot.models.catalog import DEFAULT_FAMILY
 from packshot.status import NO_RECORD
 from packshot.status import Status as RecordStatus
 
@@ -84,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     cut = sub.add_parser("cutout", help="cut out images without AWS: one RGBA PNG per input")
     cut.add_argument("inputs", type=Path, nargs="+")
     cut.add_argument("--out", type=Path, required=True)
-    cut.add_argument("--model", default="u2netp-int8")
+    cut.add_argument("--model", default=DEFAULT_FAMILY)
     cut.add_argument("--model-path", default=None, help="local file or s3://BUCKET/KEY (downloaded once, verified)")
     cut.add_argument("--workers", type=int, default=None,
                      help="processes, each with its own model (default: every core, at most one per file)")

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from packshot.errors import ConfigurationError
+from packshot.models.catalog import DEFAULT_FAMILY
 
 # Platforms exported when a deployment does not say otherwise.
 DEFAULT_EXPORT_PLATFORMS = ("amazon_main", "shopify")
@@ -31,7 +32,7 @@ class Settings:
     # compressed, and keeps the download plus decode inside a 3 GB Lambda.
     max_object_bytes: int = 200_000_000
     # u2netp at 224 px with full-resolution refinement: faster than rembg's u2netp and as accurate (make bench).
-    model_name: str = "u2netp-int8"
+    model_name: str = DEFAULT_FAMILY
     # A local path, or s3://bucket/key (downloaded once per execution environment into model_cache_dir).
     model_path: str = ""
     # Hex sha256 a model file of unknown name must have ("" = none; known files are checked by their own sum).

@@ -43,7 +43,7 @@ def resolve_model_file(
 ) -> ResolvedModel:
     """A local file for the model at `location`; an s3:// object is downloaded once, then reused from `cache_dir`.
 
-    The sha256 required is the known checksum for a known filename (fetch.KNOWN_MODELS, the derived default),
+    The sha256 required is the catalog's for a file name it pins (packshot.models.catalog),
     else `expected_sha256` (MODEL_SHA256). A file with neither is allowed and logged with its sha256, so that an
     operator can pin it. A cached copy that fails its checksum is downloaded again; a download that fails it is
     deleted and raises ModelChecksumError, so nothing unverified stays in the cache.

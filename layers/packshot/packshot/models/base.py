@@ -10,7 +10,8 @@ import numpy as np
 from PIL import Image
 
 from packshot.errors import ModelError
-from packshot.models.fetch import verify_model_file
+from packshot.models.catalog import Family
+from packshot.models.fetch import model_file_remedy, verify_model_file
 
 if TYPE_CHECKING:
     import onnxruntime
@@ -33,12 +34,14 @@ class ModelOutput:
 
 
 class SegmentationModel:
-    """Base of the model families; a family sets the class constants and, rarely, overrides a step."""
+    """Base of the model families; a family names its description and sets the statistics, rarely a step."""
 
+    # Its identity (packshot.models.catalog); name, input_size and filename are read from it.
+    family: ClassVar[Family]
     name: ClassVar[str]
     input_size: ClassVar[int]
     # The file this family loads by default, in the model directory.
-    filename: ClassVar[str] = ""
+    filename: ClassVar[str]
     mean: ClassVar[tuple[float, float, float]]
     std: ClassVar[tuple[float, float, float]]
     sigmoid_output: ClassVar[bool] = False
@@ -47,13 +50,18 @@ class SegmentationModel:
     # rembg-identical input (False) or a box reduction before the resize (True; the project's default model).
     fast_resize: ClassVar[bool] = False
 
+    def __init_subclass__(cls) -> None:
+        super().__init_subclass__()
+        if "family" in cls.__dict__:
+            cls.name, cls.input_size, cls.filename = cls.family.name, cls.family.input_size, cls.family.file.filename
+
     def __init__(self, path: Path, *, threads: int = 1, expected_sha256: str | None = None) -> None:
         self.path = Path(path)
         if expected_sha256 is not None:
             verify_model_file(self.path, expected_sha256)
         elif not self.path.is_file():
             raise ModelError(
-                f"model file {self.path} is missing: run `make setup` (python -m packshot.models.fetch) "
+                f"model file {self.path} is missing: {model_file_remedy(self.path)}, "
                 "or set PACKSHOT_MODEL_PATH to an existing file"
             )
         self._session = _create_session(self.path, threads)

@@ -15,22 +15,31 @@ from pathlib import Path
 
 from packshot.atomic import write_atomically
 from packshot.errors import ModelError
-from packshot.models.fetch import KNOWN_MODELS, sha256_of, verify_model_file
+from packshot.models.catalog import FAMILIES, Derived, ModelFile
+from packshot.models.fetch import sha256_of, verify_model_file
 from packshot.models.paths import default_model_dir
 
-SOURCE = "u2netp"
-# The derived file and its checksum (onnx 1.23 serialises deterministically; the check catches drift).
-DERIVED_FILENAME = "u2netp-dynamic.onnx"
-DERIVED_SHA256 = "bbd6453f2e2c46ac70e52b362cca7452f97a9babcf5babed29de1e652d0d1935"
-DERIVED_SIZE = 4_574_773
+# The family this module makes, its file and checksum (onnx 1.23 serialises deterministically; the check catches
+# drift), and the family it is made from: all from the catalog.
+DERIVED = FAMILIES["u2netp-fast"].file
+
+
+def _source_of(spec: ModelFile) -> ModelFile:
+    if not isinstance(spec.origin, Derived):
+        raise TypeError(f"{spec.filename} is not derived in this repository")
+    return FAMILIES[spec.origin.source].file
+
+
+SOURCE = _source_of(DERIVED)
+DERIVED_FILENAME = DERIVED.filename
+DERIVED_SHA256 = DERIVED.pinned_sha256
 
 
 def make_dynamic(source: Path, target: Path) -> Path:
     """Write `source`'s graph with symbolic height and width (same weights, same ops) to `target`."""
     import onnx
 
-    known = KNOWN_MODELS[SOURCE]
-    verify_model_file(source, known.sha256, expected_size=known.size)
+    verify_model_file(source, SOURCE.pinned_sha256, expected_size=SOURCE.size)
     graph = onnx.load(str(source))
     for value in list(graph.graph.input) + list(graph.graph.output):
         dims = value.type.tensor_type.shape.dim
@@ -50,12 +59,12 @@ def make_dynamic(source: Path, target: Path) -> Path:
 
 
 def derive(dest: Path | None = None) -> Path:
-    """Make sure DEST/u2netp-dynamic.onnx exists and is verified; derives it from DEST/u2netp.onnx if not."""
+    """Make sure DEST holds the derived file, verified; derives it from DEST's u2netp file if not."""
     folder = Path(dest if dest is not None else default_model_dir())
     target = folder / DERIVED_FILENAME
     if target.is_file() and sha256_of(target) == DERIVED_SHA256:
         return target
-    return make_dynamic(folder / KNOWN_MODELS[SOURCE].filename, target)
+    return make_dynamic(folder / SOURCE.filename, target)
 
 
 def main(argv: list[str] | None = None) -> int:

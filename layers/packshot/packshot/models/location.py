@@ -7,10 +7,7 @@ from pathlib import PurePosixPath
 
 from packshot.config import normalise_sha256
 from packshot.errors import ConfigurationError
-from packshot.models.derive import DERIVED_FILENAME, DERIVED_SHA256
-from packshot.models.fetch import KNOWN_MODELS
-from packshot.models.quantized import INT8_FILENAME, INT8_SHA256
-from packshot.models.studio import STUDIO_FILENAME, STUDIO_SHA256
+from packshot.models.catalog import by_filename
 
 
 @dataclass(frozen=True)
@@ -45,17 +42,9 @@ def parse_s3_uri(uri: str) -> S3Location:
 
 
 def known_sha256(filename: str) -> str | None:
-    """The checksum we know for a model file of this name (KNOWN_MODELS, the derived, the int8, the studio model)."""
-    if filename == DERIVED_FILENAME:
-        return DERIVED_SHA256
-    if filename == INT8_FILENAME:
-        return INT8_SHA256
-    if filename == STUDIO_FILENAME:
-        return STUDIO_SHA256 or None
-    for model in KNOWN_MODELS.values():
-        if model.filename == filename:
-            return model.sha256
-    return None
+    """The checksum the catalog pins for a model file of this name (None: not a file we fetch or make)."""
+    family = by_filename(filename)
+    return family.file.sha256 if family is not None else None
 
 
 def required_sha256(filename: str, configured: str = "") -> str | None:

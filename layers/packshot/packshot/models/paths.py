@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from packshot.models.catalog import FAMILIES
+
 # The container image of the cutout function copies the model here (see functions/cutout/Dockerfile).
 IMAGE_MODEL_DIR = Path("/opt/models")
-DEFAULT_MODEL_FILENAME = "u2netp.onnx"
+# The file a path defaults to when no family names one: the fetched u2netp's.
+DEFAULT_MODEL_FILENAME = FAMILIES["u2netp"].file.filename
 
 
 def repo_root() -> Path | None:
@@ -33,8 +36,8 @@ def default_model_dir() -> Path:
 def default_model_path(filename: str = DEFAULT_MODEL_FILENAME) -> Path:
     """The model file (u2netp's unless `filename` names another) to load when none is configured.
 
-    Order: $PACKSHOT_MODEL_PATH; $PACKSHOT_MODEL_DIR/u2netp.onnx; <repo>/models/u2netp.onnx if present;
-    /opt/models/u2netp.onnx if present. When none exists the first candidate is returned anyway, so the
+    Order: $PACKSHOT_MODEL_PATH; $PACKSHOT_MODEL_DIR/<filename>; <repo>/models/<filename> if present;
+    /opt/models/<filename> if present. When none exists the first candidate is returned anyway, so the
     error raised on loading names the place where `make setup` would put the file.
     """
     env = os.environ.get("PACKSHOT_MODEL_PATH")

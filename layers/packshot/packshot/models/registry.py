@@ -8,11 +8,9 @@ from pathlib import Path
 from packshot.errors import ModelError
 from packshot.models.base import SegmentationModel
 from packshot.models.birefnet import BiRefNetGeneralLite
-from packshot.models.derive import DERIVED_FILENAME
-from packshot.models.fetch import KNOWN_MODELS
+from packshot.models.catalog import FAMILIES
 from packshot.models.isnet import IsNetGeneralUse
 from packshot.models.location import known_sha256
-from packshot.models.quantized import INT8_FILENAME
 from packshot.models.studio import PackshotStudio
 from packshot.models.u2net import Silueta, U2Net, U2NetP, U2NetPFast, U2NetPInt8
 
@@ -20,6 +18,8 @@ MODELS: dict[str, type[SegmentationModel]] = {
     cls.name: cls
     for cls in (PackshotStudio, U2NetPFast, U2NetPInt8, U2NetP, U2Net, Silueta, IsNetGeneralUse, BiRefNetGeneralLite)
 }
+if set(MODELS) != set(FAMILIES):  # a family described without a plug-in, or a plug-in without a description
+    raise RuntimeError(f"model plug-ins {sorted(MODELS)} and catalog families {sorted(FAMILIES)} differ")
 
 _cache: dict[tuple[str, Path, int], SegmentationModel] = {}
 _lock = threading.Lock()
@@ -28,8 +28,8 @@ _lock = threading.Lock()
 def load_model(name: str, path: str | Path, *, threads: int = 1) -> SegmentationModel:
     """The model `name` from the local file `path`, created once per process and reused after.
 
-    The file is checked against its sha256 when its name is a known model file's (location.known_sha256: the
-    fetched u2netp, and u2netp-dynamic.onnx and u2netp-int8.onnx made in this repository). The cache key
+    The file is checked against its sha256 when its name is a known model file's (location.known_sha256: every
+    file the catalog pins, fetched or made in this repository). The cache key
     includes `threads` because a session's thread pool is fixed when it is created.
     """
     try:
@@ -60,13 +60,13 @@ def _check_precision(cls: type[SegmentationModel], path: Path) -> None:
     Both are u2netp with the same interface, so either would load and run; the wrong one would be measured and
     reported under the other's name (a MODEL_PATH left over from another MODEL_NAME is how that happens).
     """
-    float_files = {DERIVED_FILENAME, KNOWN_MODELS[U2NetP.name].filename}
+    float_files = {U2NetPFast.filename, U2NetP.filename}
     if cls is U2NetPInt8 and path.name in float_files:
         raise ModelError(f"model {cls.name} was given {path}, the float u2netp: set MODEL_PATH to the int8 file "
-                         f"({INT8_FILENAME}) or choose MODEL_NAME u2netp-fast for this file")
-    if cls is not U2NetPInt8 and path.name == INT8_FILENAME:
-        raise ModelError(f"model {cls.name} was given {path}, the int8 u2netp: set MODEL_NAME to u2netp-int8 or "
-                         f"MODEL_PATH to {cls.filename or 'its own file'}")
+                         f"({U2NetPInt8.filename}) or choose MODEL_NAME {U2NetPFast.name} for this file")
+    if cls is not U2NetPInt8 and path.name == U2NetPInt8.filename:
+        raise ModelError(f"model {cls.name} was given {path}, the int8 u2netp: set MODEL_NAME to {U2NetPInt8.name} "
+                         f"or MODEL_PATH to {cls.filename}")
 
 
 def default_path_for(name: str) -> Path:
@@ -74,7 +74,7 @@ def default_path_for(name: str) -> Path:
     from packshot.models.paths import default_model_path
 
     cls = MODELS.get(name)
-    return default_model_path(cls.filename) if cls is not None and cls.filename else default_model_path()
+    return default_model_path(cls.filename) if cls is not None else default_model_path()
 
 
 def clear_model_cache() -> None:

@@ -17,10 +17,9 @@ from PIL import Image
 
 from packshot.imaging.masks import backdrop_grid, frame_strip, quadratic_basis
 from packshot.models.base import SegmentationModel, _check_rgb
+from packshot.models.catalog import FAMILIES
 from packshot.models.u2net import IMAGENET_MEAN, IMAGENET_STD
 
-STUDIO_FILENAME = "packshot-studio.onnx"
-STUDIO_SHA256 = "b1209503d32274e103025535a52d50aa63c9149a35af83fcba9882243bca7de9"  # training/export.py prints it
 # Channels: RGB, then the two studio channels. Their scales put 32 levels of brightness or 1/16 of hue at 1.0,
 # about the range u2netp's first layer sees on normalised RGB.
 STUDIO_CHANNELS = 5
@@ -96,9 +95,7 @@ def studio_input(resized: np.ndarray) -> np.ndarray:
 class PackshotStudio(SegmentationModel):
     """u2netp fine-tuned on studio scenes with the two backdrop channels (training/; weights in models/)."""
 
-    name = "packshot-studio"
-    input_size = 224
-    filename = STUDIO_FILENAME
+    family = FAMILIES["packshot-studio"]
     mean = IMAGENET_MEAN
     std = IMAGENET_STD
     fast_resize = True

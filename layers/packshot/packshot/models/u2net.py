@@ -1,8 +1,9 @@
-"""The U^2-Net family: 320 px input (224 for u2netp-fast and u2netp-int8), ImageNet statistics, sigmoid in the graph."""
+"""The U^2-Net family: ImageNet statistics, sigmoid in the graph; input sizes and files in packshot.models.catalog."""
 
 from __future__ import annotations
 
 from packshot.models.base import SegmentationModel
+from packshot.models.catalog import FAMILIES
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -11,9 +12,7 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 class U2NetP(SegmentationModel):
     """U^2-Net-p: the 4.4 MB model that fits a Lambda and is fetchable here."""
 
-    name = "u2netp"
-    input_size = 320
-    filename = "u2netp.onnx"
+    family = FAMILIES["u2netp"]
     mean = IMAGENET_MEAN
     std = IMAGENET_STD
 
@@ -21,13 +20,13 @@ class U2NetP(SegmentationModel):
 class U2Net(U2NetP):
     """U^2-Net full size (176 MB): same interface as u2netp, better edges."""
 
-    name = "u2net"
+    family = FAMILIES["u2net"]
 
 
 class Silueta(U2NetP):
     """U^2-Net pruned to 44 MB by the silueta project; same interface."""
 
-    name = "silueta"
+    family = FAMILIES["silueta"]
 
 
 class U2NetPFast(U2NetP):
@@ -37,9 +36,7 @@ class U2NetPFast(U2NetP):
     and the full-resolution refinement in packshot.cutout draws the edges from the photo, not the mask.
     """
 
-    name = "u2netp-fast"
-    input_size = 224
-    filename = "u2netp-dynamic.onnx"
+    family = FAMILIES["u2netp-fast"]
     fast_resize = True
 
     def _check_input_shape(self, shape: list[object]) -> None:
@@ -50,10 +47,9 @@ class U2NetPFast(U2NetP):
 class U2NetPInt8(U2NetPFast):
     """The project's default: u2netp at 224 px, static int8, 1.5-2.2x faster than u2netp-fast on a CPU.
 
-    The file (1.5 MB) is committed in models/ and pinned by sha256 (packshot.models.quantized); it is made by
+    The file (1.5 MB) is committed in models/ and pinned by sha256 (packshot.models.catalog); it is made by
     tools/quantize_u2netp.py, which says which layers stay in float and why. Its input size is symbolic, like
     u2netp-fast's, and its masks agree with u2netp-fast's once the full-resolution refinement has run.
     """
 
-    name = "u2netp-int8"
-    filename = "u2netp-int8.onnx"
+    family = FAMILIES["u2netp-int8"]
