@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from typing import Any
 
@@ -18,7 +17,7 @@ from packshot import bootstrap, pipeline
 stage = bootstrap.stage("export", needs=("records_table", "work_bucket", "export_bucket"))
 # Exactly-once effect: a retried invoke of an export that already finished returns its first result instead of
 # rendering and writing again. Keyed on the image and its final, so a re-finished image (a reviewer's fix) exports anew.
-persistence = DynamoDBPersistenceLayer(table_name=os.environ.get("IDEMPOTENCY_TABLE", ""))
+persistence = DynamoDBPersistenceLayer(table_name=stage.settings.idempotency_table)
 idempotency = IdempotencyConfig(event_key_jmespath="[image_id, final_key]", raise_on_no_idempotency_key=True)
 
 

@@ -140,16 +140,18 @@ def test_a_file_onnxruntime_cannot_read_is_a_model_error(tmp_path: Path) -> None
         load_model("u2net", tmp_path / "u2net.onnx")
 
 
-def test_the_model_path_comes_from_the_environment_first(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    monkeypatch.setenv("PACKSHOT_MODEL_PATH", str(tmp_path / "custom.onnx"))
-    assert default_model_path() == tmp_path / "custom.onnx"
+def test_another_model_file_is_named_by_model_path_alone(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from packshot.config import Settings
+    from packshot.models.registry import default_path_for
+
+    custom = tmp_path / "custom.onnx"
+    assert Settings.from_env({"MODEL_PATH": f" {custom} "}).model_path == str(custom)
+    # The old second spelling is gone: it replaced every family's file, whatever MODEL_NAME said.
+    monkeypatch.setenv("PACKSHOT_MODEL_PATH", str(custom))
+    assert default_path_for("packshot-studio") == REPO / "models" / MODELS["packshot-studio"].filename
 
 
-def test_the_default_model_path_is_the_repo_models_dir(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("PACKSHOT_MODEL_PATH", raising=False)
-    monkeypatch.delenv("PACKSHOT_MODEL_DIR", raising=False)
+def test_the_default_model_path_is_the_repo_models_dir() -> None:
     assert repo_root() == REPO
     assert default_model_path() == REPO / "models" / "u2netp.onnx"
 

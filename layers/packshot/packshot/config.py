@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
 
 from packshot.errors import ConfigurationError
 from packshot.models.catalog import DEFAULT_FAMILY
@@ -14,75 +14,113 @@ from packshot.models.catalog import DEFAULT_FAMILY
 DEFAULT_EXPORT_PLATFORMS = ("amazon_main", "shopify")
 
 
+def _stripped(raw: str) -> str:
+    return raw.strip()
+
+
+def _optional_int(raw: str) -> int | None:
+    return int(raw) if raw.strip() else None
+
+
+def _model_cache_dir(raw: str) -> str:
+    return raw.strip() or DEFAULT_MODEL_CACHE_DIR
+
+
+def _sha256(raw: str) -> str:
+    return normalise_sha256(raw)
+
+
+def _platform_names(raw: str) -> tuple[str, ...]:
+    return _platforms(raw)
+
+
+def _env(name: str, parse: Callable[[str], object] = str, *, template: bool = True) -> dict[str, object]:
+    """A field read from the environment variable `name` by `parse`; `template`: template.yaml sets it (False: the
+    default is right wherever the function runs, and the README's "Environment variables" says so)."""
+    return {"env": name, "parse": parse, "template": template}
+
+
+# Variables the template sets for a library rather than for our code: Powertools' Logger and Metrics read them.
+LIBRARY_VARIABLES = ("POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE")
+
+# Lambda's only writable disk is /tmp; 512 MB by default, so a model above ~400 MB needs EphemeralStorage.
+DEFAULT_MODEL_CACHE_DIR = "/tmp/packshot-models"
+
+
 @dataclass(frozen=True)
 class Settings:
-    """Everything a stage needs to know about its deployment."""
+    """Everything a stage needs to know about its deployment, and the one list of the variables the functions read.
 
-    input_bucket: str = ""
-    work_bucket: str = ""
-    export_bucket: str = ""
-    records_table: str = ""
-    state_machine_arn: str = ""
-    review_table: str = ""
+    Each field names its environment variable; template.yaml sets them (tests/integration/test_environment.py
+    checks both ways), and the README's "Environment variables" lists the few the template leaves at their default
+    and the tools' own.
+    """
+
+    input_bucket: str = field(default="", metadata=_env("INPUT_BUCKET"))
+    work_bucket: str = field(default="", metadata=_env("WORK_BUCKET"))
+    export_bucket: str = field(default="", metadata=_env("EXPORT_BUCKET"))
+    records_table: str = field(default="", metadata=_env("RECORDS_TABLE"))
+    state_machine_arn: str = field(default="", metadata=_env("STATE_MACHINE_ARN"))
+    review_table: str = field(default="", metadata=_env("REVIEW_TABLE"))
+    # Powertools' idempotency records of the export function.
+    idempotency_table: str = field(default="", metadata=_env("IDEMPOTENCY_TABLE"))
     # Amazon zoom needs 1000 px on the longest side; smaller inputs cannot make a compliant main image.
-    min_side: int = 1000
+    min_side: int = field(default=1000, metadata=_env("MIN_SIDE_PX", int))
     # Decompression-bomb guard: about 100 MP, well above any studio camera, far below what breaks a Lambda.
-    max_pixels: int = 100_000_000
+    max_pixels: int = field(default=100_000_000, metadata=_env("MAX_PIXELS", int))
     # Object size limit, checked from HeadObject before downloading: 200 MB holds a 100 MP 16-bit TIFF
     # compressed, and keeps the download plus decode inside a 3 GB Lambda.
-    max_object_bytes: int = 200_000_000
+    max_object_bytes: int = field(default=200_000_000, metadata=_env("MAX_OBJECT_BYTES", int))
     # u2netp at 224 px with full-resolution refinement: faster than rembg's u2netp and as accurate (make bench).
-    model_name: str = DEFAULT_FAMILY
+    model_name: str = field(default=DEFAULT_FAMILY, metadata=_env("MODEL_NAME"))
     # A local path, or s3://bucket/key (downloaded once per execution environment into model_cache_dir).
-    model_path: str = ""
+    model_path: str = field(default="", metadata=_env("MODEL_PATH", _stripped))
     # Hex sha256 a model file of unknown name must have ("" = none; known files are checked by their own sum).
-    model_sha256: str = ""
-    # Lambda's only writable disk is /tmp; 512 MB by default, so a model above ~400 MB needs EphemeralStorage.
-    model_cache_dir: str = "/tmp/packshot-models"
-    model_threads: int = 1
+    model_sha256: str = field(default="", metadata=_env("MODEL_SHA256", _sha256))
+    model_cache_dir: str = field(default=DEFAULT_MODEL_CACHE_DIR,
+                                 metadata=_env("MODEL_CACHE_DIR", _model_cache_dir, template=False))
+    model_threads: int = field(default=1, metadata=_env("MODEL_THREADS", int))
     # The QC score a cutout the gate trusts needs to ship without a person; None: the floor fitted with the gate
     # (packshot/gate.json). A deployment may set its own (QcApproveMin).
-    qc_approve: int | None = None
-    qc_review: int = 70
-    # Product fills 85% of the longest side: the marketplace convention.
+    qc_approve: int | None = field(default=None, metadata=_env("QC_APPROVE_MIN", _optional_int))
+    qc_review: int = field(default=70, metadata=_env("QC_REVIEW_MIN", int))
+    # Product fills 85% of the longest side: the marketplace convention (not a deployment setting).
     fill: float = 0.85
-    export_platforms: tuple[str, ...] = DEFAULT_EXPORT_PLATFORMS
+    export_platforms: tuple[str, ...] = field(default=DEFAULT_EXPORT_PLATFORMS,
+                                              metadata=_env("EXPORT_PLATFORMS", _platform_names))
     # A client's platform rules merged over platforms.json: s3://bucket/key or a local path ("" = none).
-    platform_rules_overrides: str = ""
+    platform_rules_overrides: str = field(default="", metadata=_env("PLATFORM_RULES_OVERRIDES", _stripped))
+
+    @classmethod
+    def variables(cls) -> dict[str, str]:
+        """Environment variable -> field, for every field read from the environment."""
+        return {f.metadata["env"]: f.name for f in fields(cls) if "env" in f.metadata}
+
+    @classmethod
+    def template_variables(cls) -> set[str]:
+        """The variables template.yaml must set (the others keep their default on Lambda)."""
+        return {f.metadata["env"] for f in fields(cls) if f.metadata.get("template")}
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
-        try:
-            return cls(
-                input_bucket=env.get("INPUT_BUCKET", ""),
-                work_bucket=env.get("WORK_BUCKET", ""),
-                export_bucket=env.get("EXPORT_BUCKET", ""),
-                records_table=env.get("RECORDS_TABLE", ""),
-                state_machine_arn=env.get("STATE_MACHINE_ARN", ""),
-                review_table=env.get("REVIEW_TABLE", ""),
-                min_side=int(env.get("MIN_SIDE_PX", cls.min_side)),
-                max_pixels=int(env.get("MAX_PIXELS", cls.max_pixels)),
-                max_object_bytes=int(env.get("MAX_OBJECT_BYTES", cls.max_object_bytes)),
-                model_name=env.get("MODEL_NAME", cls.model_name),
-                model_path=env.get("MODEL_PATH", "").strip(),
-                model_sha256=normalise_sha256(env.get("MODEL_SHA256", "")),
-                model_cache_dir=env.get("MODEL_CACHE_DIR", "").strip() or cls.model_cache_dir,
-                model_threads=int(env.get("MODEL_THREADS", cls.model_threads)),
-                qc_approve=int(env["QC_APPROVE_MIN"]) if env.get("QC_APPROVE_MIN", "").strip() else None,
-                qc_review=int(env.get("QC_REVIEW_MIN", cls.qc_review)),
-                fill=float(env.get("FILL_RATIO", cls.fill)),
-                export_platforms=_platforms(env.get("EXPORT_PLATFORMS", "")),
-                platform_rules_overrides=env.get("PLATFORM_RULES_OVERRIDES", "").strip(),
-            )
-        except ValueError as exc:
-            raise ConfigurationError(f"a numeric setting has a value that is not a number: {exc}") from exc
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            name = f.metadata.get("env")
+            if name is None or name not in env:
+                continue  # unset: the field's default
+            try:
+                values[f.name] = f.metadata["parse"](env[name])
+            except ValueError as exc:
+                raise ConfigurationError(f"{name} has a value that is not a number: {exc}") from exc
+        return cls(**values)  # type: ignore[arg-type]  # each parse returns its field's type
 
     def require(self, *names: str) -> None:
         """Fail at cold start, not mid-image, when a stage's resource names are missing."""
         missing = [n for n in names if not getattr(self, n)]
         if missing:
-            env_names = ", ".join(n.upper() for n in missing)
+            variables = {field: env for env, field in self.variables().items()}
+            env_names = ", ".join(variables.get(n, n.upper()) for n in missing)
             raise ConfigurationError(f"set the environment variables {env_names} (the template does this)")
 
 

@@ -12,6 +12,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from packshot.adapters.aws import client, error_code, is_transient
 from packshot.atomic import atomic_file
+from packshot.config import DEFAULT_MODEL_CACHE_DIR
 from packshot.errors import ModelChecksumError, ModelSourceError, TransientStorageError
 from packshot.models.fetch import sha256_of
 from packshot.models.location import S3Location, is_s3_uri, known_sha256, parse_s3_uri, required_sha256
@@ -19,7 +20,7 @@ from packshot.models.location import S3Location, is_s3_uri, known_sha256, parse_
 logger = logging.getLogger(__name__)
 
 # Lambda's only writable disk; it survives between invocations of one execution environment (warm starts).
-DEFAULT_CACHE_DIR = Path("/tmp/packshot-models")
+DEFAULT_CACHE_DIR = Path(DEFAULT_MODEL_CACHE_DIR)
 _CHUNK = 1 << 20
 
 

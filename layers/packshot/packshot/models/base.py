@@ -62,7 +62,7 @@ class SegmentationModel:
         elif not self.path.is_file():
             raise ModelError(
                 f"model file {self.path} is missing: {model_file_remedy(self.path)}, "
-                "or set PACKSHOT_MODEL_PATH to an existing file"
+                "or set MODEL_PATH to an existing file"
             )
         self._session = _create_session(self.path, threads)
         inputs = self._session.get_inputs()

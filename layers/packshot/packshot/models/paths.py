@@ -1,8 +1,11 @@
-"""Where model files live: the repo's models/ dir in development, /opt/models in the container image."""
+"""Where model files live: the repo's models/ dir in development, /opt/models in the container image.
+
+No environment variable of its own: MODEL_PATH (Settings.model_path) names another file to load, and fetch and
+derive take --dest for another folder.
+"""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from packshot.models.catalog import FAMILIES
@@ -25,10 +28,7 @@ def repo_root() -> Path | None:
 
 
 def default_model_dir() -> Path:
-    """Where fetch writes: $PACKSHOT_MODEL_DIR, else <repo>/models, else /opt/models (outside a checkout)."""
-    env = os.environ.get("PACKSHOT_MODEL_DIR")
-    if env:
-        return Path(env)
+    """Where fetch writes by default: <repo>/models, else /opt/models (outside a checkout)."""
     root = repo_root()
     return root / "models" if root is not None else IMAGE_MODEL_DIR
 
@@ -36,16 +36,10 @@ def default_model_dir() -> Path:
 def default_model_path(filename: str = DEFAULT_MODEL_FILENAME) -> Path:
     """The model file (u2netp's unless `filename` names another) to load when none is configured.
 
-    Order: $PACKSHOT_MODEL_PATH; $PACKSHOT_MODEL_DIR/<filename>; <repo>/models/<filename> if present;
-    /opt/models/<filename> if present. When none exists the first candidate is returned anyway, so the
-    error raised on loading names the place where `make setup` would put the file.
+    Order: <repo>/models/<filename> if present; /opt/models/<filename> if present. When none exists the first
+    candidate is returned anyway, so the error raised on loading names the place where `make setup` would put it.
     """
-    env = os.environ.get("PACKSHOT_MODEL_PATH")
-    if env:
-        return Path(env)
     candidates: list[Path] = []
-    if os.environ.get("PACKSHOT_MODEL_DIR"):
-        candidates.append(Path(os.environ["PACKSHOT_MODEL_DIR"]) / filename)
     root = repo_root()
     if root is not None:
         candidates.append(root / "models" / filename)
