@@ -282,3 +282,24 @@ def test_a_first_quality_over_a_tiny_byte_limit_ends_in_a_legal_smaller_file_or_
             assert check.ok, check.problems
         else:  # even the smallest legal frame at the lowest quality is too big: said, not shipped
             assert not check.ok and any("byte limit" in problem for problem in check.problems)
+
+
+def test_platforms_and_formats_with_the_same_frame_resample_it_once_and_get_the_same_files(
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import packshot.imaging.export as export
+
+    rgb, alpha = finished(seed=10)
+    alone = {(name, fmt): render(rgb, alpha, PLATFORMS[name], fmt)
+             for name in ("ebay", "amazon_secondary", "shopify") for fmt in PLATFORMS[name].formats}
+    calls: list[tuple[int, int]] = []
+    resized = export._resized
+    monkeypatch.setattr(export, "_resized", lambda r, a, size: calls.append(size) or resized(r, a, size))
+    frames: export.Frames = {}
+    shared = {key: render(rgb, alpha, PLATFORMS[key[0]], key[1], frames) for key in alone}
+    # ebay's WebP and JPEG and amazon_secondary share one 1000 px frame; shopify has its own 2048 px one.
+    assert sorted(calls) == [(1000, 1000), (2048, 2048)]
+    for key, rendered in alone.items():
+        assert rendered.decoded is not None and shared[key].decoded is not None
+        assert np.array_equal(rendered.decoded, shared[key].decoded), key
+        assert np.array_equal(rendered.alpha, shared[key].alpha) and rendered.quality == shared[key].quality

@@ -16,7 +16,7 @@ from packshot.imaging.icc import adobe_rgb_1998_profile
 from packshot.imaging.masks import block_any
 from packshot.platforms import FORMATS, PlatformSpec, load_platforms
 
-__all__ = ["PLATFORMS", "ExportCheck", "PlatformSpec", "Rendered", "output_size", "render", "render_export",
+__all__ = ["PLATFORMS", "ExportCheck", "Frames", "PlatformSpec", "Rendered", "output_size", "render", "render_export",
            "verify_export"]
 
 # The shipped rules; the pipeline loads them again with a client's overrides merged in.
@@ -67,7 +67,13 @@ class ExportCheck:
     fill: float
 
 
-def render(rgb: np.ndarray, alpha: np.ndarray, spec: PlatformSpec, fmt: str | None = None) -> Rendered:
+# Frames already made from one canvas, shared by the renders of its platforms and formats: see render().
+Frames = dict[tuple[object, ...], tuple[np.ndarray, np.ndarray]]
+
+
+def render(
+    rgb: np.ndarray, alpha: np.ndarray, spec: PlatformSpec, fmt: str | None = None, frames: Frames | None = None
+) -> Rendered:
     """Turn the finished canvas (crop_to_fill output) into one of the platform's files.
 
     White-background platforms get the product composited on white, framed to the platform's aspect and
@@ -75,17 +81,29 @@ def render(rgb: np.ndarray, alpha: np.ndarray, spec: PlatformSpec, fmt: str | No
     are forced to 255 after resampling, so every JPEG/WebP block that holds no product decodes to exactly
     255 (checked after encoding). The byte limit is met by searching the encoder quality, and only when
     the lowest quality is still too big, by a smaller frame.
+
+    `frames`, one dict per canvas (the same rgb and alpha objects, unchanged), lets the renders of several
+    platforms and formats share work: a WebP and its JPEG fallback, or two platforms with the same aspect, fill,
+    size and colour space, are framed, resampled and composited once. The pixels are the same either way.
     """
     fmt = (fmt or spec.format).upper()
     if fmt not in spec.formats:
         raise ValueError(f"{spec.name} does not take {fmt} (it takes {', '.join(spec.formats)})")
-    rgb, alpha = _framed(rgb, alpha, spec)
+    frames = {} if frames is None else frames
+    canvas = (id(rgb), id(alpha), alpha.shape, spec.aspect, spec.fill)
+    framed_key: tuple[object, ...] = (*canvas, "framed")
+    if framed_key not in frames:
+        frames[framed_key] = _framed(rgb, alpha, spec)
+    rgb, alpha = frames[framed_key]
     size = output_size(alpha.shape[1], alpha.shape[0], spec)
     floor = _smallest_size(size, spec)
     best: Rendered | None = None
     for _ in range(_MAX_DOWNSCALES + 1):
-        sized_rgb, sized_alpha = _resized(rgb, alpha, size)
-        pixels = _pixels(sized_rgb, sized_alpha, spec)
+        key: tuple[object, ...] = (*canvas, size, spec.background, spec.colour_space)
+        if key not in frames:
+            sized_rgb, sized_alpha = _resized(rgb, alpha, size)
+            frames[key] = (_pixels(sized_rgb, sized_alpha, spec), sized_alpha)
+        pixels, sized_alpha = frames[key]
         candidate = _encode_within_limit(pixels, sized_alpha, spec, fmt, downscaled=best is not None)
         if len(candidate.data) <= spec.max_bytes or size == floor:
             return candidate
