@@ -185,3 +185,34 @@ def test_verify_background_samples_evenly_spaced_points_inside_the_edge() -> Non
     ring[:, :3] = ring[:, -3:] = False
     rgb[ring] = 255  # only the ring 3 px in is white: all samples must land on it
     assert verify_background(rgb).perimeter_passed == 50
+
+
+def test_composite_blends_a_mostly_solid_frame_exactly_as_pillows_paste_does() -> None:
+    # Every value/alpha pair inside a large transparent frame: few soft pixels, so only they are blended (in numpy),
+    # while a frame soft almost everywhere (the test above) goes through Pillow's paste; both give the same values.
+    from PIL import Image
+
+    levels = np.arange(256, dtype=np.uint8)
+    value, alpha_grid = np.meshgrid(levels, levels, indexing="ij")
+    rgb = np.full((1024, 1024, 3), 90, np.uint8)
+    alpha = np.zeros((1024, 1024), np.uint8)
+    rgb[300:556, 400:656] = value[:, :, None]
+    alpha[300:556, 400:656] = alpha_grid
+    canvas = Image.new("RGB", (1024, 1024), (255, 255, 255))
+    canvas.paste(Image.fromarray(rgb), (0, 0), Image.fromarray(alpha))
+    assert np.array_equal(composite_on_white(rgb, alpha), np.asarray(canvas))
+    # A strided view (a crop of a larger frame) is read correctly too.
+    assert np.array_equal(composite_on_white(rgb[200:700, 300:800], alpha[200:700, 300:800]),
+                          np.asarray(canvas)[200:700, 300:800])
+
+
+def test_crop_to_fill_whitens_the_backdrop_of_a_product_touching_the_frame() -> None:
+    rgb, alpha = product(box=(0, 0, 400, 120))  # touches the top, left and right edges
+    alpha[60:70, 10:20] = 0  # a hole shows the (brown) backdrop
+    alpha[0, :5] = 40  # soft edge pixels keep their colour
+    out_rgb, out_alpha = crop_to_fill(rgb, alpha, fill=0.85)
+    assert out_alpha.shape == (471, 471)  # round(400 / 0.85)
+    assert np.all(out_rgb[out_alpha == 0] == 255)  # the frame, the margin and the hole
+    assert np.all(out_rgb[out_alpha > 0] == (40, 160, 90))
+    assert int(np.count_nonzero(out_alpha == 40)) == 5
+    assert int(np.count_nonzero(out_alpha == 0)) == 471 * 471 - 400 * 120 + 100

@@ -175,3 +175,24 @@ def test_rejects_shape_mismatches() -> None:
     rgb, alpha = photo()
     with pytest.raises(ValueError):
         score_qc(rgb, alpha[:-1], rgb, alpha)
+
+
+def test_channel_means_are_numpys_float_means_to_the_last_bit() -> None:
+    from packshot.imaging.qc import _channel_means
+
+    rng = np.random.default_rng(11)
+    for count in (1, 7, 1_000_003):
+        pixels = rng.integers(0, 256, (count, 3), dtype=np.uint8)
+        assert _channel_means(pixels).tolist() == pixels.astype(np.int16).mean(axis=0).tolist()
+
+
+def test_a_background_check_passed_in_scores_the_same_as_one_measured_here() -> None:
+    from packshot.imaging.finish import verify_background
+
+    original, mask = photo()
+    final_rgb, final_alpha = finish(original, mask)
+    final_rgb[:10] = 200  # a grey band along the top edge
+    check = verify_background(final_rgb, final_alpha)
+    assert not check.perimeter_ok
+    assert score_qc(original, mask, final_rgb, final_alpha, background_check=check) == score_qc(
+        original, mask, final_rgb, final_alpha)

@@ -531,7 +531,7 @@ def export(
 
     from packshot.delivery import batch_for, load_rules, platforms_for
     from packshot.imaging.decode import decode_png_rgba
-    from packshot.imaging.export import render, verify_export
+    from packshot.imaging.export import Frames, render, verify_export
     from packshot.naming import file_name
 
     rgb, alpha = decode_png_rgba(store.get(settings.work_bucket, state["final_key"]))
@@ -542,6 +542,7 @@ def export(
     files: list[dict[str, Any]] = []
     problems: list[str] = []
     notes: list[str] = []
+    frames: Frames = {}  # what one platform's file made of the canvas, another with the same frame reuses
     for platform in platforms_for(state.get("platforms"), settings.export_platforms):
         spec = rules.get(platform)
         if spec is None:
@@ -549,7 +550,7 @@ def export(
             continue
         # Where a platform takes WebP, the JPEG beside it is the fallback for tools that do not.
         for fmt in spec.formats:
-            rendered = render(rgb, alpha, spec, fmt)
+            rendered = render(rgb, alpha, spec, fmt, frames)
             check = verify_export(rendered.data, spec, rendered.alpha, fmt, decoded=rendered.decoded)
             if not check.ok:
                 problems.append(f"{platform} {fmt}: not delivered: {'; '.join(check.problems)}")

@@ -14,6 +14,9 @@ from packshot.imaging.channels import channel_min
 
 logger = logging.getLogger(__name__)
 
+# composite_on_white blends in numpy while at most 1 pixel in this many is soft (0 < alpha < 255), else in Pillow.
+_BLEND_IN_PILLOW_ABOVE = 8
+
 
 @dataclass(frozen=True)
 class BackgroundCheck:
@@ -30,15 +33,41 @@ class BackgroundCheck:
 def composite_on_white(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     """Blend rgb over pure white by alpha: alpha 0 gives exactly 255, alpha 255 keeps rgb.
 
-    Each value is round((rgb * a + 255 * (255 - a)) / 255), exact at both ends. Pillow's paste with a mask
-    computes exactly that (checked for all 65,536 value/alpha pairs in tests/unit/test_finish.py) in one C pass,
-    twice as fast as the same sum in uint16 numpy and without its 144 MB of temporaries on 24 MP.
+    Each value is round((rgb * a + 255 * (255 - a)) / 255), exact at both ends (checked for all 65,536
+    value/alpha pairs in tests/unit/test_finish.py). A cutout is almost all background and solid product: those
+    pixels are copied (255 or rgb) and only the soft edge, usually a few percent, is blended, 3-4x faster than
+    Pillow's paste with a mask, which blends every pixel and copies the frame in and out of Pillow twice. A
+    mask that is soft nearly everywhere goes through that paste (the same values in one C pass).
     """
     _check_pair(rgb, alpha)
-    height, width = alpha.shape
-    canvas = Image.new("RGB", (width, height), (255, 255, 255))
-    canvas.paste(Image.fromarray(np.ascontiguousarray(rgb)), (0, 0), Image.fromarray(np.ascontiguousarray(alpha)))
-    return np.array(canvas)
+    soft = (alpha != 0) & (alpha != 255)
+    count = int(np.count_nonzero(soft))
+    if count > alpha.size // _BLEND_IN_PILLOW_ABOVE:
+        height, width = alpha.shape
+        canvas = Image.new("RGB", (width, height), (255, 255, 255))
+        canvas.paste(Image.fromarray(np.ascontiguousarray(rgb)), (0, 0), Image.fromarray(np.ascontiguousarray(alpha)))
+        return np.array(canvas)
+    out = np.empty_like(rgb)
+    white_where_transparent(out, rgb, alpha)
+    if count:
+        # nonzero on the flat mask, then unravelled: 10x faster than nonzero on the 2-D mask.
+        ys, xs = np.unravel_index(np.flatnonzero(soft), soft.shape)
+        a = alpha[ys, xs].astype(np.uint32)[:, None]
+        # x / 255 is never exactly half-way for an integer x, so adding 127 and flooring rounds it.
+        blended = (rgb[ys, xs].astype(np.uint32) * a + 255 * (255 - a) + 127) // 255
+        out[ys, xs] = blended.astype(np.uint8)
+    return out
+
+
+def white_where_transparent(out: np.ndarray, rgb: np.ndarray, alpha: np.ndarray) -> None:
+    """Write rgb into out (H, W, 3), with 255 in every channel where alpha is 0; out may be a view of a canvas.
+
+    One OR per channel with 255 on the background: the same as out[alpha == 0] = 255 after a copy, which indexes
+    (H, W, 3) with an (H, W) mask and costs ten times as much on 4 MP.
+    """
+    white = np.negative((alpha == 0).view(np.uint8))  # 255 where transparent, 0 elsewhere
+    for channel in range(3):
+        np.bitwise_or(rgb[..., channel], white, out=out[..., channel])
 
 
 def bounding_box(alpha: np.ndarray, threshold: int = 128) -> tuple[int, int, int, int] | None:
@@ -115,10 +144,8 @@ def crop_to_fill(
     out_alpha = np.zeros((side, side), dtype=np.uint8)
     src = (slice(cy0 - off_y, cy1 - off_y), slice(cx0 - off_x, cx1 - off_x))
     out_alpha[cy0:cy1, cx0:cx1] = alpha[src]
-    region = out_rgb[cy0:cy1, cx0:cx1]
-    region[...] = rgb[src]
     # What the source had behind the product is not ours to keep: the background is white.
-    region[out_alpha[cy0:cy1, cx0:cx1] == 0] = 255
+    white_where_transparent(out_rgb[cy0:cy1, cx0:cx1], rgb[src], alpha[src])
     return out_rgb, out_alpha
 
 
@@ -152,7 +179,7 @@ def verify_background(
         perimeter_samples=samples,
         perimeter_passed=passed,
         perimeter_ok=perimeter_ok,
-        background_pixels=int(background.sum()),
+        background_pixels=int(np.count_nonzero(background)),
         non_white_background_pixels=non_white,
         all_white=non_white == 0,
     )

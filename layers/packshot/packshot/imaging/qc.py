@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from packshot.imaging.channels import channel_max, channel_min
-from packshot.imaging.finish import fill_ratio, touches_border, verify_background
+from packshot.imaging.finish import BackgroundCheck, fill_ratio, touches_border, verify_background
 from packshot.imaging.masks import block_any, component_areas
 from packshot.status import Decision
 
@@ -62,11 +62,13 @@ def score_qc(
     final_alpha: np.ndarray,
     *,
     thresholds: QcThresholds = QcThresholds(),
+    background_check: BackgroundCheck | None = None,
 ) -> QcResult:
     """Score background, edge quality, product fill and colour (25 each) and decide.
 
     original_rgb/cutout_alpha are the source and the model's mask at the same size; final_* are the
-    square canvas after crop_to_fill and composite_on_white.
+    square canvas after crop_to_fill and composite_on_white. `background_check` is verify_background's result
+    for final_* when the caller has it already (the finish stage records it too); else it is measured here.
     """
     if original_rgb.shape[:2] != cutout_alpha.shape or final_rgb.shape[:2] != final_alpha.shape:
         raise ValueError(
@@ -76,7 +78,8 @@ def score_qc(
     reasons: list[str] = []
     gates: list[str] = []
 
-    background, note, compliant = _background_part(final_rgb, final_alpha)
+    check = background_check if background_check is not None else verify_background(final_rgb, final_alpha)
+    background, note, compliant = _background_part(check)
     if note:
         reasons.append(f"background {_pts(background)}/25: {note}")
     if not compliant:
@@ -129,8 +132,7 @@ def _pts(part: float) -> int:
     return int(round(part))
 
 
-def _background_part(rgb: np.ndarray, alpha: np.ndarray) -> tuple[float, str, bool]:
-    check = verify_background(rgb, alpha)
+def _background_part(check: BackgroundCheck) -> tuple[float, str, bool]:
     if check.perimeter_ok and check.all_white:
         return PART, "", True
     perimeter = check.perimeter_passed / check.perimeter_samples
@@ -192,18 +194,16 @@ def _colour_part(
     How close the product is to the backdrop's colour (white on white) is not a fault of the picture but a risk
     for the cutout: the gate weighs it (packshot/gate.py, near_backdrop).
     """
-    orig_rgb, orig_alpha = _sample(original_rgb, cutout_alpha)
-    fin_rgb, fin_alpha = _sample(final_rgb, final_alpha)
-    orig_product = orig_rgb[_solid(orig_alpha)].astype(np.int16)
-    fin_product = fin_rgb[_solid(fin_alpha)].astype(np.int16)
+    orig_product = _solid_pixels(original_rgb, cutout_alpha)
+    fin_product = _solid_pixels(final_rgb, final_alpha)
     if len(orig_product) == 0 or len(fin_product) == 0:
         return 0.0, "no solid product pixels to compare"
 
     # Blown highlights (all channels 255) and crushed shadows (all 0) are detail lost for good;
     # a saturated colour such as (255, 0, 0) is not.
-    clipped = float(np.mean((channel_min(fin_product) >= 255) | (channel_max(fin_product) <= 0)))
+    clipped = np.count_nonzero((channel_min(fin_product) >= 255) | (channel_max(fin_product) <= 0)) / len(fin_product)
     clip_score = 1.0 - float(np.clip((clipped - 0.02) / 0.18, 0.0, 1.0))
-    shift = float(np.abs(fin_product.mean(axis=0) - orig_product.mean(axis=0)).max())
+    shift = float(np.abs(_channel_means(fin_product) - _channel_means(orig_product)).max())
     # Finishing copies product pixels: a mean shift over 2 levels means something recoloured them.
     shift_score = 1.0 - float(np.clip((shift - 2.0) / 18.0, 0.0, 1.0))
 
@@ -220,6 +220,22 @@ def _colour_part(
 def _sample(rgb: np.ndarray, alpha: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     stride = max(1, math.isqrt(alpha.size // _SAMPLE_PIXELS))
     return rgb[::stride, ::stride], alpha[::stride, ::stride]
+
+
+def _solid_pixels(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """The (N, 3) uint8 product pixels QC compares: the sampled pixels where the product is solid."""
+    rgb, alpha = _sample(rgb, alpha)
+    return rgb[_solid(alpha)]
+
+
+def _channel_means(pixels: np.ndarray) -> np.ndarray:
+    """Mean of each channel of (N, 3) uint8 pixels: integer sums, then one division.
+
+    The same float64 values as pixels.mean(axis=0) (its float64 sums of integers are exact in any order), without
+    the (N, 3) float reduction along the short axis, which cost most of QC's colour part.
+    """
+    sums = np.array([int(pixels[:, channel].sum(dtype=np.int64)) for channel in range(3)], dtype=np.float64)
+    return sums / len(pixels)
 
 
 def _solid(alpha: np.ndarray) -> np.ndarray:

@@ -89,7 +89,8 @@ def finish_cutout(
         framed_rgb, framed_alpha = crop_to_fill(rgb, alpha, fill=settings.fill)
     final_rgb = composite_on_white(framed_rgb, framed_alpha)
     background = verify_background(final_rgb, framed_alpha)
-    qc = score_qc(rgb, alpha, final_rgb, framed_alpha, thresholds=thresholds_from(settings))
+    qc = score_qc(rgb, alpha, final_rgb, framed_alpha, thresholds=thresholds_from(settings),
+                  background_check=background)
     decision, reasons = qc.decision, list(qc.reasons)
     if verdict is None or not verdict.passes:
         if decision == Decision.APPROVE:
