@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from PIL import Image
 
 
 @dataclass(frozen=True)
@@ -181,4 +182,17 @@ def backdrop_grid(coeffs: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarra
     down = v[:, None] * coeffs[2] + (v * v)[:, None] * coeffs[4]  # (H, 3)
     image = down[:, None, :] + across[None, :, :]
     image += v[:, None, None] * (u[:, None] * coeffs[5])[None, :, :]
+    return image
+
+
+def photo_image(rgb: np.ndarray, image: Image.Image | None = None) -> Image.Image:
+    """The RGB uint8 photo as a Pillow image, for its box reductions: `image` when the caller already made it.
+
+    Pillow copies an RGB array into its own 4-byte pixels (12 ms at 4 MP): the cutout stage makes that copy once
+    for both the cutout's and the gate's working copies. A given image must be the photo's size and RGB.
+    """
+    if image is None:
+        return Image.fromarray(np.ascontiguousarray(rgb))
+    if image.mode != "RGB" or image.size != (rgb.shape[1], rgb.shape[0]):
+        raise ValueError(f"the photo's image is {image.mode} {image.size}, the photo RGB {rgb.shape[1]}x{rgb.shape[0]}")
     return image
