@@ -10,7 +10,7 @@ from PIL import Image
 
 from packshot.cutout import Cutout, cut_out, decode_rgb, file_pixels
 from packshot.gate import _channel_sum, _gaps, measure_gate
-from packshot.imaging.masks import photo_image
+from packshot.imaging.masks import backdrop_grid, photo_image
 from packshot.models import SegmentationModel, load_model
 from packshot.stages.cutout import cut_out_photo
 
@@ -43,6 +43,20 @@ def test_the_channel_sum_is_numpys_reduction_over_the_channels() -> None:
     pixels[0, :3] = [[1e-8, 255.0, 3e7], [0.1, 0.2, 0.3], [254.99997, 0.00001, 1.0]]  # rounding-sensitive sums
     np.testing.assert_array_equal(_channel_sum(pixels), pixels.sum(axis=2))
     np.testing.assert_array_equal(_channel_sum(pixels) / np.float32(3.0), pixels.mean(axis=2))
+
+
+@pytest.mark.parametrize(("width", "height"), [(900, 1000), (1, 7), (5, 1)])
+def test_the_backdrop_grid_is_the_broadcast_sum_of_its_terms_to_the_bit(width: int, height: int) -> None:
+    rng = np.random.default_rng(width)
+    coeffs = rng.normal(0, 40, (6, 3)).astype(np.float32)
+    coeffs[0] += np.float32(225.0)  # a light sweep: its constant term near white
+    u = ((np.arange(width) + 0.5) / width).astype(np.float32)
+    v = ((np.arange(height) + 0.5) / height).astype(np.float32)
+    across = coeffs[0] + u[:, None] * coeffs[1] + (u * u)[:, None] * coeffs[3]
+    down = v[:, None] * coeffs[2] + (v * v)[:, None] * coeffs[4]
+    reference = down[:, None, :] + across[None, :, :]
+    reference += v[:, None, None] * (u[:, None] * coeffs[5])[None, :, :]
+    np.testing.assert_array_equal(backdrop_grid(coeffs, u, v), reference)
 
 
 def test_the_cutout_file_keeps_exactly_the_pixels_with_any_alpha() -> None:

@@ -302,13 +302,14 @@ def _fit_backdrop(rgb: np.ndarray, outside: np.ndarray) -> tuple[np.ndarray, flo
     (median plus 1.4826 MAD) of the residuals in levels.
     """
     height, width = outside.shape
-    ys, xs = np.nonzero(outside)
-    if len(ys) < 100:
+    # Flat indices, sampled before they are split into rows and columns: the same points as np.nonzero's, at a
+    # fifth of its cost on a working copy that is mostly backdrop.
+    flat = np.flatnonzero(outside)
+    if len(flat) < 100:
         # Almost no background: the frame's border strip stands in for it.
-        strip = frame_strip(height, width, 2)
-        ys, xs = np.nonzero(strip)
-    step = max(1, len(ys) // 6000)  # six coefficients per channel: a few thousand points fix them
-    ys, xs = ys[::step], xs[::step]
+        flat = np.flatnonzero(frame_strip(height, width, 2))
+    step = max(1, len(flat) // 6000)  # six coefficients per channel: a few thousand points fix them
+    ys, xs = np.divmod(flat[::step], width)
     u, v = (xs + 0.5) / width, (ys + 0.5) / height
     basis = np.stack([np.ones_like(u), u, v, u * u, v * v, u * v], axis=1)
     colours = rgb[ys, xs].astype(np.float64)
@@ -458,9 +459,9 @@ def _cut_regions(smooth: np.ndarray, inside: np.ndarray, outside: np.ndarray) ->
     if not candidate.any():
         return candidate
     labels, count = label_components(candidate)
-    flat = labels.ravel()
-    inner = np.bincount(flat, weights=(_erode(inside, 2) & candidate).ravel(), minlength=count + 1)
-    outer = np.bincount(flat, weights=(outside & candidate).ravel(), minlength=count + 1)
+    # Pixel counts per region: the labels of the pixels counted, not a float weight for every pixel of the map.
+    inner = np.bincount(labels[_erode(inside, 2) & candidate], minlength=count + 1)
+    outer = np.bincount(labels[outside & candidate], minlength=count + 1)
     cut = (inner >= 9) & (outer >= 9)
     cut[0] = False
     return cut[labels] & inside

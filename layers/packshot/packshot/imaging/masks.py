@@ -173,16 +173,18 @@ def backdrop_grid(coeffs: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarra
     """A quadratic backdrop sweep, (6, 3) coefficients over quadratic_basis, as a (len(v), len(u), 3) float32 image.
 
     The quadratic separates into a column term, a row term and u * v, so the frame costs three broadcast
-    additions instead of a (H * W, 6) basis and a matrix product.
+    additions instead of a (H * W, 6) basis and a matrix product. The image is built as rows of W * 3 values, the
+    row term tiled along them: an addition broadcast over a 3-long last axis costs twice as much.
     """
     u = np.asarray(u, np.float32)
     v = np.asarray(v, np.float32)
     coeffs = np.asarray(coeffs, np.float32)
     across = coeffs[0] + u[:, None] * coeffs[1] + (u * u)[:, None] * coeffs[3]  # (W, 3)
     down = v[:, None] * coeffs[2] + (v * v)[:, None] * coeffs[4]  # (H, 3)
-    image = down[:, None, :] + across[None, :, :]
-    image += v[:, None, None] * (u[:, None] * coeffs[5])[None, :, :]
-    return image
+    image = np.tile(down, (1, len(u)))  # (H, W * 3): each row's term at every column
+    image += across.reshape(1, -1)
+    image += v[:, None] * (u[:, None] * coeffs[5]).reshape(1, -1)
+    return image.reshape(len(v), len(u), 3)
 
 
 def photo_image(rgb: np.ndarray, image: Image.Image | None = None) -> Image.Image:
