@@ -37,6 +37,14 @@ def test_gaps_along_rows_and_down_columns_are_the_reference_gaps(seed: int) -> N
         np.testing.assert_array_equal(_gaps(mask, width, axis=0), row_gaps_as_before(mask.T, width).T)
 
 
+@pytest.mark.parametrize("mask", [np.ones((5, 4), bool), np.zeros((5, 4), bool), np.eye(6, dtype=bool),
+                                  np.array([[True, False, True]]), np.array([[False], [True], [False], [True]])])
+def test_gaps_of_full_empty_and_one_pixel_masks_are_the_reference_gaps(mask: np.ndarray) -> None:
+    for width in (0, 1, 2, 100):
+        np.testing.assert_array_equal(_gaps(mask, width, axis=1), row_gaps_as_before(mask, width))
+        np.testing.assert_array_equal(_gaps(mask, width, axis=0), row_gaps_as_before(mask.T, width).T)
+
+
 def test_the_channel_sum_is_numpys_reduction_over_the_channels() -> None:
     rng = np.random.default_rng(0)
     pixels = (rng.random((300, 200, 3)) * 765.0).astype(np.float32)

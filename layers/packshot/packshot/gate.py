@@ -162,12 +162,13 @@ def measure_gate(rgb: np.ndarray, alpha: np.ndarray, *, image: Image.Image | Non
     edges = _edges(distance, tolerance)
 
     area = max(int(inside.sum()), 1)
-    outline = inside & ~_erode(inside, 1)
+    core = _erode(inside, 1)  # the mask less its outline; `beside`: the mask's surroundings, past its outline
+    beside = ~_dilate(inside, 1)
+    outline = inside & ~core
     outline_len = max(int(outline.sum()), 1)
     maps: dict[str, np.ndarray] = {}
 
     # Backdrop inside: open patches of backdrop-like pixels well inside the mask.
-    core = _erode(inside, 1)
     maps["backdrop_inside"] = _open(core & like_backdrop & ~shadowish, PATCH_RADIUS)
     # Product outside: open patches near the mask that are clearly off the backdrop and not shadow, or brighter
     # than the backdrop (a shadow never is; a white sole on an off-white sweep is).
@@ -177,17 +178,17 @@ def measure_gate(rgb: np.ndarray, alpha: np.ndarray, *, image: Image.Image | Non
     floor = _floor_zone(inside) & (lift < 0)
     clearly = ((distance >= max(PRODUCT_DISTANCE, tolerance * 2)) & ~shadowish & ~floor) | brighter
     near = box_count(inside, max(4, int(NEAR_SHARE * max(h, w)))) > 0  # within that radius of the mask
-    maps["product_outside"] = _open(~_dilate(inside, 1) & clearly & near, PATCH_RADIUS)
+    maps["product_outside"] = _open(beside & clearly & near, PATCH_RADIUS)
     # Shaded outside: a surface a little darker than the backdrop beside the product's upper half, where no
     # floor shadow reaches: a white box's top face or a lid in shade, which product_outside takes for shadow.
     shade = lift <= -max(SHADE_LEVELS, 2.0 * noise)
-    maps["shaded_outside"] = _open(~_dilate(inside, 1) & shade & near & _upper_half(inside), PATCH_RADIUS)
+    maps["shaded_outside"] = _open(beside & shade & near & _upper_half(inside), PATCH_RADIUS)
     # Notched: gaps between parts of the mask that the backdrop does not explain. Backdrop seen through a slot
     # or a handle is the backdrop; a shadow between two parts is a shadow; what is neither is product the
     # cutout cleared (a silver cap's panels, nearly the backdrop's white, went this way).
     notch = _notch_width(inside)
     gaps = _gaps(inside, notch, axis=1) | _gaps(inside, notch, axis=0)
-    maps["notched"] = _open(gaps & ~_dilate(inside, 1) & ~like_backdrop & ~shadowish, PATCH_RADIUS)
+    maps["notched"] = _open(gaps & beside & ~like_backdrop & ~shadowish, PATCH_RADIUS)
     # Edges outside: photo edges beyond the mask's margin, except where a shadow meets the backdrop (both sides
     # of such an edge are backdrop or shadow; a white lid's edge has a side brighter than the backdrop).
     quiet = like_backdrop | shadowish
@@ -272,16 +273,26 @@ def _gaps(mask: np.ndarray, width: int, axis: int) -> np.ndarray:
     """Pixels outside the mask with mask on both sides along `axis` (1: in their row, 0: in their column), the gap
     at most `width` px wide.
 
-    Positions in int32 (a working copy is at most a few thousand pixels long), and the columns accumulated down the
-    rows rather than along a transposed view: both keep the passes over contiguous memory.
+    Found as runs of outside pixels, not per pixel: a run is a gap when the mask bounds it on both sides (an open
+    end counts as the mask four lines' lengths away, so an open run is never one) and it is at most `width` long.
     """
-    size = mask.shape[axis]
-    positions = np.arange(size, dtype=np.int32).reshape((-1, 1) if axis == 0 else (1, -1))
-    far = np.int32(size * 4)
-    flip = (slice(None, None, -1), slice(None)) if axis == 0 else (slice(None), slice(None, None, -1))
-    before = np.maximum.accumulate(np.where(mask, positions, -far), axis=axis)
-    after = np.minimum.accumulate(np.where(mask, positions, far)[flip], axis=axis)[flip]
-    return ~mask & (after - before - 1 <= width)
+    lines = mask if axis == 1 else mask.T
+    count, size = lines.shape
+    padded = np.zeros((count, size + 2), np.int8)
+    np.logical_not(lines, out=padded[:, 1:-1].view(bool))
+    steps = np.diff(padded, axis=1)
+    rows, starts = np.nonzero(steps == 1)
+    _, ends = np.nonzero(steps == -1)  # exclusive ends; nonzero is row-major, so they pair up with the starts
+    far = size * 4
+    before = np.where(starts > 0, starts - 1, -far)  # the mask pixel before the run
+    after = np.where(ends < size, ends, far)  # and after it
+    keep = after - before - 1 <= width
+    rows, starts, ends = rows[keep], starts[keep], ends[keep]
+    out = np.zeros((count, size), bool)
+    lengths = ends - starts
+    firsts = rows * size + starts
+    out.reshape(-1)[np.repeat(firsts - (np.cumsum(lengths) - lengths), lengths) + np.arange(int(lengths.sum()))] = True
+    return out if axis == 1 else out.T
 
 
 def _share(mask: np.ndarray, total: int) -> float:
