@@ -273,8 +273,9 @@ def _gaps(mask: np.ndarray, width: int, axis: int) -> np.ndarray:
     """Pixels outside the mask with mask on both sides along `axis` (1: in their row, 0: in their column), the gap
     at most `width` px wide.
 
-    Found as runs of outside pixels, not per pixel: a run is a gap when the mask bounds it on both sides (an open
-    end counts as the mask four lines' lengths away, so an open run is never one) and it is at most `width` long.
+    Found as runs of outside pixels, not per pixel: a run is a gap when it is at most `width` long with the mask
+    on both sides, an open end counting as mask four line lengths away (so an open run is one only if `width`
+    reaches that far, as with the per-pixel accumulations this replaces).
     """
     lines = mask if axis == 1 else mask.T
     count, size = lines.shape
