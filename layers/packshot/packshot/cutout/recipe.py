@@ -17,6 +17,7 @@ from packshot.cutout.corrections import (
     remove_islands,
 )
 from packshot.cutout.refinement import decontaminate, edge_support, refine_alpha, upscale_mask
+from packshot.imaging.masks import photo_image
 from packshot.models.base import SegmentationModel
 
 # Refinement: the guided filter's coefficients are fitted on a working copy at most this long (the model
@@ -40,11 +41,12 @@ class Cutout:
     signals: Signals | None = None
 
 
-def cut_out(rgb: np.ndarray, model: SegmentationModel) -> Cutout:
+def cut_out(rgb: np.ndarray, model: SegmentationModel, *, image: Image.Image | None = None) -> Cutout:
     """Segment the product in an RGB uint8 photo and return its full-resolution alpha with a confidence.
 
     The expensive work is bounded: the model runs at its input size; the guided filter's coefficients and
     the backdrop model are computed at WORK_SIDE; the full-resolution image is read only in the edge band.
+    `image` is the same photo as a Pillow image (photo_image), when the caller has made one for other work too.
     """
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
         raise ValueError(f"expected an RGB uint8 array (H, W, 3), got {rgb.dtype} {rgb.shape}")
@@ -53,7 +55,8 @@ def cut_out(rgb: np.ndarray, model: SegmentationModel) -> Cutout:
     factor = max(1, -(-side // WORK_SIDE))  # ceil: the working copy is at most WORK_SIDE
     # One pass over the full-resolution photo makes the working copy; the model (when its family allows)
     # and the confidence measures start from it, so the 4 MP array is converted and reduced only once.
-    small_rgb = np.asarray(Image.fromarray(rgb).reduce(factor)) if factor > 1 else rgb
+    source = photo_image(rgb, image) if image is not None or factor > 1 else None  # checks a given image
+    small_rgb = np.asarray(source.reduce(factor)) if source is not None and factor > 1 else rgb
     output = model.predict(small_rgb if model.fast_resize else rgb)
     mask = remove_islands(output.mask)
     small_h, small_w = small_rgb.shape[:2]

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from PIL import Image
 
 
 @dataclass(frozen=True)
@@ -172,13 +173,28 @@ def backdrop_grid(coeffs: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarra
     """A quadratic backdrop sweep, (6, 3) coefficients over quadratic_basis, as a (len(v), len(u), 3) float32 image.
 
     The quadratic separates into a column term, a row term and u * v, so the frame costs three broadcast
-    additions instead of a (H * W, 6) basis and a matrix product.
+    additions instead of a (H * W, 6) basis and a matrix product. The image is built as rows of W * 3 values, the
+    row term tiled along them: an addition broadcast over a 3-long last axis costs twice as much.
     """
     u = np.asarray(u, np.float32)
     v = np.asarray(v, np.float32)
     coeffs = np.asarray(coeffs, np.float32)
     across = coeffs[0] + u[:, None] * coeffs[1] + (u * u)[:, None] * coeffs[3]  # (W, 3)
     down = v[:, None] * coeffs[2] + (v * v)[:, None] * coeffs[4]  # (H, 3)
-    image = down[:, None, :] + across[None, :, :]
-    image += v[:, None, None] * (u[:, None] * coeffs[5])[None, :, :]
+    image = np.tile(down, (1, len(u)))  # (H, W * 3): each row's term at every column
+    image += across.reshape(1, -1)
+    image += v[:, None] * (u[:, None] * coeffs[5]).reshape(1, -1)
+    return image.reshape(len(v), len(u), 3)
+
+
+def photo_image(rgb: np.ndarray, image: Image.Image | None = None) -> Image.Image:
+    """The RGB uint8 photo as a Pillow image, for its box reductions: `image` when the caller already made it.
+
+    Pillow copies an RGB array into its own 4-byte pixels (12 ms at 4 MP): the cutout stage makes that copy once
+    for both the cutout's and the gate's working copies. A given image must be the photo's size and RGB.
+    """
+    if image is None:
+        return Image.fromarray(np.ascontiguousarray(rgb))
+    if image.mode != "RGB" or image.size != (rgb.shape[1], rgb.shape[0]):
+        raise ValueError(f"the photo's image is {image.mode} {image.size}, the photo RGB {rgb.shape[1]}x{rgb.shape[0]}")
     return image

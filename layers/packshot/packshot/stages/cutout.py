@@ -8,6 +8,7 @@ import numpy as np
 
 from packshot.cutout import Cutout, cut_out, file_pixels
 from packshot.gate import GateVerdict, judge, measure_gate
+from packshot.imaging.masks import photo_image
 from packshot.models.base import SegmentationModel
 from packshot.stages.backdrop import Backdrop, measure_backdrop
 
@@ -38,8 +39,10 @@ def cut_out_photo(rgb: np.ndarray, model: SegmentationModel) -> CutoutImage:
     nothing. The gate measures the photo itself (rgb, the master), never those pixels; the backdrop is measured
     on the pixels finishing saw when the file still carried the photo (see stages/backdrop.py).
     """
-    result = cut_out(rgb, model)
-    measured = measure_gate(rgb, result.alpha)
+    image = photo_image(rgb)  # Pillow's copy of the photo, made once for the cutout's and the gate's working copies
+    result = cut_out(rgb, model, image=image)
+    measured = measure_gate(rgb, result.alpha, image=image)
+    del image
     model_signals = asdict(result.signals) if result.signals is not None else {}
     verdict = judge(measured.signals, model_signals)
     backdrop = measure_backdrop(result.foreground if result.foreground is not None else rgb, result.alpha)

@@ -1,0 +1,132 @@
+"""The cutout stage's cheaper paths give exactly the numbers of the plain ones they replace (issue 13's throughput)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from packshot.cutout import Cutout, cut_out, decode_rgb, file_pixels
+from packshot.gate import _channel_sum, _gaps, measure_gate
+from packshot.imaging.masks import backdrop_grid, photo_image
+from packshot.models import SegmentationModel, load_model
+from packshot.stages.cutout import cut_out_photo
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def row_gaps_as_before(mask: np.ndarray, width: int) -> np.ndarray:
+    """The gate's row gaps as first written (int64, the columns found on a transposed view): the reference."""
+    columns = np.broadcast_to(np.arange(mask.shape[1]), mask.shape)
+    far = mask.shape[1] * 4
+    left = np.maximum.accumulate(np.where(mask, columns, -far), axis=1)
+    right = np.minimum.accumulate(np.where(mask, columns, far)[:, ::-1], axis=1)[:, ::-1]
+    return ~mask & (right - left - 1 <= width)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_gaps_along_rows_and_down_columns_are_the_reference_gaps(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    mask = rng.random((57, 83)) < (0.2 + 0.2 * seed)  # sparse to dense, with gaps of every width
+    mask[:, 40] = False  # a column with no mask and a row with no mask: no gap there, whatever the width
+    mask[30] = False
+    for width in (0, 3, 12, 200):
+        np.testing.assert_array_equal(_gaps(mask, width, axis=1), row_gaps_as_before(mask, width))
+        np.testing.assert_array_equal(_gaps(mask, width, axis=0), row_gaps_as_before(mask.T, width).T)
+
+
+@pytest.mark.parametrize("mask", [np.ones((5, 4), bool), np.zeros((5, 4), bool), np.eye(6, dtype=bool),
+                                  np.array([[True, False, True]]), np.array([[False], [True], [False], [True]])])
+def test_gaps_of_full_empty_and_one_pixel_masks_are_the_reference_gaps(mask: np.ndarray) -> None:
+    for width in (0, 1, 2, 100):
+        np.testing.assert_array_equal(_gaps(mask, width, axis=1), row_gaps_as_before(mask, width))
+        np.testing.assert_array_equal(_gaps(mask, width, axis=0), row_gaps_as_before(mask.T, width).T)
+
+
+def test_the_channel_sum_is_numpys_reduction_over_the_channels() -> None:
+    rng = np.random.default_rng(0)
+    pixels = (rng.random((300, 200, 3)) * 765.0).astype(np.float32)
+    pixels[0, :3] = [[1e-8, 255.0, 3e7], [0.1, 0.2, 0.3], [254.99997, 0.00001, 1.0]]  # rounding-sensitive sums
+    np.testing.assert_array_equal(_channel_sum(pixels), pixels.sum(axis=2))
+    np.testing.assert_array_equal(_channel_sum(pixels) / np.float32(3.0), pixels.mean(axis=2))
+
+
+@pytest.mark.parametrize(("width", "height"), [(900, 1000), (1, 7), (5, 1)])
+def test_the_backdrop_grid_is_the_broadcast_sum_of_its_terms_to_the_bit(width: int, height: int) -> None:
+    rng = np.random.default_rng(width)
+    coeffs = rng.normal(0, 40, (6, 3)).astype(np.float32)
+    coeffs[0] += np.float32(225.0)  # a light sweep: its constant term near white
+    u = ((np.arange(width) + 0.5) / width).astype(np.float32)
+    v = ((np.arange(height) + 0.5) / height).astype(np.float32)
+    across = coeffs[0] + u[:, None] * coeffs[1] + (u * u)[:, None] * coeffs[3]
+    down = v[:, None] * coeffs[2] + (v * v)[:, None] * coeffs[4]
+    reference = down[:, None, :] + across[None, :, :]
+    reference += v[:, None, None] * (u[:, None] * coeffs[5])[None, :, :]
+    np.testing.assert_array_equal(backdrop_grid(coeffs, u, v), reference)
+
+
+def test_the_cutout_file_keeps_exactly_the_pixels_with_any_alpha() -> None:
+    rng = np.random.default_rng(1)
+    photo = rng.integers(0, 256, (61, 47, 3), dtype=np.uint8)
+    alpha = (rng.integers(0, 3, (61, 47)) * 127).astype(np.uint8)  # 0, 127 and 254
+    result = Cutout(alpha=alpha, confidence=1.0, model="test", foreground=photo[::-1].copy())
+    np.testing.assert_array_equal(file_pixels(photo, result), photo[::-1] * (alpha != 0)[..., None])
+    without_foreground = Cutout(alpha=alpha, confidence=1.0, model="test")
+    np.testing.assert_array_equal(file_pixels(photo, without_foreground), photo * (alpha != 0)[..., None])
+
+
+def test_a_pillow_image_of_another_photo_shape_or_mode_is_refused() -> None:
+    photo = np.zeros((30, 40, 3), np.uint8)
+    with pytest.raises(ValueError, match="size|RGB"):
+        photo_image(photo, Image.new("RGB", (30, 40)))  # transposed
+    with pytest.raises(ValueError, match="RGB"):
+        photo_image(photo, Image.new("L", (40, 30)))
+    with pytest.raises(ValueError, match="RGB"):
+        measure_gate(photo, np.zeros((30, 40), np.uint8), image=Image.new("RGBA", (40, 30)))
+
+
+def test_the_gate_measures_the_same_from_the_callers_image_as_from_the_photo() -> None:
+    # 2100 px wide: the gate works on a copy reduced by 3, so the image is really used.
+    rng = np.random.default_rng(2)
+    photo = np.clip(rng.normal(235, 2, (1500, 2100, 3)), 0, 255).astype(np.uint8)
+    alpha = np.zeros((1500, 2100), np.uint8)
+    alpha[400:1100, 600:1500] = 255
+    photo[400:1100, 600:1500] = (180, 40, 40)
+    photo[700:800, 900:1000] = 236  # a hole the cutout keeps: backdrop inside, so there are regions to compare
+    plain = measure_gate(photo, alpha)
+    shared = measure_gate(photo, alpha, image=Image.fromarray(photo))
+    assert plain.signals == shared.signals and plain.signals.regions
+    np.testing.assert_array_equal(plain.overlay, shared.overlay)
+
+
+@pytest.fixture(scope="module")
+def shipped() -> SegmentationModel:
+    from packshot.config import Settings
+    from packshot.models.registry import default_path_for
+
+    name = Settings().model_name
+    return load_model(name, default_path_for(name), threads=1)
+
+
+def test_the_cutout_stage_gives_what_the_cutout_and_the_gate_give_on_their_own(shipped: SegmentationModel) -> None:
+    rgb = decode_rgb(EXAMPLES / "mug_with_handle.jpg")
+    stage = cut_out_photo(rgb, shipped)
+    alone = cut_out(rgb, shipped)
+    gate = measure_gate(rgb, alone.alpha)
+    np.testing.assert_array_equal(stage.alpha, alone.alpha)
+    assert alone.foreground is not None and stage.result.foreground is not None
+    np.testing.assert_array_equal(stage.result.foreground, alone.foreground)
+    assert stage.result.signals == alone.signals and stage.result.confidence == alone.confidence
+    assert stage.verdict.signals == gate.signals
+    np.testing.assert_array_equal(stage.overlay, gate.overlay)
+    np.testing.assert_array_equal(stage.pixels, alone.foreground * (alone.alpha != 0)[..., None])
+
+
+def test_the_cutout_refuses_another_photos_image_even_when_it_needs_no_reduction(
+    shipped: SegmentationModel,
+) -> None:
+    photo = np.full((40, 30, 3), 250, np.uint8)
+    with pytest.raises(ValueError, match="RGB"):
+        cut_out(photo, shipped, image=Image.new("RGB", (40, 30)))
