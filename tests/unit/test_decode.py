@@ -350,13 +350,16 @@ def test_composites_grey_with_alpha_onto_white() -> None:
 # --- working files
 
 
-def test_round_trips_rgb_and_alpha_through_a_working_png() -> None:
+def test_round_trips_rgb_and_alpha_through_a_working_png_except_the_colour_nobody_can_see() -> None:
     rng = np.random.default_rng(2)
     rgb = rng.integers(0, 255, (40, 30, 3), dtype=np.uint8)
     alpha = rng.integers(0, 255, (40, 30), dtype=np.uint8)
+    alpha[:5] = 0
     back_rgb, back_alpha = decode_png_rgba(encode_png(rgb, alpha))
-    assert np.array_equal(back_rgb, rgb)
     assert np.array_equal(back_alpha, alpha)
+    seen = alpha > 0
+    assert np.array_equal(back_rgb[seen], rgb[seen])
+    assert not back_rgb[~seen].any() and rgb[~seen].any()
 
 
 def test_reads_a_working_png_without_alpha_as_fully_opaque() -> None:

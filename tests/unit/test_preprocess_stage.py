@@ -13,6 +13,7 @@ from packshot import pipeline
 from packshot.config import Settings
 from packshot.imaging.decode import decode_png_rgba, encode_png
 from packshot.imaging.icc import srgb_profile
+from packshot.stages.backdrop import measure_backdrop
 from tests import sample_files as sf
 from tests.fakes import FakeRecords, FakeStore
 
@@ -116,7 +117,10 @@ def test_finish_removes_the_background_cast_and_qc_does_not_count_it_as_a_colour
     store, records = FakeStore(read_only={INPUT}), FakeRecords()
     store.objects[WORK, "work/img-1/cutout.png"] = encode_png(rgb, alpha)
     pre, _, _ = run_preprocess("shoot/a.jpg", sf.png(rgb))
-    state: pipeline.PipelineState = {**pre, "cutout_key": "work/img-1/cutout.png", "confidence": 1.0}
+    # The cutout file carries no photo under its transparent pixels: the backdrop the cutout stage measured
+    # before dropping it travels in the state, as pipeline.cut_out hands it on.
+    state: pipeline.PipelineState = {**pre, "cutout_key": "work/img-1/cutout.png", "confidence": 1.0,
+                                     "backdrop": measure_backdrop(rgb, alpha).to_state()}
     pipeline.finish(state, store, records, SETTINGS, now=lambda: "t")
     record = records.items["img-1"]
     normalisation = record["colour_normalisation"]
