@@ -498,8 +498,9 @@ def _to_srgb(image: Image.Image, icc: bytes | None) -> tuple[np.ndarray, str | N
                 ImageCms.buildTransform(ImageCms.createProfile("LAB"), _srgb_profile(), "LAB", "RGB"),
             )
         else:
-            # No usable profile: assume sRGB (the web default); CMYK gets Pillow's naive conversion.
-            converted = image.convert("RGB")
+            # No usable profile: assume sRGB (the web default); CMYK gets Pillow's naive conversion. An RGB
+            # image is already that (convert would only copy it).
+            converted = image if image.mode == "RGB" else image.convert("RGB")
     rgb = np.array(converted, dtype=np.uint8)
     if alpha is not None and int(alpha.min()) < 255:
         # A transparent area in an upload is background, and our background is white.
