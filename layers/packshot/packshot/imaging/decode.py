@@ -16,6 +16,7 @@ from packshot.errors import (
     BlankImageError,
     ImageTooLargeError,
     ImageTooSmallError,
+    StageFileError,
     UndecodableImageError,
     UnsupportedImageError,
 )
@@ -397,21 +398,21 @@ def decode_png_rgba(data: bytes) -> tuple[np.ndarray, np.ndarray]:
     """Read a stage file back as (rgb (H, W, 3) uint8, alpha (H, W) uint8; 255 where it had no alpha).
 
     The stages' own files take the fast path; any other PNG (a reviewer's upload) is read by Pillow. Anything
-    else - another format, a truncated or damaged file - is an UndecodableImageError saying so.
+    else - another format, a truncated or damaged file - is a StageFileError (an UndecodableImageError) saying so.
     """
     try:
         pixels = png.decode(data, max_pixels=2 * (Image.MAX_IMAGE_PIXELS or 1 << 40))
     except png.NotOurPng:
         pixels = None
     except ValueError as exc:
-        raise UndecodableImageError(f"the working PNG cannot be read ({exc}); rerun the previous stage") from exc
+        raise StageFileError(f"the working PNG cannot be read ({exc}); rerun the previous stage") from exc
     if pixels is None:
         try:
             with Image.open(io.BytesIO(data), formats=["PNG"]) as image:
                 image.load()
                 pixels = np.array(image.convert("RGBA"))
         except (UnidentifiedImageError, *_DECODE_ERRORS) as exc:
-            raise UndecodableImageError(f"the working PNG cannot be read ({exc}); rerun the previous stage") from exc
+            raise StageFileError(f"the working PNG cannot be read ({exc}); rerun the previous stage") from exc
     if pixels.shape[2] == 3:
         return pixels, np.full(pixels.shape[:2], 255, np.uint8)
     return png.split(pixels)
