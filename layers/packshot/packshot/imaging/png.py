@@ -71,7 +71,10 @@ def interleave(rgb: np.ndarray, alpha: np.ndarray, *, keep_hidden: bool = False)
     height, width = alpha.shape
     image = Image.frombuffer("RGB", (width, height), np.ascontiguousarray(rgb), "raw", "RGB", 0, 1)
     image.putalpha(Image.frombuffer("L", (width, height), np.ascontiguousarray(alpha), "raw", "L", 0, 1))
-    rgba = np.frombuffer(bytearray(image.tobytes()), np.uint8).reshape(height, width, 4)
+    packed = image.tobytes()
+    del image  # one 4-byte copy of the frame at a time besides the result
+    rgba = np.frombuffer(bytearray(packed), np.uint8).reshape(height, width, 4)
+    del packed
     if not keep_hidden:
         # One 32-bit word per pixel: a transparent pixel becomes all zeros in one masked store.
         np.copyto(rgba.view(np.uint32).reshape(height, width), 0, where=alpha == 0)
