@@ -107,7 +107,9 @@ def measure_scene(scene: dict[str, Any], cache: Path) -> dict[str, Any]:
         model_row = {"model": result.model,
                      "model_signals": asdict(result.signals) if result.signals is not None else {}}
         cached.parent.mkdir(parents=True, exist_ok=True)
-        cached.write_bytes(encode_png(pixels, alpha))
+        # The model's foreground as it came, colour under transparent pixels included (finishing reads it
+        # here): a cached run must give the rows a fresh one gives.
+        cached.write_bytes(encode_png(pixels, alpha, keep_hidden=True))
         meta.write_text(json.dumps(model_row))
     gate = measure_gate(rgb, alpha).signals
     reference = shoot_group("fit", measure_shoot(rgb)).reference_white

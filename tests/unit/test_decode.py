@@ -17,7 +17,7 @@ from packshot.errors import (
     UndecodableImageError,
     UnsupportedImageError,
 )
-from packshot.imaging.decode import DecodedImage, decode_image, decode_png_rgba, encode_png
+from packshot.imaging.decode import DecodedImage, block_means, decode_image, decode_png_rgba, encode_png
 
 W, H = 1200, 1000
 
@@ -350,13 +350,16 @@ def test_composites_grey_with_alpha_onto_white() -> None:
 # --- working files
 
 
-def test_round_trips_rgb_and_alpha_through_a_working_png() -> None:
+def test_round_trips_rgb_and_alpha_through_a_working_png_except_the_colour_nobody_can_see() -> None:
     rng = np.random.default_rng(2)
     rgb = rng.integers(0, 255, (40, 30, 3), dtype=np.uint8)
     alpha = rng.integers(0, 255, (40, 30), dtype=np.uint8)
+    alpha[:5] = 0
     back_rgb, back_alpha = decode_png_rgba(encode_png(rgb, alpha))
-    assert np.array_equal(back_rgb, rgb)
     assert np.array_equal(back_alpha, alpha)
+    seen = alpha > 0
+    assert np.array_equal(back_rgb[seen], rgb[seen])
+    assert not back_rgb[~seen].any() and rgb[~seen].any()
 
 
 def test_reads_a_working_png_without_alpha_as_fully_opaque() -> None:
@@ -374,3 +377,14 @@ def test_refuses_a_working_file_that_is_not_a_png() -> None:
 def test_refuses_to_encode_an_alpha_of_the_wrong_shape() -> None:
     with pytest.raises(ValueError):
         encode_png(np.zeros((4, 4, 3), np.uint8), np.zeros((4, 5), np.uint8))
+
+
+@pytest.mark.parametrize(("shape", "step"), [((64, 64, 3), 1), ((1000, 1501, 3), 15), ((997, 3001, 3), 15),
+                                             ((130, 70, 3), 7)])
+def test_the_blank_checks_block_means_are_exactly_the_plain_means_of_each_block(
+        shape: tuple[int, int, int], step: int) -> None:
+    pixels = np.random.default_rng(step).integers(0, 256, shape, dtype=np.uint8)
+    h, w = (shape[0] // step) * step, (shape[1] // step) * step
+    plain = pixels[:h, :w].reshape(h // step, step, w // step, step, 3).mean(axis=(1, 3))
+    fast = block_means(pixels, step)
+    assert fast.dtype == plain.dtype and np.array_equal(fast, plain)

@@ -99,3 +99,89 @@ def test_only_8_bit_rgb_and_rgba_are_written() -> None:
         png.encode(np.zeros((4, 4, 3), np.uint16))
     with pytest.raises(ValueError):
         png.encode(np.zeros((0, 4, 3), np.uint8))
+
+
+def _photo_cutout(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A noisy photo with a product in its middle: alpha 255 inside, a soft edge, 0 outside."""
+    rng = np.random.default_rng(seed)
+    rgb = rng.integers(0, 256, (120, 160, 3), dtype=np.uint8)
+    alpha = np.zeros((120, 160), np.uint8)
+    alpha[30:90, 40:120] = 255
+    alpha[29, 40:120] = alpha[90, 40:120] = 128
+    return rgb, alpha
+
+
+def test_a_stage_file_keeps_every_visible_pixel_exactly_and_no_photo_under_transparent_ones() -> None:
+    rgb, alpha = _photo_cutout(7)
+    data = encode_png(rgb, alpha)
+    back_rgb, back_alpha = decode_png_rgba(data)
+    np.testing.assert_array_equal(back_alpha, alpha)
+    np.testing.assert_array_equal(back_rgb[alpha > 0], rgb[alpha > 0])
+    assert not back_rgb[alpha == 0].any()
+    # A browser (here Pillow, as any PNG reader) sees the same file: RGBA, nothing under the transparent pixels.
+    with Image.open(io.BytesIO(data)) as image:
+        assert image.format == "PNG" and image.mode == "RGBA"
+        shown = np.asarray(image)
+    assert not shown[alpha == 0].any() and (shown[..., 3] == alpha).all()
+    # The arrays handed back are the stage's to change.
+    assert back_rgb.flags.writeable and back_alpha.flags.writeable and back_rgb.flags.c_contiguous
+
+
+def test_a_stage_file_is_much_smaller_than_the_same_pixels_with_the_photo_kept_under_the_transparency() -> None:
+    rgb, alpha = _photo_cutout(8)
+    kept = encode_png(rgb, alpha, keep_hidden=True)
+    assert len(encode_png(rgb, alpha)) < 0.5 * len(kept)
+    back_rgb, _ = decode_png_rgba(kept)  # keep_hidden (a model cache, not a stage file) is exact everywhere
+    np.testing.assert_array_equal(back_rgb, rgb)
+
+
+def test_interleave_and_split_are_exact_inverses_on_visible_pixels() -> None:
+    rng = np.random.default_rng(9)
+    rgb = rng.integers(0, 256, (33, 17, 3), dtype=np.uint8)
+    alpha = rng.integers(1, 256, (33, 17), dtype=np.uint8)
+    rgba = png.interleave(rgb, alpha)
+    np.testing.assert_array_equal(rgba, np.dstack((rgb, alpha)))
+    back_rgb, back_alpha = png.split(rgba)
+    np.testing.assert_array_equal(back_rgb, rgb)
+    np.testing.assert_array_equal(back_alpha, alpha)
+    # Views (a slice of a bigger array) are read as the pixels they show.
+    big = rng.integers(0, 256, (40, 40, 4), dtype=np.uint8)
+    np.testing.assert_array_equal(png.interleave(big[5:20, 3:9, :3], big[5:20, 3:9, 3], keep_hidden=True),
+                                  big[5:20, 3:9])
+
+
+def test_an_embedded_icc_profile_is_what_pillow_reads_and_the_fast_reader_skips_it() -> None:
+    from packshot.imaging.icc import srgb_profile
+
+    rgb = np.random.default_rng(10).integers(0, 256, (12, 9, 3), dtype=np.uint8)
+    data = encode_png(rgb, icc_profile=srgb_profile())
+    with Image.open(io.BytesIO(data)) as image:
+        assert image.info.get("icc_profile") == srgb_profile()
+        np.testing.assert_array_equal(np.asarray(image), rgb)
+    np.testing.assert_array_equal(png.decode(data, max_pixels=10**6), rgb)
+
+
+def _other_formats() -> dict[str, bytes]:
+    image = Image.fromarray(np.random.default_rng(11).integers(0, 256, (20, 20, 3), dtype=np.uint8))
+    found = {}
+    for fmt in ("JPEG", "WEBP", "TIFF", "GIF", "BMP"):
+        buffer = io.BytesIO()
+        image.save(buffer, fmt)
+        found[fmt] = buffer.getvalue()
+    found["empty"] = b""
+    found["text"] = b"<html>an error page where the file should be</html>"
+    return found
+
+
+@pytest.mark.parametrize("kind", sorted(_other_formats()))
+def test_a_stage_file_replaced_by_another_format_is_refused_with_a_reason_not_read(kind: str) -> None:
+    with pytest.raises(UndecodableImageError, match="working PNG cannot be read.*rerun the previous stage"):
+        decode_png_rgba(_other_formats()[kind])
+
+
+@pytest.mark.parametrize("keep", [8, 20, 33, 60, 200, -13, -4])
+def test_a_stage_file_cut_anywhere_is_refused_with_a_reason(keep: int) -> None:
+    rgb, alpha = _photo_cutout(12)
+    data = encode_png(rgb, alpha)
+    with pytest.raises(UndecodableImageError, match="rerun the previous stage"):
+        decode_png_rgba(data[:keep])

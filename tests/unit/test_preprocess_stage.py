@@ -13,6 +13,7 @@ from packshot import pipeline
 from packshot.config import Settings
 from packshot.imaging.decode import decode_png_rgba, encode_png
 from packshot.imaging.icc import srgb_profile
+from packshot.stages.backdrop import measure_backdrop
 from tests import sample_files as sf
 from tests.fakes import FakeRecords, FakeStore
 
@@ -47,13 +48,16 @@ def test_a_16_bit_tiff_gets_an_8_bit_pipeline_master_and_a_16_bit_editing_master
 
 
 def test_an_8_bit_jpeg_with_gps_gets_an_8_bit_editing_master_without_any_exif() -> None:
-    _, store, records = run_preprocess("photo.jpg", sf.jpeg(exif=sf.gps_exif()))
+    state, store, records = run_preprocess("photo.jpg", sf.jpeg(exif=sf.gps_exif()))
     record = records.items["img-1"]
     assert record["bit_depth"] == 8 and record["gps_removed"] is True
+    # An 8-bit source has nothing the 8-bit master loses: the master is the editing master, no TIFF is written.
+    assert record["editing_master_key"] == state["master_key"]
+    assert not [key for _, key in store.objects if key.endswith(".tif")]
     data = store.objects[WORK, record["editing_master_key"]]
     with Image.open(io.BytesIO(data)) as master:
         tags = master.getexif()
-        assert master.mode == "RGB"
+        assert master.mode == "RGB" and master.format == "PNG"
         # A TIFF's own tags read as EXIF here: no GPS or EXIF block, and no orientation left to apply.
         assert 0x8825 not in tags and 0x8769 not in tags and 0x0112 not in tags
         assert master.info.get("icc_profile") == srgb_profile()
@@ -116,7 +120,10 @@ def test_finish_removes_the_background_cast_and_qc_does_not_count_it_as_a_colour
     store, records = FakeStore(read_only={INPUT}), FakeRecords()
     store.objects[WORK, "work/img-1/cutout.png"] = encode_png(rgb, alpha)
     pre, _, _ = run_preprocess("shoot/a.jpg", sf.png(rgb))
-    state: pipeline.PipelineState = {**pre, "cutout_key": "work/img-1/cutout.png", "confidence": 1.0}
+    # The cutout file carries no photo under its transparent pixels: the backdrop the cutout stage measured
+    # before dropping it travels in the state, as pipeline.cut_out hands it on.
+    state: pipeline.PipelineState = {**pre, "cutout_key": "work/img-1/cutout.png", "confidence": 1.0,
+                                     "backdrop": measure_backdrop(rgb, alpha).to_state()}
     pipeline.finish(state, store, records, SETTINGS, now=lambda: "t")
     record = records.items["img-1"]
     normalisation = record["colour_normalisation"]

@@ -23,6 +23,10 @@ class CorruptImageError(UndecodableImageError):
     """The file decodes, but its data is damaged: decoder warnings, failed checksums, less data than its header says."""
 
 
+class StageFileError(UndecodableImageError):
+    """A stage file (work/<id>/...) is cut short, damaged or no PNG at all: the stage that wrote it runs again."""
+
+
 class UnsupportedImageError(ImageRejectedError):
     """The image decodes but is of a kind we do not process (multi-page, animation, odd mode)."""
 

@@ -207,10 +207,10 @@ def preprocess(
 ) -> PipelineState:
     """Check the object's size, decode, orient, convert to sRGB, check the pixels; write the working masters.
 
-    work/<id>/master.png (8-bit sRGB, imaging/png.py) is what cutout reads; work/<id>/preview.png, the same at
-    classify's working size, is what classify reads. work/<id>/master.tif is the lossless editing master:
-    deflate, 16-bit where the source had it, the sRGB profile embedded, and no EXIF at all, so no GPS position
-    leaves this stage.
+    work/<id>/master.png (8-bit sRGB with its profile embedded, imaging/png.py) is what cutout reads and, for an
+    8-bit source, the lossless editing master too; work/<id>/preview.png, the same at classify's working size, is
+    what classify reads. A source with more than 8 bits also gets work/<id>/master.tif, the 16-bit editing master
+    (deflate, sRGB embedded). No master carries EXIF, so no GPS position leaves this stage.
     """
     from packshot.imaging.colour import measure_shoot, shoot_group
     from packshot.imaging.complexity import working_copy
@@ -248,13 +248,16 @@ def preprocess(
     group = shoot_group(batch_of(state["key"]), shoot)
     master_key = _work_key(state, "master.png")
     preview_key = _work_key(state, "preview.png")
-    editing_key = _work_key(state, "master.tif")
     store.put(settings.work_bucket, preview_key, encode_png(working_copy(decoded.pixels)), "image/png")
     # One encoded file in memory at a time: a 100 MP frame's PNG and TIFF are each a few hundred MB.
-    encoded = encode_png(decoded.pixels)
+    encoded = encode_png(decoded.pixels, icc_profile=srgb_profile())
     store.put(settings.work_bucket, master_key, encoded, "image/png")
-    encoded = encode_tiff(decoded.master_pixels, icc_profile=srgb_profile())
-    store.put(settings.work_bucket, editing_key, encoded, "image/tiff")
+    editing_key = master_key
+    if decoded.pixels16 is not None:
+        # The 8-bit master would lose what the source had: the editing master keeps its 16 bits.
+        editing_key = _work_key(state, "master.tif")
+        encoded = encode_tiff(decoded.pixels16, icc_profile=srgb_profile())
+        store.put(settings.work_bucket, editing_key, encoded, "image/tiff")
     del encoded
     records.update(
         image_id,

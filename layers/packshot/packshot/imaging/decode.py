@@ -16,6 +16,7 @@ from packshot.errors import (
     BlankImageError,
     ImageTooLargeError,
     ImageTooSmallError,
+    StageFileError,
     UndecodableImageError,
     UnsupportedImageError,
 )
@@ -215,9 +216,7 @@ def _develop_raw(data: bytes, raw_file: RawFile, *, min_side: int, max_pixels: i
 def reject_blank(decoded: DecodedImage) -> DecodedImage:
     """The decoded photo, unless it is one colour all over (nothing to cut out): then BlankImageError."""
     pixels = decoded.pixels
-    step = max(1, min(pixels.shape[:2]) // 64)
-    h, w = (pixels.shape[0] // step) * step, (pixels.shape[1] // step) * step
-    small = pixels[:h, :w].reshape(h // step, step, w // step, step, 3).mean(axis=(1, 3))
+    small = block_means(pixels, max(1, min(pixels.shape[:2]) // 64))
     low, high = np.percentile(small.reshape(-1, 3), [0.5, 99.5], axis=0)
     if float((high - low).max()) >= BLANK_SPREAD:
         return decoded
@@ -227,6 +226,18 @@ def reject_blank(decoded: DecodedImage) -> DecodedImage:
         f"the photo is one colour all over ({name}, about RGB {colour}): there is no product in it;"
         " upload the photo of the product"
     )
+
+
+def block_means(pixels: np.ndarray, step: int) -> np.ndarray:
+    """Float64 means of the (step x step) blocks of (H, W, 3) uint8 pixels (a partial last row/column is left out).
+
+    Integer sums (a block's rows first, over contiguous memory, then its columns) divided once: the same numbers
+    as reshape(...).mean(axis=(1, 3)), since every sum is an exact integer, in a tenth of its time.
+    """
+    h, w = (pixels.shape[0] // step) * step, (pixels.shape[1] // step) * step
+    rows = pixels[:h, :w].reshape(h // step, step, w * 3).sum(axis=1, dtype=np.uint32)
+    sums = rows.reshape(h // step, w // step, step, 3).sum(axis=2, dtype=np.uint32)
+    return sums / float(step * step)  # type: ignore[no-any-return]
 
 
 def _exif_colour_space(image: Image.Image) -> str | None:
@@ -367,37 +378,44 @@ def _orient(pixels: np.ndarray, orientation: int) -> np.ndarray:
     return ops[orientation](pixels) if orientation in ops else pixels
 
 
-def encode_png(rgb: np.ndarray, alpha: np.ndarray | None = None) -> bytes:
-    """Encode a lossless working file (RGB, or RGBA when alpha is given) for the next stage (see imaging/png.py)."""
+def encode_png(rgb: np.ndarray, alpha: np.ndarray | None = None, *, icc_profile: bytes | None = None,
+               keep_hidden: bool = False) -> bytes:
+    """The stage file: a lossless PNG of RGB, or RGBA when alpha is given (imaging/png.py), for the next stage and
+    the reviewer's browser alike.
+
+    Under fully transparent pixels the colour is written as 0: a stage file carries no photo where nothing shows
+    (keep_hidden keeps it, for a cache of a model's output that is no stage file). icc_profile is embedded as is.
+    """
     _check_rgb(rgb)
     if alpha is not None:
         if alpha.shape != rgb.shape[:2] or alpha.dtype != np.uint8:
             raise ValueError(f"alpha must be uint8 {rgb.shape[:2]}, got {alpha.dtype} {alpha.shape}")
-        return png.encode(np.dstack((rgb, alpha)))
-    return png.encode(rgb)
+        return png.encode(png.interleave(rgb, alpha, keep_hidden=keep_hidden), icc_profile)
+    return png.encode(rgb, icc_profile)
 
 
 def decode_png_rgba(data: bytes) -> tuple[np.ndarray, np.ndarray]:
-    """Read a working PNG back as (rgb (H, W, 3) uint8, alpha (H, W) uint8; 255 where it had no alpha).
+    """Read a stage file back as (rgb (H, W, 3) uint8, alpha (H, W) uint8; 255 where it had no alpha).
 
-    The stages' own files take the fast path; any other PNG (a reviewer's upload) is read by Pillow.
+    The stages' own files take the fast path; any other PNG (a reviewer's upload) is read by Pillow. Anything
+    else - another format, a truncated or damaged file - is a StageFileError (an UndecodableImageError) saying so.
     """
     try:
         pixels = png.decode(data, max_pixels=2 * (Image.MAX_IMAGE_PIXELS or 1 << 40))
     except png.NotOurPng:
         pixels = None
     except ValueError as exc:
-        raise UndecodableImageError(f"the working PNG cannot be read ({exc}); rerun the previous stage") from exc
+        raise StageFileError(f"the working PNG cannot be read ({exc}); rerun the previous stage") from exc
     if pixels is None:
         try:
             with Image.open(io.BytesIO(data), formats=["PNG"]) as image:
                 image.load()
                 pixels = np.array(image.convert("RGBA"))
         except (UnidentifiedImageError, *_DECODE_ERRORS) as exc:
-            raise UndecodableImageError(f"the working PNG cannot be read ({exc}); rerun the previous stage") from exc
+            raise StageFileError(f"the working PNG cannot be read ({exc}); rerun the previous stage") from exc
     if pixels.shape[2] == 3:
         return pixels, np.full(pixels.shape[:2], 255, np.uint8)
-    return np.ascontiguousarray(pixels[:, :, :3]), np.ascontiguousarray(pixels[:, :, 3])
+    return png.split(pixels)
 
 
 def _open(data: bytes, max_pixels: int) -> Image.Image:
@@ -481,8 +499,9 @@ def _to_srgb(image: Image.Image, icc: bytes | None) -> tuple[np.ndarray, str | N
                 ImageCms.buildTransform(ImageCms.createProfile("LAB"), _srgb_profile(), "LAB", "RGB"),
             )
         else:
-            # No usable profile: assume sRGB (the web default); CMYK gets Pillow's naive conversion.
-            converted = image.convert("RGB")
+            # No usable profile: assume sRGB (the web default); CMYK gets Pillow's naive conversion. An RGB
+            # image is already that (convert would only copy it).
+            converted = image if image.mode == "RGB" else image.convert("RGB")
     rgb = np.array(converted, dtype=np.uint8)
     if alpha is not None and int(alpha.min()) < 255:
         # A transparent area in an upload is background, and our background is white.

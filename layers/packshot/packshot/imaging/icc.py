@@ -146,6 +146,7 @@ def display_p3_profile() -> bytes:
 
 
 @cache
+@cache
 def srgb_profile() -> bytes:
     """The sRGB profile every master and export embeds (LittleCMS's built-in sRGB)."""
     from PIL import ImageCms

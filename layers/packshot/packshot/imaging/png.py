@@ -7,6 +7,12 @@ On a 6 MP camera photo that is 9.2 MB in 0.08 s against Pillow's 9.3 MB in 0.8 s
 cutout whose transparent pixels are zero, 0.75 MB in 0.04 s. Reading such a file back is the inverse: inflate,
 then add each row to the one above (a row loop of in-place additions; numpy's cumsum over rows is 30x slower).
 Any other PNG (a reviewer's upload from an editor, another filter, 16 bits, a palette) is read by Pillow.
+
+RGB and alpha travel as separate arrays in the stages but interleaved in the file: `interleave` and `split` use
+Pillow's packers (C loops), three to four times faster than numpy's strided copies (`np.dstack`, `[..., :3]`), and
+`interleave` zeroes the colour under fully transparent pixels, so no photo hides there and those rows deflate to
+almost nothing. An optional ICC profile goes in an iCCP chunk, which editors and browsers honour and the fast
+reader skips.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from collections.abc import Iterator
 
 import numpy as np
 from isal import isal_zlib
+from PIL import Image
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # Colour types: 2 = RGB, 6 = RGBA (8 bits per sample, the only depth written here).
@@ -33,8 +40,11 @@ class NotOurPng(ValueError):
     """The PNG uses something the fast reader does not (a filter other than None/Up, 16 bits, a palette...)."""
 
 
-def encode(pixels: np.ndarray) -> bytes:
-    """PNG bytes of (H, W, 3) RGB or (H, W, 4) RGBA uint8 pixels: Up-filtered rows, ISA-L deflate level 1."""
+def encode(pixels: np.ndarray, icc_profile: bytes | None = None) -> bytes:
+    """PNG bytes of (H, W, 3) RGB or (H, W, 4) RGBA uint8 pixels: Up-filtered rows, ISA-L deflate level 1.
+
+    With icc_profile, the profile goes in an iCCP chunk (named "ICC profile", zlib-compressed), before the pixels.
+    """
     if pixels.dtype != np.uint8 or pixels.ndim != 3 or pixels.shape[2] not in _COLOUR_TYPES:
         raise ValueError(f"pixels must be (H, W, 3 or 4) uint8, got {pixels.dtype} {pixels.shape}")
     height, width, channels = pixels.shape
@@ -42,6 +52,9 @@ def encode(pixels: np.ndarray) -> bytes:
         raise ValueError(f"an image needs at least one pixel, got {pixels.shape}")
     header = struct.pack(">IIBBBBB", width, height, 8, _COLOUR_TYPES[channels], 0, 0, 0)
     parts = [SIGNATURE, _chunk(b"IHDR", header)]
+    if icc_profile:
+        # Keyword, its NUL, compression method 0 (zlib), the compressed profile (PNG 1.2, section 11.3.3.3).
+        parts.append(_chunk(b"iCCP", b"ICC profile\0\0" + isal_zlib.compress(icc_profile, LEVEL)))
     compressor = isal_zlib.compressobj(LEVEL)
     for band in _filtered_bands(pixels):
         data = compressor.compress(band)
@@ -50,6 +63,31 @@ def encode(pixels: np.ndarray) -> bytes:
     parts.append(_chunk(b"IDAT", compressor.flush()))
     parts.append(_chunk(b"IEND", b""))
     return b"".join(parts)
+
+
+def interleave(rgb: np.ndarray, alpha: np.ndarray, *, keep_hidden: bool = False) -> np.ndarray:
+    """(H, W, 4) RGBA of (H, W, 3) rgb and (H, W) alpha, both uint8; colour under alpha 0 set to 0 (keep_hidden
+    keeps it: a cache of a model's own output, which is no stage file)."""
+    height, width = alpha.shape
+    image = Image.frombuffer("RGB", (width, height), np.ascontiguousarray(rgb), "raw", "RGB", 0, 1)
+    image.putalpha(Image.frombuffer("L", (width, height), np.ascontiguousarray(alpha), "raw", "L", 0, 1))
+    packed = image.tobytes()
+    del image  # one 4-byte copy of the frame at a time besides the result
+    rgba = np.frombuffer(bytearray(packed), np.uint8).reshape(height, width, 4)
+    del packed
+    if not keep_hidden:
+        # One 32-bit word per pixel: a transparent pixel becomes all zeros in one masked store.
+        np.copyto(rgba.view(np.uint32).reshape(height, width), 0, where=alpha == 0)
+    return rgba
+
+
+def split(rgba: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(rgb (H, W, 3), alpha (H, W)) of (H, W, 4) uint8 pixels: contiguous, writable copies."""
+    height, width = rgba.shape[:2]
+    image = Image.frombuffer("RGBA", (width, height), np.ascontiguousarray(rgba), "raw", "RGBA", 0, 1)
+    rgb = np.frombuffer(bytearray(image.tobytes("raw", "RGB")), np.uint8).reshape(height, width, 3)
+    alpha = np.frombuffer(bytearray(image.tobytes("raw", "A")), np.uint8).reshape(height, width)
+    return rgb, alpha
 
 
 def _filtered_bands(pixels: np.ndarray) -> Iterator[memoryview]:
