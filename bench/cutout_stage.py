@@ -36,7 +36,8 @@ def main() -> None:
     from bench.contender import peak_rss_mb
     from bench.preprocess_memory import MemoryStore, NoRecords
     from packshot import pipeline
-    from packshot.imaging.decode import encode_png
+    from packshot.imaging.png import encode_png
+    from packshot.stages import cutout as cutout_stage
 
     rgb = np.asarray(Image.open(sys.argv[1]).convert("RGB"))
     store, records = MemoryStore(), NoRecords()
@@ -45,7 +46,7 @@ def main() -> None:
     seconds = []
     for _ in range(3):
         started = time.perf_counter()
-        pipeline.cut_out(state, store, records, app.settings, app.model)
+        cutout_stage.run(state, store, records, app.settings, app.model)
         seconds.append(time.perf_counter() - started)
     print(json.dumps({"pixels": int(rgb.shape[0] * rgb.shape[1]), "cold_start_seconds": round(cold, 3),
                       "cold_start_cpu_seconds": round(cold_cpu, 3),

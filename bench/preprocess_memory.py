@@ -85,8 +85,8 @@ class NoRecords:
 
 def child(path: Path) -> None:
     """Run preprocess once, in this fresh process, and print what it did."""
-    from packshot import pipeline
     from packshot.config import Settings
+    from packshot.stages import preprocess as preprocess_stage
     from packshot.status import Status
 
     store = MemoryStore()
@@ -94,7 +94,7 @@ def child(path: Path) -> None:
     records = NoRecords()
     settings = Settings(work_bucket="work")  # the deployed defaults: 100 MP, 200 MB
     started = time.perf_counter()
-    state = pipeline.preprocess({"image_id": "bench", "bucket": "input", "key": path.name, "name": path.name},
+    state = preprocess_stage.run({"image_id": "bench", "bucket": "input", "key": path.name, "name": path.name},
                                 store, records, settings)
     seconds = time.perf_counter() - started
     fields = records.fields

@@ -85,7 +85,8 @@ def measure_scene(scene: dict[str, Any], cache: Path) -> dict[str, Any]:
     from packshot.gate import GateVerdict, measure_gate
     from packshot.imaging.colour import measure_shoot, shoot_group
     from packshot.imaging.complexity import classify
-    from packshot.imaging.decode import decode_image, decode_png_rgba, encode_png
+    from packshot.imaging.decode import decode_image
+    from packshot.imaging.png import decode_png_rgba, encode_png
     from packshot.stages.finish import finish_cutout
 
     settings = _worker["settings"]

@@ -11,6 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from packshot import bootstrap, pipeline
 from packshot.adapters.model_files import resolve_model_file
 from packshot.models.registry import default_path_for, load_model
+from packshot.stages import cutout
 
 # No Powertools Tracer here: it imports the X-Ray SDK, whose sampler builds a botocore X-Ray client at import,
 # 0.3-0.5 s of this function's cold start (the heaviest init of the pipeline: onnxruntime and the model session
@@ -33,4 +34,4 @@ model = load_model(settings.model_name, model_file.path, threads=settings.model_
 @stage.handler(correlation_id_path="image_id")
 def lambda_handler(event: pipeline.PipelineState, context: LambdaContext) -> dict[str, Any]:
     started = time.perf_counter()
-    return stage.finished(pipeline.cut_out(event, stage.store, stage.records, settings, model), started)
+    return stage.finished(cutout.run(event, stage.store, stage.records, settings, model), started)

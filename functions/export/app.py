@@ -13,6 +13,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from packshot import bootstrap, pipeline
+from packshot.stages import export
 
 stage = bootstrap.stage("export", needs=("records_table", "work_bucket", "export_bucket"))
 # Exactly-once effect: a retried invoke of an export that already finished returns its first result instead of
@@ -25,4 +26,4 @@ idempotency = IdempotencyConfig(event_key_jmespath="[image_id, final_key]", rais
 @idempotent(config=idempotency, persistence_store=persistence)
 def lambda_handler(event: pipeline.PipelineState, context: LambdaContext) -> dict[str, Any]:
     started = time.perf_counter()
-    return stage.finished(pipeline.export(event, stage.store, stage.records, stage.settings), started)
+    return stage.finished(export.run(event, stage.store, stage.records, stage.settings), started)

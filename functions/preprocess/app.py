@@ -8,6 +8,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from packshot import bootstrap, pipeline
+from packshot.stages import preprocess
 
 stage = bootstrap.stage("preprocess", needs=("records_table", "work_bucket"))
 
@@ -15,4 +16,4 @@ stage = bootstrap.stage("preprocess", needs=("records_table", "work_bucket"))
 @stage.handler(correlation_id_path="image_id")
 def lambda_handler(event: pipeline.PipelineState, context: LambdaContext) -> dict[str, Any]:
     started = time.perf_counter()
-    return stage.finished(pipeline.preprocess(event, stage.store, stage.records, stage.settings), started)
+    return stage.finished(preprocess.run(event, stage.store, stage.records, stage.settings), started)

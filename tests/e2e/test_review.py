@@ -226,7 +226,7 @@ def test_the_review_page_shows_which_gate_signal_fired_and_marks_where_on_the_ph
     # its links: the gate says what it found and where.
     from PIL import Image
 
-    from packshot.imaging.decode import decode_png_rgba
+    from packshot.imaging.png import decode_png_rgba
 
     aws = gated
     aws.upload([EXAMPLES / "manifest.csv"], EXAMPLES)

@@ -39,7 +39,7 @@ app = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(app)  # module scope: clients, settings, the model session
 import numpy as np
 from packshot.cutout import cut_out
-from packshot.imaging.decode import decode_png_rgba, encode_png
+from packshot.imaging.png import decode_png_rgba, encode_png
 rgb = np.full((300, 300, 3), 250, np.uint8); rgb[80:220, 100:200] = (30, 60, 160)
 result = cut_out(rgb, app.model)
 decode_png_rgba(encode_png(rgb, result.alpha))

@@ -84,8 +84,11 @@ def test_a_state_without_a_measurement_means_measure_the_file(value: object) -> 
 
 def test_the_cutout_and_finish_stages_hand_the_measurement_over_in_the_state(model_file) -> None:
     from packshot import pipeline
-    from packshot.imaging.decode import decode_png_rgba
+    from packshot.imaging.png import decode_png_rgba
     from packshot.models.registry import default_path_for, load_model
+    from packshot.stages import cutout as cutout_stage
+    from packshot.stages import finish as finish_stage
+    from packshot.stages import preprocess as preprocess_stage
     from packshot.stages.cutout import cut_out_photo
     from tests.conftest import EXAMPLES
     from tests.fakes import FakeRecords, FakeStore
@@ -96,11 +99,11 @@ def test_the_cutout_and_finish_stages_hand_the_measurement_over_in_the_state(mod
     store, records = FakeStore(read_only={INPUT}), FakeRecords()
     store.objects[INPUT, "shoot/mug.jpg"] = (EXAMPLES / "white_mug_on_white.jpg").read_bytes()
     state: pipeline.PipelineState = {"image_id": "img-1", "bucket": INPUT, "key": "shoot/mug.jpg", "name": "mug"}
-    state = pipeline.preprocess(state, store, records, settings)
-    state = pipeline.cut_out({**state, "route": "simple"}, store, records, settings, model)
+    state = preprocess_stage.run(state, store, records, settings)
+    state = cutout_stage.run({**state, "route": "simple"}, store, records, settings, model)
     stored_rgb, stored_alpha = decode_png_rgba(store.objects[WORK, state["cutout_key"]])
     assert stored_rgb[stored_alpha == 0].max() == 0  # the file carries nothing behind the product
-    pipeline.finish(state, store, records, settings)
+    finish_stage.run(state, store, records, settings)
 
     # What finishing decided when the cutout file still carried the photo under alpha 0.
     master = pipeline.load_master(state, store, settings)
@@ -108,7 +111,7 @@ def test_the_cutout_and_finish_stages_hand_the_measurement_over_in_the_state(mod
     result = cutout.result
     photo = result.foreground if result.foreground is not None else master
     before = finish_cutout(photo, result.alpha, route="simple", verdict=cutout.verdict,
-                           reference_white=pipeline._reference_white(state), settings=settings)
+                           reference_white=finish_stage.reference_white_of(state), settings=settings)
     record = records.items["img-1"]
     assert record["colour_normalisation"]["gains"] == list(before.balance.gains)
     assert record["colour_normalisation"]["measured_background"] == list(before.balance.measured_background or [])

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from packshot import pipeline
-from packshot.imaging.decode import encode_png
+from packshot.imaging.png import encode_png
+from packshot.stages import finish as finish_stage
 from tests.fakes import FakeRecords, FakeStore
 from tests.unit.test_finish_decision import verdict
 from tests.unit.test_preprocess_stage import INPUT, SETTINGS, WORK
@@ -28,7 +29,7 @@ def finish(cutout_key: str) -> tuple[pipeline.PipelineState, FakeRecords]:
     gate = {**verdict(True).as_record(), "cutout_key": "work/img-1/cutout.png", "overlay_key": "work/img-1/gate.png"}
     state: pipeline.PipelineState = {"image_id": "img-1", "route": "simple", "master_key": "work/img-1/master.png",
                                      "cutout_key": cutout_key, "confidence": 1.0, "gate": gate}
-    return pipeline.finish(state, store, records, SETTINGS, now=lambda: "t"), records
+    return finish_stage.run(state, store, records, SETTINGS, now=lambda: "t"), records
 
 
 def test_the_machine_s_cutout_with_a_top_score_is_approved_for_export() -> None:

@@ -17,7 +17,8 @@ from packshot.errors import (
     UndecodableImageError,
     UnsupportedImageError,
 )
-from packshot.imaging.decode import DecodedImage, block_means, decode_image, decode_png_rgba, encode_png
+from packshot.imaging.decode import DecodedImage, block_means, decode_image
+from packshot.imaging.png import decode_png_rgba, encode_png
 
 W, H = 1200, 1000
 

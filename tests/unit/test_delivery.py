@@ -14,9 +14,11 @@ import pytest
 from packshot import pipeline
 from packshot.config import Settings
 from packshot.delivery import batch_for, batch_slug, build_package, load_rules, platforms_for
-from packshot.imaging.decode import encode_png
 from packshot.imaging.finish import crop_to_fill
+from packshot.imaging.png import encode_png
 from packshot.platforms import PlatformRulesError
+from packshot.stages import deliver as deliver_stage
+from packshot.stages import export as export_stage
 from tests.fakes import FakeRecords, FakeStore
 
 
@@ -65,7 +67,7 @@ def export_one(key: str, metadata: dict[str, str], platforms: list[str], tmp_pat
     store.metadata[("in", key)] = metadata
     state: pipeline.PipelineState = {"image_id": image_id(key), "bucket": "in", "key": key, "final_key": "final.png",
                                      "platforms": platforms, "sku": metadata.get("sku", "")}
-    pipeline.export(state, store, records, settings, now=lambda: "t")
+    export_stage.run(state, store, records, settings, now=lambda: "t")
     return store, records
 
 
@@ -149,7 +151,7 @@ def test_deliver_writes_the_zip_and_manifests_under_the_batch_and_rejects_a_miss
     records = FakeRecords({"a": {**record("a", "shoot 01/a.jpg", [("shopify", "a.jpg", b"sss")]),
                                  "batch": "shoot 01"}})
     settings = Settings(export_bucket="export")
-    result = pipeline.deliver("shoot 01", store, records, settings, now=lambda: "t")
+    result = deliver_stage.run("shoot 01", store, records, settings, now=lambda: "t")
     slug = batch_slug("shoot 01")
     assert slug.startswith("shoot-01-")
     assert result["keys"] == {"zip": f"deliveries/{slug}/{slug}.zip",
@@ -159,7 +161,7 @@ def test_deliver_writes_the_zip_and_manifests_under_the_batch_and_rejects_a_miss
     from packshot.delivery import DeliveryRequestError
 
     with pytest.raises(DeliveryRequestError):
-        pipeline.deliver(" ", store, records, settings)
+        deliver_stage.run(" ", store, records, settings)
 
 
 def test_more_images_than_amazon_takes_for_one_asin_are_left_out_with_a_problem_on_their_record() -> None:
@@ -171,7 +173,7 @@ def test_more_images_than_amazon_takes_for_one_asin_are_left_out_with_a_problem_
         records.items[str(n)]["export_files"][0]["key"] = f"exports/amazon_main/{n}.jpg"
     store = FakeStore(objects={("export", k): v for k, v in blobs.items()})
 
-    result = pipeline.deliver("shoot", store, records, Settings(export_bucket="export"), now=lambda: "t")
+    result = deliver_stage.run("shoot", store, records, Settings(export_bucket="export"), now=lambda: "t")
 
     manifest = json.loads(store.objects[("export", result["keys"]["manifest_json"])])
     assert sorted(f["file"] for f in manifest["files"]) == sorted(

@@ -10,7 +10,7 @@ from PIL import Image
 
 from packshot.errors import UndecodableImageError
 from packshot.imaging import png
-from packshot.imaging.decode import decode_png_rgba, encode_png
+from packshot.imaging.png import decode_png_rgba, encode_png
 
 
 @pytest.mark.parametrize("shape", [(1, 1, 3), (2, 3, 4), (40, 30, 3), (97, 33, 4)])

@@ -11,8 +11,12 @@ from PIL import Image
 
 from packshot import pipeline
 from packshot.config import Settings
-from packshot.imaging.decode import decode_png_rgba, encode_png
 from packshot.imaging.icc import srgb_profile
+from packshot.imaging.png import decode_png_rgba, encode_png
+from packshot.stages import classify as classify_stage
+from packshot.stages import export as export_stage
+from packshot.stages import finish as finish_stage
+from packshot.stages import preprocess as preprocess_stage
 from packshot.stages.backdrop import measure_backdrop
 from tests import sample_files as sf
 from tests.fakes import FakeRecords, FakeStore
@@ -29,7 +33,7 @@ def run_preprocess(key: str, data: bytes, settings: Settings = SETTINGS, *, meta
     for other, body in (extra or {}).items():
         store.objects[INPUT, other] = body
     state: pipeline.PipelineState = {"image_id": "img-1", "bucket": INPUT, "key": key, "name": key}
-    return pipeline.preprocess(state, store, records, settings, now=lambda: "t"), store, records
+    return preprocess_stage.run(state, store, records, settings, now=lambda: "t"), store, records
 
 
 def test_a_16_bit_tiff_gets_an_8_bit_pipeline_master_and_a_16_bit_editing_master_with_srgb() -> None:
@@ -121,10 +125,10 @@ def test_finish_removes_the_background_cast_and_qc_does_not_count_it_as_a_colour
     store.objects[WORK, "work/img-1/cutout.png"] = encode_png(rgb, alpha)
     pre, _, _ = run_preprocess("shoot/a.jpg", sf.png(rgb))
     # The cutout file carries no photo under its transparent pixels: the backdrop the cutout stage measured
-    # before dropping it travels in the state, as pipeline.cut_out hands it on.
+    # before dropping it travels in the state, as cutout_stage.run hands it on.
     state: pipeline.PipelineState = {**pre, "cutout_key": "work/img-1/cutout.png", "confidence": 1.0,
                                      "backdrop": measure_backdrop(rgb, alpha).to_state()}
-    pipeline.finish(state, store, records, SETTINGS, now=lambda: "t")
+    finish_stage.run(state, store, records, SETTINGS, now=lambda: "t")
     record = records.items["img-1"]
     normalisation = record["colour_normalisation"]
     final, final_alpha = decode_png_rgba(store.objects[WORK, "work/img-1/final.png"])
@@ -146,7 +150,7 @@ def test_classify_reads_the_small_preview_and_routes_as_it_would_on_the_full_mas
     preview, _ = decode_png_rgba(store.objects[WORK, state["preview_key"]])
     assert max(preview.shape[:2]) <= 512 < max(rgb.shape[:2])
     store.reads.clear()
-    routed = pipeline.classify(state, store, records, SETTINGS, now=lambda: "t")
+    routed = classify_stage.run(state, store, records, SETTINGS, now=lambda: "t")
     assert store.reads == [(WORK, state["preview_key"])]
     full = classify(rgb)
     assert routed["route"] == full.route
@@ -157,7 +161,7 @@ def test_a_state_from_before_previews_existed_is_classified_from_the_master() ->
     state, store, records = run_preprocess("shoot/a.png", sf.png(sf.scene()))
     old = {k: v for k, v in state.items() if k != "preview_key"}
     store.reads.clear()
-    pipeline.classify(old, store, records, SETTINGS, now=lambda: "t")  # type: ignore[arg-type]
+    classify_stage.run(old, store, records, SETTINGS, now=lambda: "t")  # type: ignore[arg-type]
     assert store.reads == [(WORK, state["master_key"])]
 
 
@@ -191,5 +195,5 @@ def test_the_export_names_the_walmart_file_after_the_manifests_gtin() -> None:
 
     state, store, _ = run_preprocess(
         "shoot/mug.jpg", sf.jpeg(), extra={"shoot/manifest.csv": b"filename,gtin\nmug.jpg,00012345678905\n"})
-    metadata = pipeline._naming_metadata(state, store)
+    metadata = export_stage.naming_metadata(state, store)
     assert file_name("{gtin}.{ext}", metadata, state["key"], "walmart", "jpg").name == "00012345678905.jpg"

@@ -234,12 +234,12 @@ def png_header(width: int, height: int) -> bytes:
 
 
 def test_a_corrected_cutout_over_the_pixel_limit_is_refused_before_it_is_decoded(service, monkeypatch) -> None:
-    import packshot.imaging.decode as decode
+    import packshot.imaging.png as png
 
     def must_not_decode(*args: object, **kwargs: object) -> None:
         raise AssertionError("the review function decoded a bomb")
 
-    monkeypatch.setattr(decode, "decode_png_rgba", must_not_decode)
+    monkeypatch.setattr(png, "decode_png_rgba", must_not_decode)
     wait_for_review(service, "a")
     service.store.put("work", "review/a/bomb.png", png_header(12_000, 9_000), "image/png")  # 108 MP
 

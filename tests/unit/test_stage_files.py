@@ -11,8 +11,11 @@ from PIL import Image
 from packshot import pipeline
 from packshot.config import Settings
 from packshot.errors import StageFileError, UndecodableImageError
-from packshot.imaging.decode import decode_png_rgba, encode_png
 from packshot.imaging.icc import srgb_profile
+from packshot.imaging.png import decode_png_rgba, encode_png
+from packshot.stages import export as export_stage
+from packshot.stages import finish as finish_stage
+from packshot.stages import preprocess as preprocess_stage
 from packshot.stages.backdrop import measure_backdrop
 from tests import sample_files as sf
 from tests.fakes import FakeRecords, FakeStore
@@ -26,7 +29,7 @@ def _preprocessed() -> tuple[pipeline.PipelineState, FakeStore, FakeRecords, np.
     store, records = FakeStore(read_only={INPUT}), FakeRecords()
     store.objects[INPUT, "shoot/a.png"] = sf.png(rgb)
     state: pipeline.PipelineState = {"image_id": "img-1", "bucket": INPUT, "key": "shoot/a.png", "name": "a.png"}
-    return pipeline.preprocess(state, store, records, SETTINGS, now=lambda: "t"), store, records, rgb
+    return preprocess_stage.run(state, store, records, SETTINGS, now=lambda: "t"), store, records, rgb
 
 
 def _with_cutout(state: pipeline.PipelineState, store: FakeStore, rgb: np.ndarray) -> pipeline.PipelineState:
@@ -50,7 +53,7 @@ def test_the_master_is_a_browser_safe_srgb_png_holding_exactly_the_decoded_photo
 
 def test_the_finished_file_is_an_rgba_png_with_nothing_under_its_transparent_pixels() -> None:
     state, store, records, rgb = _preprocessed()
-    state = pipeline.finish(_with_cutout(state, store, rgb), store, records, SETTINGS, now=lambda: "t")
+    state = finish_stage.run(_with_cutout(state, store, rgb), store, records, SETTINGS, now=lambda: "t")
     data = store.objects[WORK, state["final_key"]]
     with Image.open(io.BytesIO(data)) as shown:  # the review page's "after"
         assert shown.format == "PNG" and shown.mode == "RGBA"
@@ -93,15 +96,15 @@ def test_finishing_refuses_a_damaged_cutout_and_writes_nothing(how: str) -> None
     state = _with_cutout(state, store, rgb)
     store.objects[WORK, state["cutout_key"]] = _damaged(store.objects[WORK, state["cutout_key"]], how)
     with pytest.raises(StageFileError, match="working PNG cannot be read"):
-        pipeline.finish(state, store, records, SETTINGS, now=lambda: "t")
+        finish_stage.run(state, store, records, SETTINGS, now=lambda: "t")
     assert (WORK, "work/img-1/final.png") not in store.objects
 
 
 @pytest.mark.parametrize("how", DAMAGE)
 def test_export_refuses_a_damaged_finished_file_and_delivers_nothing(how: str) -> None:
     state, store, records, rgb = _preprocessed()
-    state = pipeline.finish(_with_cutout(state, store, rgb), store, records, SETTINGS, now=lambda: "t")
+    state = finish_stage.run(_with_cutout(state, store, rgb), store, records, SETTINGS, now=lambda: "t")
     store.objects[WORK, state["final_key"]] = _damaged(store.objects[WORK, state["final_key"]], how)
     with pytest.raises(StageFileError, match="rerun the previous stage"):
-        pipeline.export(state, store, records, SETTINGS, now=lambda: "t")
+        export_stage.run(state, store, records, SETTINGS, now=lambda: "t")
     assert not [key for bucket, key in store.objects if bucket == "export"]

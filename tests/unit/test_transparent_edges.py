@@ -12,6 +12,11 @@ from PIL import Image
 from packshot import pipeline
 from packshot.config import Settings
 from packshot.models.base import SegmentationModel
+from packshot.stages import classify as classify_stage
+from packshot.stages import cutout as cutout_stage
+from packshot.stages import export as export_stage
+from packshot.stages import finish as finish_stage
+from packshot.stages import preprocess as preprocess_stage
 from tests.conftest import EXAMPLES
 from tests.fakes import FakeRecords, FakeStore
 from tests.unit.test_preprocess_stage import INPUT, WORK
@@ -59,11 +64,11 @@ def test_the_transparent_png_export_of_a_dark_product_shows_no_light_ring_on_bla
     store.objects[INPUT, "shoot/headphones.jpg"] = (EXAMPLES / "headphones.jpg").read_bytes()
     state: pipeline.PipelineState = {"image_id": "img-1", "bucket": INPUT, "key": "shoot/headphones.jpg",
                                      "name": "headphones.jpg"}
-    for stage in (pipeline.preprocess, pipeline.classify):
+    for stage in (preprocess_stage.run, classify_stage.run):
         state = stage(state, store, records, settings)
-    state = pipeline.cut_out(state, store, records, settings, model)
-    state = pipeline.finish(state, store, records, settings)
-    pipeline.export(state, store, records, settings)
+    state = cutout_stage.run(state, store, records, settings, model)
+    state = finish_stage.run(state, store, records, settings)
+    export_stage.run(state, store, records, settings)
     key = records.items["img-1"]["exports"]["transparent_png"]
     rgba = np.asarray(Image.open(io.BytesIO(store.objects["export", key])).convert("RGBA"))
     exported = fringe(rgba[..., :3], rgba[..., 3])

@@ -14,9 +14,11 @@ from packshot import pipeline
 from packshot.config import Settings
 from packshot.delivery import build_package
 from packshot.events import ObjectRef
-from packshot.imaging.decode import encode_png
 from packshot.imaging.finish import crop_to_fill
+from packshot.imaging.png import encode_png
 from packshot.local.report import write_outputs
+from packshot.stages import deliver as deliver_stage
+from packshot.stages import export as export_stage
 from tests.fakes import FakeRecords, FakeStore
 
 # Pairs of keys that a name made from the key alone cannot tell apart.
@@ -38,7 +40,7 @@ def export(store: FakeStore, records: FakeRecords, key: str, colour: tuple[int, 
     records.update(image_id, {"source_key": key})
     state: pipeline.PipelineState = {"image_id": image_id, "bucket": "in", "key": key,
                                      "final_key": f"work/{image_id}/final.png", "platforms": ["shopify"]}
-    pipeline.export(state, store, records, Settings(work_bucket="work", export_bucket="export"), now=lambda: "t")
+    export_stage.run(state, store, records, Settings(work_bucket="work", export_bucket="export"), now=lambda: "t")
     return image_id
 
 
@@ -65,7 +67,7 @@ def test_batches_whose_names_look_alike_get_their_own_delivery_package() -> None
     store, records = FakeStore(), FakeRecords()
     settings = Settings(export_bucket="export")
 
-    keys = [pipeline.deliver(batch, store, records, settings)["keys"]["zip"] for batch in ("shoot 1", "shoot-1",
+    keys = [deliver_stage.run(batch, store, records, settings)["keys"]["zip"] for batch in ("shoot 1", "shoot-1",
                                                                                             "shoot_1", "Shoot-1")]
 
     assert len(set(keys)) == 4, keys

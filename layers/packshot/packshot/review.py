@@ -247,7 +247,7 @@ class ReviewService:
         return _groups(live)
 
     def _check_correction(self, key: str, members: list[tuple[dict[str, Any], Record]]) -> None:
-        from packshot.imaging import decode
+        from packshot.imaging import png
 
         image_ids = {item["image_id"] for item, _ in members}
         if not key.startswith(CORRECTION_PREFIX) or key.split("/")[1] not in image_ids:
@@ -263,7 +263,7 @@ class ReviewService:
             if width * height > self.max_pixels:
                 raise InvalidDecisionError(f"the corrected cutout is {width} x {height} px, over the "
                                            f"{self.max_pixels:,} pixel limit; upload it at the photo's size")
-            _, alpha = decode.decode_png_rgba(data)
+            _, alpha = png.decode_png_rgba(data)
         except InvalidDecisionError:
             raise
         except PackshotError as exc:

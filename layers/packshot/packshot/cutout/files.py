@@ -37,7 +37,7 @@ def write_rgba_png(rgb: np.ndarray, alpha: np.ndarray, path: Path) -> None:
     The stage files' own fast PNG writer (imaging/png.py), imported here: decode.py's codecs are not needed to
     import the cutout.
     """
-    from packshot.imaging.decode import encode_png
+    from packshot.imaging.png import encode_png
 
     # Not synced to disk (durable=False): a cutout is remade from its photo by running again, and a sync per
     # photo would hold up a folder of them.

@@ -16,11 +16,9 @@ from packshot.errors import (
     BlankImageError,
     ImageTooLargeError,
     ImageTooSmallError,
-    StageFileError,
     UndecodableImageError,
     UnsupportedImageError,
 )
-from packshot.imaging import png
 from packshot.imaging.finish import composite_on_white
 from packshot.imaging.raw import RawFile, identify_raw
 
@@ -376,46 +374,6 @@ def _orient(pixels: np.ndarray, orientation: int) -> np.ndarray:
         8: lambda a: np.rot90(a, 1),
     }
     return ops[orientation](pixels) if orientation in ops else pixels
-
-
-def encode_png(rgb: np.ndarray, alpha: np.ndarray | None = None, *, icc_profile: bytes | None = None,
-               keep_hidden: bool = False) -> bytes:
-    """The stage file: a lossless PNG of RGB, or RGBA when alpha is given (imaging/png.py), for the next stage and
-    the reviewer's browser alike.
-
-    Under fully transparent pixels the colour is written as 0: a stage file carries no photo where nothing shows
-    (keep_hidden keeps it, for a cache of a model's output that is no stage file). icc_profile is embedded as is.
-    """
-    _check_rgb(rgb)
-    if alpha is not None:
-        if alpha.shape != rgb.shape[:2] or alpha.dtype != np.uint8:
-            raise ValueError(f"alpha must be uint8 {rgb.shape[:2]}, got {alpha.dtype} {alpha.shape}")
-        return png.encode(png.interleave(rgb, alpha, keep_hidden=keep_hidden), icc_profile)
-    return png.encode(rgb, icc_profile)
-
-
-def decode_png_rgba(data: bytes) -> tuple[np.ndarray, np.ndarray]:
-    """Read a stage file back as (rgb (H, W, 3) uint8, alpha (H, W) uint8; 255 where it had no alpha).
-
-    The stages' own files take the fast path; any other PNG (a reviewer's upload) is read by Pillow. Anything
-    else - another format, a truncated or damaged file - is a StageFileError (an UndecodableImageError) saying so.
-    """
-    try:
-        pixels = png.decode(data, max_pixels=2 * (Image.MAX_IMAGE_PIXELS or 1 << 40))
-    except png.NotOurPng:
-        pixels = None
-    except ValueError as exc:
-        raise StageFileError(f"the working PNG cannot be read ({exc}); rerun the previous stage") from exc
-    if pixels is None:
-        try:
-            with Image.open(io.BytesIO(data), formats=["PNG"]) as image:
-                image.load()
-                pixels = np.array(image.convert("RGBA"))
-        except (UnidentifiedImageError, *_DECODE_ERRORS) as exc:
-            raise StageFileError(f"the working PNG cannot be read ({exc}); rerun the previous stage") from exc
-    if pixels.shape[2] == 3:
-        return pixels, np.full(pixels.shape[:2], 255, np.uint8)
-    return png.split(pixels)
 
 
 def _open(data: bytes, max_pixels: int) -> Image.Image:

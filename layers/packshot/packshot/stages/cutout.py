@@ -1,15 +1,22 @@
-"""Cut out, the pure core: the product's alpha, the pixels the cutout file carries, and the gate's verdict."""
+"""Cut out: the step (read the master, write the cutout and the gate's map) and the pure core (the product's alpha,
+the pixels the cutout file carries, and the gate's verdict)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 
+from packshot.config import Settings
 from packshot.cutout import Cutout, cut_out, file_pixels
 from packshot.gate import GateVerdict, judge, measure_gate
 from packshot.imaging.masks import photo_image
+from packshot.imaging.png import encode_png
 from packshot.models.base import SegmentationModel
+from packshot.pipeline import PipelineState, load_master, utc_now, work_key
+from packshot.ports import ObjectStore, Records
 from packshot.stages.backdrop import Backdrop, measure_backdrop
 
 
@@ -48,3 +55,39 @@ def cut_out_photo(rgb: np.ndarray, model: SegmentationModel) -> CutoutImage:
     backdrop = measure_backdrop(result.foreground if result.foreground is not None else rgb, result.alpha)
     return CutoutImage(pixels=file_pixels(rgb, result), alpha=result.alpha, result=result, verdict=verdict,
                        overlay=measured.overlay, backdrop=backdrop)
+
+
+def run(
+    state: PipelineState,
+    store: ObjectStore,
+    records: Records,
+    settings: Settings,
+    model: Any,
+    now: Callable[[], str] = utc_now,
+) -> PipelineState:
+    """Remove the background with the segmentation model; keep the full-resolution RGBA cutout."""
+
+    cutout = cut_out_photo(load_master(state, store, settings), model)
+    result = cutout.result
+    cutout_key = work_key(state, "cutout.png")
+    gate_key = work_key(state, "gate.png")
+    store.put(settings.work_bucket, cutout_key, encode_png(cutout.pixels, cutout.alpha), "image/png")
+    # The reviewer's map of where the gate's signals were found, over the photo at the gate's working size.
+    store.put(settings.work_bucket, gate_key, encode_png(cutout.overlay[..., :3], cutout.overlay[..., 3]), "image/png")
+    # The verdict names the cutout it judged: a corrected upload that replaces it is never covered by it.
+    gate = {**cutout.verdict.as_record(), "cutout_key": cutout_key, "overlay_key": gate_key}
+    records.update(
+        state["image_id"],
+        {
+            "stage": "cutout",
+            "model": result.model,
+            "confidence": cutout.confidence,
+            "gate": gate,
+            "outputs": {"master": state["master_key"], "cutout": cutout_key, "gate_overlay": gate_key},
+            "updated_at": now(),
+        },
+    )
+    return {**state, "cutout_key": cutout_key, "confidence": cutout.confidence, "gate": gate,
+            "backdrop": cutout.backdrop.to_state()}
+
+

@@ -1,7 +1,9 @@
-"""Finish and score, the pure core: white balance, crop to the fill, composite on white, QC, and the route rules."""
+"""Finish and score: the step (read the cutout, write the finished file) and the pure core (white balance, crop to the
+fill, composite on white, QC, and the route rules)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,7 +18,10 @@ from packshot.imaging.finish import (
     crop_to_fill,
     verify_background,
 )
+from packshot.imaging.png import decode_png_rgba, encode_png
 from packshot.imaging.qc import QcResult, QcThresholds, score_qc
+from packshot.pipeline import CORRECTION_PREFIX, PipelineState, utc_now, work_key
+from packshot.ports import ObjectStore, Records
 from packshot.stages.backdrop import Backdrop
 from packshot.status import Decision, Status
 
@@ -105,3 +110,75 @@ def finish_cutout(
         decision = Decision.REVIEW
         reasons.insert(0, COMPLEX_ROUTE_REASON)
     return Finished(final_rgb, framed_alpha, qc, balance, background, decision, tuple(reasons), framed_rgb)
+
+
+def run(
+    state: PipelineState, store: ObjectStore, records: Records, settings: Settings, now: Callable[[], str] = utc_now
+) -> PipelineState:
+    """Crop to the fill, composite on pure white, verify the background and score QC; route by the score."""
+
+    rgb, alpha = decode_png_rgba(store.get(settings.work_bucket, state["cutout_key"]))
+    gate = state.get("gate") or {}
+    # Only the cutout the gate judged can pass it; a corrected upload has another key and goes to a person.
+    verdict = GateVerdict.from_record(gate) if gate.get("cutout_key") == state["cutout_key"] else None
+    done = finish_cutout(
+        rgb,
+        alpha,
+        route=str(state.get("route", "")),
+        verdict=verdict,
+        reference_white=reference_white_of(state),
+        settings=settings,
+        # A reviewer's corrected cutout is of the same photo: the cutout stage's measurement still holds.
+        backdrop=Backdrop.from_state(state.get("backdrop")),
+    )
+    qc, balance, background = done.qc, done.balance, done.background
+    final_key = work_key(state, "final.png")
+    # The product's colours and alpha, not the composite: export composites on white where a platform wants it
+    # and keeps the decontaminated edge where it wants transparency.
+    product_rgb = done.product_rgb if done.product_rgb is not None else done.final_rgb
+    store.put(settings.work_bucket, final_key, encode_png(product_rgb, done.final_alpha), "image/png")
+    decision, reasons = done.decision, list(done.reasons)
+    if state["cutout_key"].startswith(CORRECTION_PREFIX):
+        # Whatever QC says: an uploaded cutout is anybody's pixels until a person has seen it finished.
+        decision = Decision.REVIEW
+        reasons.insert(0, "corrected cutout: finished and scored again; a person checks the result before export")
+    status = STATUS_OF_DECISION[decision]
+    records.update(
+        state["image_id"],
+        {
+            "stage": "finish",
+            "status": status,
+            "qc_score": qc.score,
+            "qc_decision": qc.decision,
+            "qc_parts": {
+                "background": qc.background,
+                "edge_quality": qc.edge_quality,
+                "product_fill": qc.product_fill,
+                "colour": qc.colour,
+            },
+            "background_check": {
+                "perimeter_passed": background.perimeter_passed,
+                "perimeter_samples": background.perimeter_samples,
+                "non_white_background_pixels": background.non_white_background_pixels,
+            },
+            "colour_normalisation": {
+                "gains": list(balance.gains),
+                "source": balance.source,
+                "shoot_group": state.get("shoot_group", ""),
+                "measured_background": list(balance.measured_background or []),
+                "note": balance.note,
+            },
+            "reasons": reasons,
+            "outputs": {"master": state["master_key"], "cutout": state["cutout_key"], "final": final_key,
+                        **({"gate_overlay": gate["overlay_key"]} if verdict is not None else {})},
+            "updated_at": now(),
+        },
+    )
+    return {**state, "final_key": final_key, "decision": decision, "status": status, "qc_score": qc.score}
+
+
+def reference_white_of(state: PipelineState) -> tuple[float, float, float] | None:
+    white = state.get("reference_white")
+    return (float(white[0]), float(white[1]), float(white[2])) if white and len(white) == 3 else None
+
+
