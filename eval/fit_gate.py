@@ -147,12 +147,25 @@ def collect(out: Path, workers: int, model: str | None) -> list[dict[str, Any]]:
     from packshot.models.registry import default_path_for
 
     name = model or Settings.from_env().model_name
-    # Keyed by the model file's bytes, not only its name: a re-trained or re-quantized file must not reuse cutouts.
-    cache = out / "cache" / f"{name}-{sha256_of(default_path_for(name))[:12]}"
+    # Keyed by the model file's bytes, not only its name: a re-trained or re-quantized file must not reuse cutouts;
+    # and by the cutout recipe's source: a new correction changes the cutouts as surely as new weights do.
+    cache = out / "cache" / f"{name}-{sha256_of(default_path_for(name))[:12]}-{recipe_digest()[:8]}"
     scenes = fit_scenes(out)
     with ProcessPoolExecutor(max_workers=workers, initializer=_init_with_cache, initargs=(model, str(cache))) as pool:
         rows = list(pool.map(_measure, scenes, chunksize=4))
     return [r for r in rows if not r.get("rejected")]
+
+
+def recipe_digest() -> str:
+    """sha256 over the cutout package's source files (packshot/cutout/*.py), in name order."""
+    import hashlib
+
+    import packshot.cutout
+
+    digest = hashlib.sha256()
+    for path in sorted(Path(packshot.cutout.__file__).parent.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 # -- the fit -----------------------------------------------------------------------------------------------
