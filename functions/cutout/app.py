@@ -10,6 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from packshot import bootstrap, pipeline
 from packshot.adapters.model_files import resolve_model_file
+from packshot.models.catalog import FAMILIES, BorrowedGate
 from packshot.models.registry import default_path_for, load_model
 from packshot.stages import cutout
 
@@ -29,6 +30,11 @@ model_file = resolve_model_file(
 stage.logger.info("model file ready", extra={"model": settings.model_name, "model_location": model_file.location,
                                              "sha256": model_file.sha256, "downloaded": model_file.downloaded})
 model = load_model(settings.model_name, model_file.path, threads=settings.model_threads)
+# The gate's bar was fitted on one family's cutouts (catalog.py): say when this one borrows it, and why.
+calibration = FAMILIES[settings.model_name].calibration
+if isinstance(calibration, BorrowedGate):
+    stage.logger.warning("the auto-approval gate was fitted on another model", extra={
+        "model": settings.model_name, "gate_fitted_on": calibration.family, "why_acceptable": calibration.reason})
 
 
 @stage.handler(correlation_id_path="image_id")

@@ -127,3 +127,31 @@ def test_a_stage_without_the_stage_dimension_emits_by_service_alone(
     (emf,) = emf_lines(capsys.readouterr().out)
     assert emf["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["service"]]
     assert emf["ReviewBacklogCount"] == [3.0]
+
+
+CALIBRATION_PROBE = """
+import importlib.util, os
+os.environ.update(RECORDS_TABLE="records", WORK_BUCKET="work", AWS_DEFAULT_REGION="us-east-1",
+                  POWERTOOLS_METRICS_DISABLED="true", POWERTOOLS_LOG_LEVEL="INFO", MODEL_NAME=os.environ["PROBE_MODEL"])
+spec = importlib.util.spec_from_file_location("cutout_app", "functions/cutout/app.py")
+spec.loader.exec_module(importlib.util.module_from_spec(spec))
+print("end")
+"""
+
+
+def _cold_start_logs(model: str) -> str:
+    result = subprocess.run([sys.executable, "-c", CALIBRATION_PROBE], cwd=REPO, capture_output=True, text=True,
+                            timeout=300, check=False, env={**os.environ, "PROBE_MODEL": model})
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_a_cutout_model_that_borrows_the_gate_says_so_at_cold_start_and_the_default_does_not(model_file: Path) -> None:
+    from packshot.models.catalog import DEFAULT_FAMILY
+
+    borrowed = [json.loads(line) for line in _cold_start_logs("u2netp-fast").splitlines() if line.startswith("{")]
+    [warning] = [r for r in borrowed if r.get("message") == "the auto-approval gate was fitted on another model"]
+    assert warning["level"] == "WARNING" and warning["gate_fitted_on"] == DEFAULT_FAMILY
+    assert warning["model"] == "u2netp-fast" and "u2netp-int8's masks" in warning["why_acceptable"]
+    own = _cold_start_logs(DEFAULT_FAMILY)
+    assert "model file ready" in own and "fitted on another model" not in own

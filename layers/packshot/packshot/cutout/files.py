@@ -13,6 +13,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from packshot.atomic import write_atomically
 from packshot.cutout.recipe import Cutout, cut_out
 from packshot.models.base import SegmentationModel
+from packshot.models.catalog import DEFAULT_FAMILY
 
 logger = logging.getLogger(__name__)
 _DECODE_ERRORS = (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError)
@@ -114,7 +115,7 @@ def cut_out_files(
     inputs: list[Path],
     out_dir: Path,
     *,
-    model_name: str = "u2netp-int8",
+    model_name: str = DEFAULT_FAMILY,
     model_path: Path | None = None,
     threads: int | None = None,
     workers: int | None = None,
