@@ -29,14 +29,15 @@ def install() -> Callable[[], None]:
     lock = threading.Lock()
 
     def client_for(region: str, service: str, state_credentials: Any = None) -> Any:
-        if state_credentials is not None:  # a task that assumes a role gets its own client, as moto makes it
-            return original_client(region, service, state_credentials)
         from moto.settings import moto_server_port
 
-        key = (f"{region}/{service}", str(moto_server_port()))
+        # moto hands every task StateCredentials (the execution's role when the state names none), so the role is
+        # part of the key, not a reason to skip the cache: one client per role, region, service and endpoint.
+        role = getattr(state_credentials, "role_arn", None)
+        key = (f"{region}/{service}", str(moto_server_port()), str(role))
         with lock:
             if key not in clients:
-                clients[key] = original_client(region, service)
+                clients[key] = original_client(region, service, state_credentials)
             return clients[key]
 
     AmazonStateLanguageParser.parse = staticmethod(parse)  # type: ignore[method-assign]
