@@ -41,6 +41,25 @@ def test_moto_still_parses_the_definition_per_execution_and_makes_a_lambda_clien
         "region", "service", "state_credentials"]
 
 
+def test_moto_server_still_lists_its_package_per_request_through_the_backends_module() -> None:
+    # The third cache in moto_speedups: the server must look the list up on the module at call time.
+    from moto import backends
+    from moto.moto_server import werkzeug_app
+
+    assert "backends.list_of_moto_modules()" in inspect.getsource(werkzeug_app.DomainDispatcherApplication)
+    original = backends.list_of_moto_modules
+    from packshot.local.moto_speedups import install
+
+    uninstall = install()
+    try:
+        assert backends.list_of_moto_modules() is backends.list_of_moto_modules()
+        assert list(backends.list_of_moto_modules()) == list(original())
+        assert "s3" in backends.list_of_moto_modules() and "dynamodb" in backends.list_of_moto_modules()
+    finally:
+        uninstall()
+    assert backends.list_of_moto_modules is original
+
+
 def test_the_cached_parse_serves_every_execution_and_the_patch_comes_off_with_the_embedded_aws(model_file) -> None:
     import warnings
 
