@@ -25,7 +25,7 @@ class Record(ClientFields, total=False):
     """One image's item in the records table (keyed by image_id), every field as something writes it today.
 
     Every write sets some of the fields, so none is required; a read returns what was written. The writers:
-    ingest (start_pipeline, record_rejection), each stage of pipeline.py, review.py, the end-of-execution
+    ingest (start_pipeline, record_rejection), each stage in stages/, review.py, the end-of-execution
     handler and redrive, and the state machine's own DynamoDB tasks (decisions, review and failure outcomes).
     """
 
