@@ -14,8 +14,19 @@ from packshot.models.catalog import DEFAULT_FAMILY
 DEFAULT_EXPORT_PLATFORMS = ("amazon_main", "shopify")
 
 
-def _stripped(raw: str) -> str:
-    return raw.strip()
+def normalise_sha256(value: str, setting: str = "MODEL_SHA256") -> str:
+    """The hex digest in lower case, or "" when unset; anything but 64 hex digits is a ConfigurationError."""
+    digest = value.strip().lower()
+    if digest and not re.fullmatch(r"[0-9a-f]{64}", digest):
+        raise ConfigurationError(
+            f"{setting} must be 64 hex digits (the output of `sha256sum FILE`), got {value.strip()!r}"
+        )
+    return digest
+
+
+def _platforms(raw: str) -> tuple[str, ...]:
+    names = tuple(p.strip() for p in raw.split(",") if p.strip())
+    return names or DEFAULT_EXPORT_PLATFORMS
 
 
 def _optional_int(raw: str) -> int | None:
@@ -24,14 +35,6 @@ def _optional_int(raw: str) -> int | None:
 
 def _model_cache_dir(raw: str) -> str:
     return raw.strip() or DEFAULT_MODEL_CACHE_DIR
-
-
-def _sha256(raw: str) -> str:
-    return normalise_sha256(raw)
-
-
-def _platform_names(raw: str) -> tuple[str, ...]:
-    return _platforms(raw)
 
 
 def _env(name: str, parse: Callable[[str], object] = str, *, template: bool = True) -> dict[str, object]:
@@ -74,9 +77,9 @@ class Settings:
     # u2netp at 224 px with full-resolution refinement: faster than rembg's u2netp and as accurate (make bench).
     model_name: str = field(default=DEFAULT_FAMILY, metadata=_env("MODEL_NAME"))
     # A local path, or s3://bucket/key (downloaded once per execution environment into model_cache_dir).
-    model_path: str = field(default="", metadata=_env("MODEL_PATH", _stripped))
+    model_path: str = field(default="", metadata=_env("MODEL_PATH", str.strip))
     # Hex sha256 a model file of unknown name must have ("" = none; known files are checked by their own sum).
-    model_sha256: str = field(default="", metadata=_env("MODEL_SHA256", _sha256))
+    model_sha256: str = field(default="", metadata=_env("MODEL_SHA256", normalise_sha256))
     model_cache_dir: str = field(default=DEFAULT_MODEL_CACHE_DIR,
                                  metadata=_env("MODEL_CACHE_DIR", _model_cache_dir, template=False))
     model_threads: int = field(default=1, metadata=_env("MODEL_THREADS", int))
@@ -87,9 +90,9 @@ class Settings:
     # Product fills 85% of the longest side: the marketplace convention (not a deployment setting).
     fill: float = 0.85
     export_platforms: tuple[str, ...] = field(default=DEFAULT_EXPORT_PLATFORMS,
-                                              metadata=_env("EXPORT_PLATFORMS", _platform_names))
+                                              metadata=_env("EXPORT_PLATFORMS", _platforms))
     # A client's platform rules merged over platforms.json: s3://bucket/key or a local path ("" = none).
-    platform_rules_overrides: str = field(default="", metadata=_env("PLATFORM_RULES_OVERRIDES", _stripped))
+    platform_rules_overrides: str = field(default="", metadata=_env("PLATFORM_RULES_OVERRIDES", str.strip))
 
     @classmethod
     def variables(cls) -> dict[str, str]:
@@ -122,18 +125,3 @@ class Settings:
             variables = {field: env for env, field in self.variables().items()}
             env_names = ", ".join(variables.get(n, n.upper()) for n in missing)
             raise ConfigurationError(f"set the environment variables {env_names} (the template does this)")
-
-
-def normalise_sha256(value: str, setting: str = "MODEL_SHA256") -> str:
-    """The hex digest in lower case, or "" when unset; anything but 64 hex digits is a ConfigurationError."""
-    digest = value.strip().lower()
-    if digest and not re.fullmatch(r"[0-9a-f]{64}", digest):
-        raise ConfigurationError(
-            f"{setting} must be 64 hex digits (the output of `sha256sum FILE`), got {value.strip()!r}"
-        )
-    return digest
-
-
-def _platforms(raw: str) -> tuple[str, ...]:
-    names = tuple(p.strip() for p in raw.split(",") if p.strip())
-    return names or DEFAULT_EXPORT_PLATFORMS

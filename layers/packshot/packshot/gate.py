@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from packshot.imaging.masks import backdrop_grid, box_count, frame_strip, label_components, photo_image
+from packshot.imaging.masks import backdrop_grid, box_count, frame_strip, label_components, reduced_photo
 from packshot.imaging.qc import edge_quality
 
 # Signals are measured on a copy whose long side is at most this (integer box reduction): a 2000 px photo is
@@ -137,8 +137,7 @@ def measure_gate(rgb: np.ndarray, alpha: np.ndarray, *, image: Image.Image | Non
         raise ValueError(f"photo {rgb.shape} and alpha {alpha.shape} do not match")
     height, width = alpha.shape
     factor = max(1, math.ceil(max(height, width) / GATE_SIDE))
-    source = photo_image(rgb, image) if image is not None or factor > 1 else None  # checks a given image
-    reduced = np.asarray(source.reduce(factor)) if source is not None and factor > 1 else rgb
+    reduced = reduced_photo(rgb, factor, image)
     reduced_alpha = _reduce(alpha, factor)
     full_h, full_w = reduced_alpha.shape
     coeffs, noise = _fit_backdrop(reduced, reduced_alpha < 5)

@@ -17,7 +17,7 @@ from packshot.cutout.corrections import (
     remove_islands,
 )
 from packshot.cutout.refinement import decontaminate, edge_support, refine_alpha, upscale_mask
-from packshot.imaging.masks import photo_image
+from packshot.imaging.masks import reduced_photo
 from packshot.models.base import SegmentationModel
 
 # Refinement: the guided filter's coefficients are fitted on a working copy at most this long (the model
@@ -55,8 +55,7 @@ def cut_out(rgb: np.ndarray, model: SegmentationModel, *, image: Image.Image | N
     factor = max(1, -(-side // WORK_SIDE))  # ceil: the working copy is at most WORK_SIDE
     # One pass over the full-resolution photo makes the working copy; the model (when its family allows)
     # and the confidence measures start from it, so the 4 MP array is converted and reduced only once.
-    source = photo_image(rgb, image) if image is not None or factor > 1 else None  # checks a given image
-    small_rgb = np.asarray(source.reduce(factor)) if source is not None and factor > 1 else rgb
+    small_rgb = reduced_photo(rgb, factor, image)
     output = model.predict(small_rgb if model.fast_resize else rgb)
     mask = remove_islands(output.mask)
     small_h, small_w = small_rgb.shape[:2]

@@ -20,6 +20,7 @@ from packshot.errors import (
     UnsupportedImageError,
 )
 from packshot.imaging.finish import composite_on_white
+from packshot.imaging.png import PILLOW_ERRORS
 from packshot.imaging.raw import RawFile, identify_raw
 
 SUPPORTED_FORMATS = frozenset({"JPEG", "PNG", "TIFF", "WEBP", "HEIF"})
@@ -36,7 +37,6 @@ _EXIF_IFD, _INTEROP_IFD, _COLOR_SPACE, _INTEROP_INDEX = 0x8769, 0xA005, 0xA001, 
 
 # Exceptions Pillow raises from corrupt or truncated data (decoders use OSError, header parsers
 # SyntaxError/ValueError, some plugins struct.error or EOFError).
-_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError, TypeError)
 
 # Signatures of files people upload by mistake, so the reason names what was found.
 _KNOWN_NON_IMAGES: tuple[tuple[bytes, str], ...] = (
@@ -165,7 +165,7 @@ def decode_image(data: bytes, *, min_side: int = 1000, max_pixels: int = 100_000
             image.load()
         except Image.DecompressionBombError as exc:
             raise ImageTooLargeError(too_many_pixels(width * height, max_pixels, f"{width}x{height}")) from exc
-        except _DECODE_ERRORS as exc:
+        except PILLOW_ERRORS as exc:
             raise UndecodableImageError(
                 f"the {fmt} data is truncated or corrupt ({exc}); export or upload the file again"
             ) from exc
@@ -244,7 +244,7 @@ def _exif_colour_space(image: Image.Image) -> str | None:
         exif = image.getexif()
         space = exif.get_ifd(_EXIF_IFD).get(_COLOR_SPACE)
         interop = str(exif.get_ifd(_INTEROP_IFD).get(_INTEROP_INDEX, "")).strip("\0 ").upper()
-    except _DECODE_ERRORS:
+    except PILLOW_ERRORS:
         return None
     if space == 0xFFFF and interop == "R03":
         return "Adobe RGB (1998), from EXIF (ColorSpace uncalibrated, InteropIndex R03; no profile embedded)"
@@ -284,7 +284,7 @@ def _has_gps(image: Image.Image) -> bool:
     try:
         exif = image.getexif()
         return bool(exif.get(0x8825)) or bool(exif.get_ifd(0x8825))  # 0x8825 = GPSInfo
-    except _DECODE_ERRORS:
+    except PILLOW_ERRORS:
         return False
 
 
@@ -325,7 +325,7 @@ def _decode_tiff16(data: bytes, icc: bytes | None, orientation: int) -> tuple[np
             photometric = int(getattr(page, "photometric", 2))
             axes = str(getattr(page, "axes", ""))
             pixels = page.asarray()
-    except (tifffile.TiffFileError, zlib.error, RuntimeError, NotImplementedError, *_DECODE_ERRORS):
+    except (tifffile.TiffFileError, zlib.error, RuntimeError, NotImplementedError, *PILLOW_ERRORS):
         # Broken data, or a compression tifffile cannot decode without imagecodecs: Pillow's 8-bit path
         # then either reads it or rejects it with its own reason.
         return None
@@ -397,7 +397,7 @@ def _open(data: bytes, max_pixels: int) -> Image.Image:
         raise UndecodableImageError(
             f"the {len(data)} bytes are not an image we can read; check the upload is a photo file"
         ) from exc
-    except _DECODE_ERRORS as exc:
+    except PILLOW_ERRORS as exc:
         raise UndecodableImageError(f"the image header is corrupt ({exc}); export the photo again") from exc
 
 
@@ -414,7 +414,7 @@ def _sniff(data: bytes) -> str | None:
 def _orientation(image: Image.Image) -> int:
     try:
         value = image.getexif().get(0x0112, 1)  # 0x0112 = Orientation
-    except _DECODE_ERRORS:
+    except PILLOW_ERRORS:
         # A broken EXIF block should not cost the photo: treat it as upright.
         return 1
     return value if isinstance(value, int) else 1

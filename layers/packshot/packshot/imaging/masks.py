@@ -198,3 +198,12 @@ def photo_image(rgb: np.ndarray, image: Image.Image | None = None) -> Image.Imag
     if image.mode != "RGB" or image.size != (rgb.shape[1], rgb.shape[0]):
         raise ValueError(f"the photo's image is {image.mode} {image.size}, the photo RGB {rgb.shape[1]}x{rgb.shape[0]}")
     return image
+
+
+def reduced_photo(rgb: np.ndarray, factor: int, image: Image.Image | None = None) -> np.ndarray:
+    """The photo box-reduced by `factor` (Pillow's reduce), or `rgb` itself at factor 1; `image` is its
+    photo_image when the caller has made one (checked against the photo either way)."""
+    if image is None and factor == 1:
+        return rgb
+    source = photo_image(rgb, image)
+    return np.asarray(source.reduce(factor)) if factor > 1 else rgb

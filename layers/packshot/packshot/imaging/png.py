@@ -27,8 +27,8 @@ from PIL import Image, UnidentifiedImageError
 
 from packshot.errors import StageFileError
 
-# What Pillow raises on a damaged or foreign file.
-_PILLOW_ERRORS = (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError, TypeError)
+# What Pillow raises while reading a damaged file (beyond UnidentifiedImageError for a foreign one).
+PILLOW_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError, TypeError)
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # Colour types: 2 = RGB, 6 = RGBA (8 bits per sample, the only depth written here).
@@ -76,7 +76,7 @@ def decode_png_rgba(data: bytes) -> tuple[np.ndarray, np.ndarray]:
             with Image.open(io.BytesIO(data), formats=["PNG"]) as image:
                 image.load()
                 pixels = np.array(image.convert("RGBA"))
-        except _PILLOW_ERRORS as exc:
+        except (UnidentifiedImageError, *PILLOW_ERRORS) as exc:
             raise StageFileError(f"the working PNG cannot be read ({exc}); rerun the previous stage") from exc
     if pixels.shape[2] == 3:
         return pixels, np.full(pixels.shape[:2], 255, np.uint8)
