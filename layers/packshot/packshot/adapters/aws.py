@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from functools import cache
 from typing import Any
@@ -28,10 +29,26 @@ _TRANSIENT_CODES = frozenset(
 )
 
 
-@cache
 def client(service: str) -> Any:
-    """A client built once per process (module scope in Lambda terms); endpoint from AWS_ENDPOINT_URL."""
+    """A client built once per process (module scope in Lambda terms); endpoint from AWS_ENDPOINT_URL.
+
+    Once per service *and* the environment that shapes a client (endpoint, region, credentials): in Lambda that
+    environment never changes, but a process that runs one embedded AWS after another, or code under test, would
+    otherwise keep a client that points at a stopped server or holds no credentials.
+    """
+    env = os.environ
+    return _client(service, env.get("AWS_ENDPOINT_URL", ""), env.get("AWS_DEFAULT_REGION", ""),
+                   env.get("AWS_ACCESS_KEY_ID", ""), env.get("AWS_PROFILE", ""))
+
+
+@cache
+def _client(service: str, endpoint: str, region: str, access_key_id: str, profile: str) -> Any:
     return boto3.client(service, config=Config(retries={"mode": "standard", "max_attempts": 3}))
+
+
+def forget_clients() -> None:
+    """Drop every cached client (an embedded AWS stopped: its clients' connections are dead)."""
+    _client.cache_clear()
 
 
 def error_code(exc: ClientError) -> str:

@@ -143,9 +143,9 @@ class EmbeddedAws:
                 **self._function_environment(),
             }
         )
-        from packshot.adapters.aws import client
+        from packshot.adapters.aws import forget_clients
 
-        client.cache_clear()  # clients built for an earlier embedded AWS point at its port
+        forget_clients()  # clients built for an earlier embedded AWS point at its port
         self._post("/moto-api/reset", {})
         # moto only runs executions with this set, and it must be set before any state machine exists.
         self._post("/moto-api/config", {"stepfunctions": {"execute_state_machine": True}})
@@ -175,9 +175,9 @@ class EmbeddedAws:
         if self._server is not None:
             self._server.stop()
             self._server = None
-        from packshot.adapters.aws import client
+        from packshot.adapters.aws import forget_clients
 
-        client.cache_clear()  # the handlers' clients point at the server just stopped
+        forget_clients()  # the handlers' clients point at the server just stopped
         for key, value in self._saved_env.items():
             if value is None:
                 os.environ.pop(key, None)
