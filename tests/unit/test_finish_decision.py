@@ -7,7 +7,7 @@ import pytest
 
 from packshot.config import Settings
 from packshot.gate import SIGNAL_NAMES, GateSignals, GateVerdict
-from packshot.stages.finish import EMPTY_CUTOUT_REASON, UNJUDGED_REASON, finish_cutout
+from packshot.stages.finish import EMPTY_CUTOUT_REASON, MAX_UPSCALE, UNJUDGED_REASON, finish_cutout
 
 SETTINGS = Settings()
 
@@ -63,3 +63,43 @@ def test_an_empty_cutout_goes_to_a_person_instead_of_failing_the_stage() -> None
     done = decide("simple", verdict(True), alpha=np.zeros(rgb.shape[:2], np.uint8))
     assert done.decision == "review" and done.reasons[0] == EMPTY_CUTOUT_REASON
     assert done.final_rgb.min() == 255
+
+
+@pytest.mark.parametrize("across", [3, 40, 200])
+def test_a_product_photographed_too_small_for_its_frame_goes_to_a_person_with_its_size(across: int) -> None:
+    # A careless client's speck on a big photo: QC and the gate may both pass a sharp 3 px square, but its frame
+    # would be enlarged hundreds of times into a blob on every platform.
+    rgb, _ = clean_cutout()
+    alpha = np.zeros(rgb.shape[:2], np.uint8)
+    alpha[500:500 + across, 480:480 + across] = 255
+    done = decide("simple", verdict(True), alpha=alpha)
+    assert done.decision != "approve"  # QC rejects the 3 px speck outright; the others wait for a person
+    assert done.reasons[0].startswith(f"the product is {across} px across in the photo")
+    assert f"to reach the {SETTINGS.min_side} px" in done.reasons[0]
+
+
+def test_a_product_big_enough_to_enlarge_within_the_limit_is_not_held_for_its_size() -> None:
+    # The smallest frame that may be enlarged to the zoom minimum: its product is fill x that side across.
+    across = int(np.ceil(SETTINGS.min_side / MAX_UPSCALE * SETTINGS.fill)) + 1
+    rgb, _ = clean_cutout()
+    alpha = np.zeros(rgb.shape[:2], np.uint8)
+    alpha[400:400 + across, 400:400 + across] = 255
+    rgb[alpha == 255] = (40, 60, 170)
+    done = decide("simple", verdict(True), alpha=alpha)
+    assert not any("px across" in reason for reason in done.reasons)
+    assert done.decision == "approve"
+
+
+def test_a_photo_under_the_zoom_minimum_given_to_the_core_is_held_to_its_own_size() -> None:
+    # Pre-processing turns such photos away; the evaluation's small renders reach the core directly. The same
+    # 100 px product is small in a 1000 px photo and not in a 400 px one.
+    def held(side: int) -> bool:
+        rgb = np.full((side, side, 3), 250, np.uint8)
+        alpha = np.zeros((side, side), np.uint8)
+        alpha[150:250, 150:250] = 255
+        rgb[alpha == 255] = (40, 60, 170)
+        done = finish_cutout(rgb, alpha, route="simple", verdict=verdict(True), reference_white=None,
+                             settings=SETTINGS)
+        return any("px across" in reason for reason in done.reasons)
+
+    assert held(1000) and not held(400)

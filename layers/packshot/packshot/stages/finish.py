@@ -31,6 +31,9 @@ STATUS_OF_DECISION = {Decision.APPROVE: Status.APPROVED, Decision.REVIEW: Status
                       Decision.REJECT: Status.REDO}
 COMPLEX_ROUTE_REASON = "complex route: a reviewer and a senior editor sign off before export"
 UNJUDGED_REASON = "the cutout was not judged by the auto-approval gate (a corrected upload): a person looks"
+# How far a finished frame may be enlarged to reach the deployment's zoom minimum (MIN_SIDE_PX) before it looks
+# soft: a product photographed too small for its frame goes to a person, never out on its own.
+MAX_UPSCALE = 4.0
 EMPTY_CUTOUT_REASON = (
     "the model separated no product from the backdrop: a person cuts it out (upload a corrected cutout)"
     " or rejects it for a reshoot on a backdrop that contrasts with the product"
@@ -105,11 +108,29 @@ def finish_cutout(
         # Pre-processing turned blank frames away, so a product is there and the machine missed it.
         decision = Decision.REVIEW
         reasons.insert(0, EMPTY_CUTOUT_REASON)
+    else:
+        # Pre-processing turns away photos under MIN_SIDE_PX, so in the pipeline the target is MIN_SIDE_PX; a smaller
+        # photo handed to this core directly (the evaluation's renders) is held to its own size.
+        target = min(settings.min_side, max(alpha.shape))
+        if (upscale := target / framed_alpha.shape[0]) > MAX_UPSCALE:
+            if decision == Decision.APPROVE:
+                decision = Decision.REVIEW
+            reasons.insert(0, small_product_reason(framed_alpha, upscale, target))
     if route == "complex":
         # Whatever QC says: its colour and edge checks are least reliable exactly where the route is complex.
         decision = Decision.REVIEW
         reasons.insert(0, COMPLEX_ROUTE_REASON)
     return Finished(final_rgb, framed_alpha, qc, balance, background, decision, tuple(reasons), framed_rgb)
+
+
+def small_product_reason(framed_alpha: np.ndarray, upscale: float, target: int) -> str:
+    box = bounding_box(framed_alpha)
+    across = max(box[2] - box[0], box[3] - box[1]) if box is not None else 0
+    return (
+        f"the product is {across} px across in the photo: its frame must be enlarged {upscale:.0f}x to reach the"
+        f" {target} px marketplaces need for zoom, and will look soft: not shipped without a person (a closer shot"
+        " fixes it)"
+    )
 
 
 def run(
