@@ -183,7 +183,8 @@ def test_channel_means_are_numpys_float_means_to_the_last_bit() -> None:
     rng = np.random.default_rng(11)
     for count in (1, 7, 1_000_003):
         pixels = rng.integers(0, 256, (count, 3), dtype=np.uint8)
-        assert _channel_means(pixels).tolist() == pixels.astype(np.int16).mean(axis=0).tolist()
+        channels = (pixels[:, 0], pixels[:, 1], pixels[:, 2])
+        assert _channel_means(channels).tolist() == pixels.astype(np.int16).mean(axis=0).tolist()
 
 
 def test_a_background_check_passed_in_scores_the_same_as_one_measured_here() -> None:
