@@ -197,3 +197,46 @@ def test_a_background_check_passed_in_scores_the_same_as_one_measured_here() -> 
     assert not check.perimeter_ok
     assert score_qc(original, mask, final_rgb, final_alpha, background_check=check) == score_qc(
         original, mask, final_rgb, final_alpha)
+
+
+def _specks_in_the_whole_map(solid: np.ndarray) -> int:
+    """_count_specks the plain way: both reduced maps of the whole frame labelled."""
+    import math
+
+    from packshot.imaging.masks import block_any, component_areas
+    from packshot.imaging.qc import _LABEL_SIDE, _SPECK_SHARE
+
+    height, width = solid.shape
+    factor = max(1, math.ceil(max(height, width) / _LABEL_SIDE))
+    limit = max(1.0, _SPECK_SHARE * height * width / factor**2)
+    islands = component_areas(block_any(solid, factor))
+    gaps = component_areas(block_any(~solid, factor))
+    return int(np.count_nonzero(islands < limit) + np.count_nonzero(gaps < limit))
+
+
+def test_specks_counted_around_the_product_are_the_specks_of_the_whole_frame() -> None:
+    from packshot.imaging.qc import _count_specks
+
+    rng = np.random.default_rng(21)
+    maps = []
+    for height, width in [(1, 1), (1, 40), (40, 1), (7, 9), (300, 200), (2100, 1300), (1030, 2049)]:
+        maps.append(np.zeros((height, width), bool))  # no product
+        maps.append(np.ones((height, width), bool))  # all product
+        dotted = rng.random((height, width)) < 0.002  # specks only, anywhere, edges too
+        maps.append(dotted)
+        body = np.zeros((height, width), bool)
+        body[height // 4 : 3 * height // 4 + 1, width // 3 : 2 * width // 3 + 1] = True
+        body ^= dotted  # pinholes inside, islands outside
+        maps.append(body)
+        edge = body.copy()
+        edge[:, : width // 2] = True  # the product touching the frame on three sides
+        maps.append(edge)
+        tiny = np.zeros((height, width), bool)
+        tiny[height // 2, width // 2] = True  # a one-pixel product
+        maps.append(tiny)
+        ring = np.zeros((height, width), bool)
+        ring[height // 2 - 3 : height // 2 + 4, width // 2 - 3 : width // 2 + 4] = True
+        ring[height // 2, width // 2] = False  # a small product with a pinhole
+        maps.append(ring)
+    for solid in maps:
+        assert _count_specks(solid) == _specks_in_the_whole_map(solid), solid.shape

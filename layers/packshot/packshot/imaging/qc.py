@@ -256,6 +256,17 @@ def _count_specks(solid: np.ndarray) -> int:
     height, width = solid.shape
     factor = max(1, math.ceil(max(height, width) / _LABEL_SIDE))
     limit = max(1.0, _SPECK_SHARE * height * width / factor**2)
+    rows, cols = np.flatnonzero(solid.any(axis=1)), np.flatnonzero(solid.any(axis=0))
+    if len(rows):
+        # Only the product's tiles and a margin of `limit` tiles around them are labelled (whole tiles, so the
+        # reduced map is a crop of the whole one). Every speck lies in the product's tiles; outside them all is
+        # background, so a hole there belongs to the outer background, which reaches the margin. The margin
+        # (or the frame's edge, whose side is over `limit` tiles too) keeps that component at `limit` or more,
+        # so it is never counted, as in the whole map; every other component is the same one as there.
+        tiles_high, tiles_wide, margin = -(-height // factor), -(-width // factor), math.ceil(limit)
+        top, bottom = max(0, rows[0] // factor - margin), min(tiles_high, rows[-1] // factor + 1 + margin)
+        left, right = max(0, cols[0] // factor - margin), min(tiles_wide, cols[-1] // factor + 1 + margin)
+        solid = solid[top * factor : bottom * factor, left * factor : right * factor]
     product = block_any(solid, factor)
     holes = block_any(~solid, factor)
     islands = component_areas(product)
