@@ -240,3 +240,19 @@ def test_specks_counted_around_the_product_are_the_specks_of_the_whole_frame() -
         maps.append(ring)
     for solid in maps:
         assert _count_specks(solid) == _specks_in_the_whole_map(solid), solid.shape
+
+
+def test_the_solid_pixels_are_those_a_plain_mask_picks_in_the_same_order() -> None:
+    from packshot.imaging.qc import _sample, _solid, _solid_pixels
+
+    rng = np.random.default_rng(22)
+    for height, width in [(1, 1), (5, 3), (64, 80), (2100, 2001)]:
+        rgb = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+        for alpha in (np.zeros((height, width), np.uint8), np.full((height, width), 255, np.uint8),
+                      rng.choice(np.array([0, 128, 240, 255], np.uint8), (height, width)),
+                      np.pad(np.full((1, 1), 255, np.uint8), ((0, height - 1), (width - 1, 0)))):
+            sampled_rgb, sampled_alpha = _sample(rgb, alpha)
+            expected = sampled_rgb[_solid(sampled_alpha)]
+            picked = _solid_pixels(rgb, alpha)
+            for channel in range(3):
+                np.testing.assert_array_equal(picked[channel], expected[:, channel])
