@@ -34,7 +34,7 @@ def composite_on_white(rgb: np.ndarray, alpha: np.ndarray, *, white_behind: bool
     """Blend rgb over pure white by alpha: alpha 0 gives exactly 255, alpha 255 keeps rgb.
 
     white_behind says rgb is 255 wherever alpha is 0 already (crop_to_fill's canvas): it is then copied, not
-    whitened, a plain copy instead of three strided passes.
+    whitened. Outside the box of alpha > 0 all is background, so only that box is whitened and blended.
 
     Each value is round((rgb * a + 255 * (255 - a)) / 255), exact at both ends (checked for all 65,536
     value/alpha pairs in tests/unit/test_finish.py). A cutout is almost all background and solid product: those
@@ -43,15 +43,13 @@ def composite_on_white(rgb: np.ndarray, alpha: np.ndarray, *, white_behind: bool
     mask that is soft nearly everywhere goes through that paste (the same values in one C pass).
     """
     _check_pair(rgb, alpha)
-    out = np.full_like(rgb, 255)
+    out = rgb.copy() if white_behind else np.full_like(rgb, 255)
     box = bounding_box(alpha, threshold=1)
     if box is None:
         return out
-    # Outside the box of alpha > 0 everything is background: white, already. The rest works on the box only.
     x0, y0, x1, y1 = box
     rgb, alpha, inside = rgb[y0:y1, x0:x1], alpha[y0:y1, x0:x1], out[y0:y1, x0:x1]
-    soft = alpha != 255  # alpha is 0 only where the box is background; the mask is finished below
-    np.logical_and(soft, alpha != 0, out=soft)
+    soft = (alpha != 0) & (alpha != 255)
     count = int(np.count_nonzero(soft))
     if count > out.shape[0] * out.shape[1] // _BLEND_IN_PILLOW_ABOVE:
         height, width = alpha.shape
@@ -59,9 +57,7 @@ def composite_on_white(rgb: np.ndarray, alpha: np.ndarray, *, white_behind: bool
         canvas.paste(Image.fromarray(np.ascontiguousarray(rgb)), (0, 0), Image.fromarray(np.ascontiguousarray(alpha)))
         inside[...] = np.asarray(canvas)
         return out
-    if white_behind:
-        inside[...] = rgb
-    else:
+    if not white_behind:
         white_where_transparent(inside, rgb, alpha)
     if count:
         # nonzero on the flat mask, then unravelled: 10x faster than nonzero on the 2-D mask.
