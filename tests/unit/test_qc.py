@@ -256,3 +256,23 @@ def test_the_solid_pixels_are_those_a_plain_mask_picks_in_the_same_order() -> No
             picked = _solid_pixels(rgb, alpha)
             for channel in range(3):
                 np.testing.assert_array_equal(picked[channel], expected[:, channel])
+
+
+def test_the_edge_part_counted_around_the_product_is_the_whole_frames() -> None:
+    from packshot.imaging.qc import _CRISP_BAND, _SOFT_BAND, _UNSURE_HIGH, _UNSURE_LOW, PART, _count_specks, _edge_part
+
+    def plain(alpha: np.ndarray) -> tuple[float, str]:
+        solid = alpha >= 128
+        unsure = int(np.count_nonzero((alpha > _UNSURE_LOW) & (alpha < _UNSURE_HIGH)))
+        outline = int(np.count_nonzero(solid[:, 1:] != solid[:, :-1]) + np.count_nonzero(solid[1:] != solid[:-1]))
+        band = unsure / max(1, outline) / max(1.0, max(alpha.shape) / 1000.0)
+        band_score = float(np.clip((_SOFT_BAND - band) / (_SOFT_BAND - _CRISP_BAND), 0.0, 1.0))
+        return PART * band_score * (1.0 / (1.0 + _count_specks(solid) / 10.0)), ""
+
+    rng = np.random.default_rng(24)
+    for height, width in [(1, 1), (2, 9), (9, 2), (50, 70)]:
+        for alpha in (np.zeros((height, width), np.uint8), np.full((height, width), 255, np.uint8),
+                      rng.integers(0, 256, (height, width), dtype=np.uint8),
+                      np.pad(np.full((1, 1), 200, np.uint8), ((height - 1, 0), (0, width - 1))),
+                      np.pad(np.full((1, 2), 100, np.uint8), ((0, height - 1), (width - 1, 0)))[:height, :width]):
+            assert _edge_part(alpha)[0] == plain(alpha)[0], (height, width)

@@ -154,8 +154,14 @@ def edge_quality(alpha: np.ndarray) -> float:
 
 def _edge_part(alpha: np.ndarray) -> tuple[float, str]:
     solid = alpha >= 128
-    unsure = int(np.count_nonzero((alpha > _UNSURE_LOW) & (alpha < _UNSURE_HIGH)))
-    outline = int(np.count_nonzero(solid[:, 1:] != solid[:, :-1]) + np.count_nonzero(solid[1:] != solid[:-1]))
+    # Uncertain and outline pixels lie in the box of alpha > 0 and one pixel around it (outside, alpha is 0):
+    # counted there, the same numbers from a fraction of the frame.
+    rows, cols = np.flatnonzero(alpha.any(axis=1)), np.flatnonzero(alpha.any(axis=0))
+    near = (slice(max(0, rows[0] - 1), rows[-1] + 2), slice(max(0, cols[0] - 1), cols[-1] + 2)) if len(rows) else (
+        slice(0, 0), slice(0, 0))
+    unsure = int(np.count_nonzero((alpha[near] > _UNSURE_LOW) & (alpha[near] < _UNSURE_HIGH)))
+    box = solid[near]
+    outline = int(np.count_nonzero(box[:, 1:] != box[:, :-1]) + np.count_nonzero(box[1:] != box[:-1]))
     # A model mask upscaled to 24 MP is softer in pixels than the same mask at 1 MP but looks the
     # same on a marketplace page: measure the band at a 1000 px reference.
     scale = max(1.0, max(alpha.shape) / 1000.0)
