@@ -42,7 +42,8 @@ _NONE, _UP = 0, 2
 _BAND_BYTES = 4 << 20
 # Within a band, rows are interleaved, filtered, inflated, unfiltered and split this many bytes at a time, in
 # reused buffers: a strip stays in the CPU's cache between the steps, and no step makes a frame-sized temporary.
-_STRIP_BYTES = 256 << 10
+# 512 KB: on a 4 MP cutout 64 KB strips were 25% slower both ways (per-strip calls), 1 MB no faster.
+_STRIP_BYTES = 512 << 10
 # ISA-L level 1: the size of zlib's level 1 at a quarter of its time (level 0 is 20% bigger for 20% less time).
 LEVEL = 1
 
