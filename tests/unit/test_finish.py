@@ -247,3 +247,22 @@ def test_composite_crop_and_whitening_in_the_products_box_equal_the_plain_formul
                 assert (framed_rgb[framed_alpha == 0] == 255).all()
                 np.testing.assert_array_equal(composite_on_white(framed_rgb, framed_alpha, white_behind=True),
                                               _plain_composite(framed_rgb, framed_alpha))
+
+
+def test_the_background_check_counts_every_non_white_background_pixel_inside_and_outside_the_products_box() -> None:
+    from packshot.imaging.channels import channel_min
+
+    rng = np.random.default_rng(25)
+    for height, width in [(1, 1), (1, 9), (8, 1), (40, 33)]:
+        alpha = np.zeros((height, width), np.uint8)
+        alpha[height // 2 : height // 2 + 2, width // 2 : width // 2 + 3] = rng.integers(0, 256, (2, 3)).astype(
+            np.uint8)[: height - height // 2, : width - width // 2]
+        for rgb in (np.full((height, width, 3), 255, np.uint8),
+                    rng.choice(np.array([0, 254, 255], np.uint8), (height, width, 3)),
+                    np.repeat(np.where(rng.random((height, width, 1)) < 0.1, 250, 255).astype(np.uint8), 3, axis=2)):
+            for mask in (alpha, np.zeros_like(alpha), np.full_like(alpha, 255)):
+                check = verify_background(rgb, mask)
+                plain = int(np.count_nonzero((mask == 0) & (channel_min(rgb) < 255)))
+                assert check.non_white_background_pixels == plain, (height, width)
+                assert check.background_pixels == int(np.count_nonzero(mask == 0))
+                assert check.all_white == (plain == 0)
