@@ -216,3 +216,53 @@ def test_crop_to_fill_whitens_the_backdrop_of_a_product_touching_the_frame() -> 
     assert np.all(out_rgb[out_alpha > 0] == (40, 160, 90))
     assert int(np.count_nonzero(out_alpha == 40)) == 5
     assert int(np.count_nonzero(out_alpha == 0)) == 471 * 471 - 400 * 120 + 100
+
+
+def _plain_composite(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """composite_on_white's formula on every pixel, no shortcut."""
+    a = alpha.astype(np.uint32)[..., None]
+    return ((rgb.astype(np.uint32) * a + 255 * (255 - a) + 127) // 255).astype(np.uint8)
+
+
+def test_composite_crop_and_whitening_in_the_products_box_equal_the_plain_formulas() -> None:
+    from packshot.imaging.finish import white_where_transparent
+
+    rng = np.random.default_rng(23)
+    for height, width in [(1, 1), (3, 7), (40, 33), (300, 257)]:
+        rgb = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+        corner = np.zeros((height, width), np.uint8)
+        corner[0, 0] = 255  # a one-pixel product touching the frame
+        middle = np.zeros((height, width), np.uint8)
+        middle[height // 3 : height // 2 + 1, width // 3 : width // 2 + 1] = 200
+        middle[height // 2, width // 2] = 255
+        for alpha in (np.zeros((height, width), np.uint8), np.full((height, width), 255, np.uint8),
+                      rng.integers(0, 256, (height, width), dtype=np.uint8), corner, middle):
+            np.testing.assert_array_equal(composite_on_white(rgb, alpha), _plain_composite(rgb, alpha))
+            out = np.zeros_like(rgb)
+            white_where_transparent(out, rgb, alpha)
+            np.testing.assert_array_equal(out, np.where(alpha[..., None] == 0, 255, rgb))
+            if alpha.max() >= 128:
+                framed_rgb, framed_alpha = crop_to_fill(rgb, alpha)
+                # The canvas is white wherever alpha is 0 (what white_behind relies on).
+                assert (framed_rgb[framed_alpha == 0] == 255).all()
+                np.testing.assert_array_equal(composite_on_white(framed_rgb, framed_alpha, white_behind=True),
+                                              _plain_composite(framed_rgb, framed_alpha))
+
+
+def test_the_background_check_counts_every_non_white_background_pixel_inside_and_outside_the_products_box() -> None:
+    from packshot.imaging.channels import channel_min
+
+    rng = np.random.default_rng(25)
+    for height, width in [(1, 1), (1, 9), (8, 1), (40, 33)]:
+        alpha = np.zeros((height, width), np.uint8)
+        alpha[height // 2 : height // 2 + 2, width // 2 : width // 2 + 3] = rng.integers(0, 256, (2, 3)).astype(
+            np.uint8)[: height - height // 2, : width - width // 2]
+        for rgb in (np.full((height, width, 3), 255, np.uint8),
+                    rng.choice(np.array([0, 254, 255], np.uint8), (height, width, 3)),
+                    np.repeat(np.where(rng.random((height, width, 1)) < 0.1, 250, 255).astype(np.uint8), 3, axis=2)):
+            for mask in (alpha, np.zeros_like(alpha), np.full_like(alpha, 255)):
+                check = verify_background(rgb, mask)
+                plain = int(np.count_nonzero((mask == 0) & (channel_min(rgb) < 255)))
+                assert check.non_white_background_pixels == plain, (height, width)
+                assert check.background_pixels == int(np.count_nonzero(mask == 0))
+                assert check.all_white == (plain == 0)

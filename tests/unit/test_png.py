@@ -185,3 +185,55 @@ def test_a_stage_file_cut_anywhere_is_refused_with_a_reason(keep: int) -> None:
     data = encode_png(rgb, alpha)
     with pytest.raises(UndecodableImageError, match="rerun the previous stage"):
         decode_png_rgba(data[:keep])
+
+
+def _reference_rgba(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """What a stage file holds, the plain way: RGBA with the colour zeroed where alpha is 0."""
+    rgba = np.dstack((rgb, alpha))
+    rgba[alpha == 0] = 0
+    return rgba
+
+
+def _awkward_cutouts() -> list[tuple[np.ndarray, np.ndarray]]:
+    rng = np.random.default_rng(13)
+    found = []
+    for height, width in [(1, 1), (1, 9), (9, 1), (17, 23), (64, 31)]:
+        rgb = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+        found.append((rgb, np.zeros((height, width), np.uint8)))  # empty alpha
+        found.append((rgb, np.full((height, width), 255, np.uint8)))  # alpha all 255
+        found.append((rgb, rng.integers(0, 256, (height, width), dtype=np.uint8)))  # every level
+    edge = np.zeros((17, 23), np.uint8)
+    edge[0, 0] = 255  # a one-pixel product in the corner
+    found.append((rng.integers(0, 256, (17, 23, 3), dtype=np.uint8), edge))
+    return found
+
+
+@pytest.mark.parametrize("strip_bytes, band_bytes", [(1, 1), (40, 100), (100, 40), (256 << 10, 4 << 20)])
+def test_stage_files_built_and_read_a_strip_at_a_time_hold_exactly_the_plain_rgba(
+    monkeypatch: pytest.MonkeyPatch, strip_bytes: int, band_bytes: int
+) -> None:
+    # Strips of one row up to the whole frame, inside bands of other sizes: every boundary must carry the row above.
+    monkeypatch.setattr(png, "_STRIP_BYTES", strip_bytes)
+    monkeypatch.setattr(png, "_BAND_BYTES", band_bytes)
+    for rgb, alpha in _awkward_cutouts():
+        expected = _reference_rgba(rgb, alpha)
+        np.testing.assert_array_equal(png.interleave(rgb, alpha), expected)
+        data = encode_png(rgb, alpha)
+        with Image.open(io.BytesIO(data)) as image:
+            np.testing.assert_array_equal(np.asarray(image), expected)
+        back_rgb, back_alpha = decode_png_rgba(data)
+        np.testing.assert_array_equal(back_rgb, expected[..., :3])
+        np.testing.assert_array_equal(back_alpha, alpha)
+        np.testing.assert_array_equal(decode_png_rgba(encode_png(rgb, alpha, keep_hidden=True))[0], rgb)
+        np.testing.assert_array_equal(png.decode(encode_png(rgb), max_pixels=10**6), rgb)
+        split_rgb, split_alpha = png.split(expected)
+        np.testing.assert_array_equal(split_rgb, expected[..., :3])
+        np.testing.assert_array_equal(split_alpha, alpha)
+
+
+def test_image_data_longer_than_the_header_says_is_refused() -> None:
+    data = bytearray(png.encode(np.zeros((4, 4, 3), np.uint8)))
+    data[20:24] = (3).to_bytes(4, "big")  # height 3 in IHDR for 4 rows of data; its CRC fixed so only the size lies
+    data[29:33] = png.isal_zlib.crc32(bytes(data[12:29])).to_bytes(4, "big")
+    with pytest.raises(ValueError, match="not the"):
+        png.decode(bytes(data), max_pixels=10**8)

@@ -183,7 +183,8 @@ def test_channel_means_are_numpys_float_means_to_the_last_bit() -> None:
     rng = np.random.default_rng(11)
     for count in (1, 7, 1_000_003):
         pixels = rng.integers(0, 256, (count, 3), dtype=np.uint8)
-        assert _channel_means(pixels).tolist() == pixels.astype(np.int16).mean(axis=0).tolist()
+        channels = (pixels[:, 0], pixels[:, 1], pixels[:, 2])
+        assert _channel_means(channels).tolist() == pixels.astype(np.int16).mean(axis=0).tolist()
 
 
 def test_a_background_check_passed_in_scores_the_same_as_one_measured_here() -> None:
@@ -196,3 +197,82 @@ def test_a_background_check_passed_in_scores_the_same_as_one_measured_here() -> 
     assert not check.perimeter_ok
     assert score_qc(original, mask, final_rgb, final_alpha, background_check=check) == score_qc(
         original, mask, final_rgb, final_alpha)
+
+
+def _specks_in_the_whole_map(solid: np.ndarray) -> int:
+    """_count_specks the plain way: both reduced maps of the whole frame labelled."""
+    import math
+
+    from packshot.imaging.masks import block_any, component_areas
+    from packshot.imaging.qc import _LABEL_SIDE, _SPECK_SHARE
+
+    height, width = solid.shape
+    factor = max(1, math.ceil(max(height, width) / _LABEL_SIDE))
+    limit = max(1.0, _SPECK_SHARE * height * width / factor**2)
+    islands = component_areas(block_any(solid, factor))
+    gaps = component_areas(block_any(~solid, factor))
+    return int(np.count_nonzero(islands < limit) + np.count_nonzero(gaps < limit))
+
+
+def test_specks_counted_around_the_product_are_the_specks_of_the_whole_frame() -> None:
+    from packshot.imaging.qc import _count_specks
+
+    rng = np.random.default_rng(21)
+    maps = []
+    for height, width in [(1, 1), (1, 40), (40, 1), (7, 9), (300, 200), (2100, 1300), (1030, 2049)]:
+        maps.append(np.zeros((height, width), bool))  # no product
+        maps.append(np.ones((height, width), bool))  # all product
+        dotted = rng.random((height, width)) < 0.002  # specks only, anywhere, edges too
+        maps.append(dotted)
+        body = np.zeros((height, width), bool)
+        body[height // 4 : 3 * height // 4 + 1, width // 3 : 2 * width // 3 + 1] = True
+        body ^= dotted  # pinholes inside, islands outside
+        maps.append(body)
+        edge = body.copy()
+        edge[:, : width // 2] = True  # the product touching the frame on three sides
+        maps.append(edge)
+        tiny = np.zeros((height, width), bool)
+        tiny[height // 2, width // 2] = True  # a one-pixel product
+        maps.append(tiny)
+        ring = np.zeros((height, width), bool)
+        ring[height // 2 - 3 : height // 2 + 4, width // 2 - 3 : width // 2 + 4] = True
+        ring[height // 2, width // 2] = False  # a small product with a pinhole
+        maps.append(ring)
+    for solid in maps:
+        assert _count_specks(solid) == _specks_in_the_whole_map(solid), solid.shape
+
+
+def test_the_solid_pixels_are_those_a_plain_mask_picks_in_the_same_order() -> None:
+    from packshot.imaging.qc import _sample, _solid, _solid_pixels
+
+    rng = np.random.default_rng(22)
+    for height, width in [(1, 1), (5, 3), (64, 80), (2100, 2001)]:
+        rgb = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+        for alpha in (np.zeros((height, width), np.uint8), np.full((height, width), 255, np.uint8),
+                      rng.choice(np.array([0, 128, 240, 255], np.uint8), (height, width)),
+                      np.pad(np.full((1, 1), 255, np.uint8), ((0, height - 1), (width - 1, 0)))):
+            sampled_rgb, sampled_alpha = _sample(rgb, alpha)
+            expected = sampled_rgb[_solid(sampled_alpha)]
+            picked = _solid_pixels(rgb, alpha)
+            for channel in range(3):
+                np.testing.assert_array_equal(picked[channel], expected[:, channel])
+
+
+def test_the_edge_part_counted_around_the_product_is_the_whole_frames() -> None:
+    from packshot.imaging.qc import _CRISP_BAND, _SOFT_BAND, _UNSURE_HIGH, _UNSURE_LOW, PART, _count_specks, _edge_part
+
+    def plain(alpha: np.ndarray) -> tuple[float, str]:
+        solid = alpha >= 128
+        unsure = int(np.count_nonzero((alpha > _UNSURE_LOW) & (alpha < _UNSURE_HIGH)))
+        outline = int(np.count_nonzero(solid[:, 1:] != solid[:, :-1]) + np.count_nonzero(solid[1:] != solid[:-1]))
+        band = unsure / max(1, outline) / max(1.0, max(alpha.shape) / 1000.0)
+        band_score = float(np.clip((_SOFT_BAND - band) / (_SOFT_BAND - _CRISP_BAND), 0.0, 1.0))
+        return PART * band_score * (1.0 / (1.0 + _count_specks(solid) / 10.0)), ""
+
+    rng = np.random.default_rng(24)
+    for height, width in [(1, 1), (2, 9), (9, 2), (50, 70)]:
+        for alpha in (np.zeros((height, width), np.uint8), np.full((height, width), 255, np.uint8),
+                      rng.integers(0, 256, (height, width), dtype=np.uint8),
+                      np.pad(np.full((1, 1), 200, np.uint8), ((height - 1, 0), (0, width - 1))),
+                      np.pad(np.full((1, 2), 100, np.uint8), ((0, height - 1), (width - 1, 0)))[:height, :width]):
+            assert _edge_part(alpha)[0] == plain(alpha)[0], (height, width)

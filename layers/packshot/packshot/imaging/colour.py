@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from packshot.imaging.channels import channel_max, channel_min, middle_levels
+from packshot.imaging.channels import channel_min, middle_levels
 
 # Width of the border band the background is measured in, as a share of the shorter side: a packshot's
 # product sits in the middle, so the outer 3% is studio background in all but cropped shots.
@@ -215,16 +215,21 @@ def _gains(white: tuple[float, float, float]) -> tuple[float, float, float]:
 
 def _hurts_neutrals(rgb: np.ndarray, alpha: np.ndarray, gains: tuple[float, float, float]) -> bool:
     stride = max(1, math.isqrt(alpha.size // _SAMPLE_PIXELS))
-    product = rgb[::stride, ::stride][alpha[::stride, ::stride] == 255].astype(np.float64)
-    if len(product) == 0:
+    sample, solid = rgb[::stride, ::stride], alpha[::stride, ::stride] == 255
+    # One channel at a time: a mask picks single bytes ten times faster than (N, 3) pixels out of (H, W, 3).
+    red, green, blue = (sample[..., channel][solid] for channel in range(3))
+    if len(red) == 0:
         return False
-    top = channel_max(product)
-    spread = top - channel_min(product)
-    greys = product[(top >= 30) & (top <= 250) & (spread <= _NEAR_NEUTRAL_SPREAD * top)]
-    if len(greys) < 100:
+    top = np.maximum(np.maximum(red, green), blue)
+    spread = top - np.minimum(np.minimum(red, green), blue)
+    greys = (top >= 30) & (top <= 250) & (spread <= _NEAR_NEUTRAL_SPREAD * top.astype(np.float64))
+    count = int(np.count_nonzero(greys))
+    if count < 100:
         return False  # a colourful product gives no neutral to protect
-    before = _cast_of(greys.mean(axis=0))
-    after = _cast_of(greys.mean(axis=0) * np.array(gains))
+    # Integer sums, then one division: the same float64 means as the float pixels' mean(axis=0).
+    mean = np.array([int(c[greys].sum(dtype=np.int64)) for c in (red, green, blue)], dtype=np.float64) / count
+    before = _cast_of(mean)
+    after = _cast_of(mean * np.array(gains))
     return after > before + _NEUTRAL_TOLERANCE
 
 

@@ -30,8 +30,11 @@ class BackgroundCheck:
     all_white: bool
 
 
-def composite_on_white(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+def composite_on_white(rgb: np.ndarray, alpha: np.ndarray, *, white_behind: bool = False) -> np.ndarray:
     """Blend rgb over pure white by alpha: alpha 0 gives exactly 255, alpha 255 keeps rgb.
+
+    white_behind says rgb is 255 wherever alpha is 0 already (crop_to_fill's canvas): it is then copied, not
+    whitened. Outside the box of alpha > 0 all is background, so only that box is whitened and blended.
 
     Each value is round((rgb * a + 255 * (255 - a)) / 255), exact at both ends (checked for all 65,536
     value/alpha pairs in tests/unit/test_finish.py). A cutout is almost all background and solid product: those
@@ -40,34 +43,43 @@ def composite_on_white(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     mask that is soft nearly everywhere goes through that paste (the same values in one C pass).
     """
     _check_pair(rgb, alpha)
+    out = rgb.copy() if white_behind else np.full_like(rgb, 255)
+    box = bounding_box(alpha, threshold=1)
+    if box is None:
+        return out
+    x0, y0, x1, y1 = box
+    rgb, alpha, inside = rgb[y0:y1, x0:x1], alpha[y0:y1, x0:x1], out[y0:y1, x0:x1]
     soft = (alpha != 0) & (alpha != 255)
     count = int(np.count_nonzero(soft))
-    if count > alpha.size // _BLEND_IN_PILLOW_ABOVE:
+    if count > out.shape[0] * out.shape[1] // _BLEND_IN_PILLOW_ABOVE:
         height, width = alpha.shape
         canvas = Image.new("RGB", (width, height), (255, 255, 255))
         canvas.paste(Image.fromarray(np.ascontiguousarray(rgb)), (0, 0), Image.fromarray(np.ascontiguousarray(alpha)))
-        return np.array(canvas)
-    out = np.empty_like(rgb)
-    white_where_transparent(out, rgb, alpha)
+        inside[...] = np.asarray(canvas)
+        return out
+    if not white_behind:
+        white_where_transparent(inside, rgb, alpha)
     if count:
         # nonzero on the flat mask, then unravelled: 10x faster than nonzero on the 2-D mask.
         ys, xs = np.unravel_index(np.flatnonzero(soft), soft.shape)
         a = alpha[ys, xs].astype(np.uint32)[:, None]
         # x / 255 is never exactly half-way for an integer x, so adding 127 and flooring rounds it.
         blended = (rgb[ys, xs].astype(np.uint32) * a + 255 * (255 - a) + 127) // 255
-        out[ys, xs] = blended.astype(np.uint8)
+        inside[ys, xs] = blended.astype(np.uint8)
     return out
 
 
 def white_where_transparent(out: np.ndarray, rgb: np.ndarray, alpha: np.ndarray) -> None:
     """Write rgb into out (H, W, 3), with 255 in every channel where alpha is 0; out may be a view of a canvas.
 
-    One OR per channel with 255 on the background: the same as out[alpha == 0] = 255 after a copy, which indexes
-    (H, W, 3) with an (H, W) mask and costs ten times as much on 4 MP.
+    A copy (rows of contiguous bytes), then 255 stored through the mask into each channel's 2-D view: three times
+    faster than an OR with 255 per channel over the whole frame (2.9 ms against 9.3 on a product's box of 1.2 MP),
+    and ten times faster than out[alpha == 0] = 255, which indexes (H, W, 3) with an (H, W) mask.
     """
-    white = np.negative((alpha == 0).view(np.uint8))  # 255 where transparent, 0 elsewhere
+    np.copyto(out, rgb)
+    transparent = alpha == 0
     for channel in range(3):
-        np.bitwise_or(rgb[..., channel], white, out=out[..., channel])
+        out[..., channel][transparent] = 255
 
 
 def bounding_box(alpha: np.ndarray, threshold: int = 128) -> tuple[int, int, int, int] | None:
@@ -144,8 +156,11 @@ def crop_to_fill(
     out_alpha = np.zeros((side, side), dtype=np.uint8)
     src = (slice(cy0 - off_y, cy1 - off_y), slice(cx0 - off_x, cx1 - off_x))
     out_alpha[cy0:cy1, cx0:cx1] = alpha[src]
-    # What the source had behind the product is not ours to keep: the background is white.
-    white_where_transparent(out_rgb[cy0:cy1, cx0:cx1], rgb[src], alpha[src])
+    # What the source had behind the product is not ours to keep: the background is white. Outside the box of
+    # alpha > 0 the canvas is white already, so only that box is copied.
+    kx0, ky0, kx1, ky1 = bounding_box(out_alpha[cy0:cy1, cx0:cx1], threshold=1) or (0, 0, 0, 0)
+    kept = (slice(ky0 - off_y + cy0, ky1 - off_y + cy0), slice(kx0 - off_x + cx0, kx1 - off_x + cx0))
+    white_where_transparent(out_rgb[cy0 + ky0 : cy0 + ky1, cx0 + kx0 : cx0 + kx1], rgb[kept], alpha[kept])
     return out_rgb, out_alpha
 
 

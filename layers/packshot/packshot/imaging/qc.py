@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from packshot.imaging.channels import channel_max, channel_min
 from packshot.imaging.finish import BackgroundCheck, fill_ratio, touches_border, verify_background
 from packshot.imaging.masks import block_any, component_areas
 from packshot.status import Decision
@@ -155,8 +154,14 @@ def edge_quality(alpha: np.ndarray) -> float:
 
 def _edge_part(alpha: np.ndarray) -> tuple[float, str]:
     solid = alpha >= 128
-    unsure = int(np.count_nonzero((alpha > _UNSURE_LOW) & (alpha < _UNSURE_HIGH)))
-    outline = int(np.count_nonzero(solid[:, 1:] != solid[:, :-1]) + np.count_nonzero(solid[1:] != solid[:-1]))
+    # Uncertain and outline pixels lie in the box of alpha > 0 and one pixel around it (outside, alpha is 0):
+    # counted there, the same numbers from a fraction of the frame.
+    rows, cols = np.flatnonzero(alpha.any(axis=1)), np.flatnonzero(alpha.any(axis=0))
+    near = (slice(max(0, rows[0] - 1), rows[-1] + 2), slice(max(0, cols[0] - 1), cols[-1] + 2)) if len(rows) else (
+        slice(0, 0), slice(0, 0))
+    unsure = int(np.count_nonzero((alpha[near] > _UNSURE_LOW) & (alpha[near] < _UNSURE_HIGH)))
+    box = solid[near]
+    outline = int(np.count_nonzero(box[:, 1:] != box[:, :-1]) + np.count_nonzero(box[1:] != box[:-1]))
     # A model mask upscaled to 24 MP is softer in pixels than the same mask at 1 MP but looks the
     # same on a marketplace page: measure the band at a 1000 px reference.
     scale = max(1.0, max(alpha.shape) / 1000.0)
@@ -196,12 +201,14 @@ def _colour_part(
     """
     orig_product = _solid_pixels(original_rgb, cutout_alpha)
     fin_product = _solid_pixels(final_rgb, final_alpha)
-    if len(orig_product) == 0 or len(fin_product) == 0:
+    if len(orig_product[0]) == 0 or len(fin_product[0]) == 0:
         return 0.0, "no solid product pixels to compare"
 
     # Blown highlights (all channels 255) and crushed shadows (all 0) are detail lost for good;
     # a saturated colour such as (255, 0, 0) is not.
-    clipped = np.count_nonzero((channel_min(fin_product) >= 255) | (channel_max(fin_product) <= 0)) / len(fin_product)
+    red, green, blue = fin_product
+    lowest, highest = np.minimum(np.minimum(red, green), blue), np.maximum(np.maximum(red, green), blue)
+    clipped = np.count_nonzero((lowest >= 255) | (highest <= 0)) / len(red)
     clip_score = 1.0 - float(np.clip((clipped - 0.02) / 0.18, 0.0, 1.0))
     shift = float(np.abs(_channel_means(fin_product) - _channel_means(orig_product)).max())
     # Finishing copies product pixels: a mean shift over 2 levels means something recoloured them.
@@ -222,20 +229,30 @@ def _sample(rgb: np.ndarray, alpha: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return rgb[::stride, ::stride], alpha[::stride, ::stride]
 
 
-def _solid_pixels(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    """The (N, 3) uint8 product pixels QC compares: the sampled pixels where the product is solid."""
-    rgb, alpha = _sample(rgb, alpha)
-    return rgb[_solid(alpha)]
+def _solid_pixels(rgb: np.ndarray, alpha: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The product pixels QC compares, the sampled pixels where the product is solid: red, green and blue (N,)
+    uint8 each.
 
-
-def _channel_means(pixels: np.ndarray) -> np.ndarray:
-    """Mean of each channel of (N, 3) uint8 pixels: integer sums, then one division.
-
-    The same float64 values as pixels.mean(axis=0) (its float64 sums of integers are exact in any order), without
-    the (N, 3) float reduction along the short axis, which cost most of QC's colour part.
+    One channel at a time: a boolean mask picks single bytes from a 2-D view ten times faster than (N, 3) pixels
+    out of (H, W, 3) (46 ms against 6 on a 4 MP cutout).
     """
-    sums = np.array([int(pixels[:, channel].sum(dtype=np.int64)) for channel in range(3)], dtype=np.float64)
-    return sums / len(pixels)
+    rgb, alpha = _sample(rgb, alpha)
+    solid = _solid(alpha)
+    rows, cols = np.flatnonzero(solid.any(axis=1)), np.flatnonzero(solid.any(axis=0))
+    if len(rows):  # the product's box only: the same pixels in the same order, a smaller mask to scan
+        box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+        rgb, solid = rgb[box], solid[box]
+    return rgb[..., 0][solid], rgb[..., 1][solid], rgb[..., 2][solid]
+
+
+def _channel_means(channels: tuple[np.ndarray, ...]) -> np.ndarray:
+    """Mean of each of the (N,) uint8 channels of N pixels: integer sums, then one division.
+
+    The same float64 values as the (N, 3) pixels' mean(axis=0) (its float64 sums of integers are exact in any
+    order), without the float reduction along the short axis, which cost most of QC's colour part.
+    """
+    sums = np.array([int(channel.sum(dtype=np.int64)) for channel in channels], dtype=np.float64)
+    return sums / len(channels[0])
 
 
 def _solid(alpha: np.ndarray) -> np.ndarray:
@@ -249,6 +266,17 @@ def _count_specks(solid: np.ndarray) -> int:
     height, width = solid.shape
     factor = max(1, math.ceil(max(height, width) / _LABEL_SIDE))
     limit = max(1.0, _SPECK_SHARE * height * width / factor**2)
+    rows, cols = np.flatnonzero(solid.any(axis=1)), np.flatnonzero(solid.any(axis=0))
+    if len(rows):
+        # Only the product's tiles and a margin of `limit` tiles around them are labelled (whole tiles, so the
+        # reduced map is a crop of the whole one). Every speck lies in the product's tiles; outside them all is
+        # background, so a hole there belongs to the outer background, which reaches the margin. The margin
+        # (or the frame's edge, whose side is over `limit` tiles too) keeps that component at `limit` or more,
+        # so it is never counted, as in the whole map; every other component is the same one as there.
+        tiles_high, tiles_wide, margin = -(-height // factor), -(-width // factor), math.ceil(limit)
+        top, bottom = max(0, rows[0] // factor - margin), min(tiles_high, rows[-1] // factor + 1 + margin)
+        left, right = max(0, cols[0] // factor - margin), min(tiles_wide, cols[-1] // factor + 1 + margin)
+        solid = solid[top * factor : bottom * factor, left * factor : right * factor]
     product = block_any(solid, factor)
     holes = block_any(~solid, factor)
     islands = component_areas(product)

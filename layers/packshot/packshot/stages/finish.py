@@ -95,7 +95,7 @@ def finish_cutout(
         framed_rgb, framed_alpha = np.full_like(rgb, 255), np.zeros_like(alpha)
     else:
         framed_rgb, framed_alpha = crop_to_fill(rgb, alpha, fill=settings.fill)
-    final_rgb = composite_on_white(framed_rgb, framed_alpha)
+    final_rgb = composite_on_white(framed_rgb, framed_alpha, white_behind=True)  # crop_to_fill whitened it
     background = verify_background(final_rgb, framed_alpha)
     qc = score_qc(rgb, alpha, final_rgb, framed_alpha, thresholds=thresholds_from(settings),
                   background_check=background)
