@@ -31,6 +31,8 @@ MIN_QUALITY = 40
 # 4:2:0 in 16x16 macroblocks, so its "pure" unit is 16.
 _BLOCK = {"JPEG": 8, "WEBP": 16}
 _FAINT_ALPHA = 3
+# Half the width of Pillow's LANCZOS window, in input pixels when enlarging (times the scale when reducing).
+_LANCZOS_SUPPORT = 3.0
 _MAX_DOWNSCALES = 6
 # Bisection steps of the quality search after its two probes: 51 qualities to within 3 in 4 steps.
 _SEARCH_STEPS = 4
@@ -258,8 +260,65 @@ def _resized(rgb: np.ndarray, alpha: np.ndarray, size: tuple[int, int]) -> tuple
     # LANCZOS keeps product detail when upscaling to 1000 px and when downscaling 24 MP frames. As one RGBA
     # image Pillow resamples premultiplied by alpha: the (white) colour under transparent pixels does not bleed
     # into the product's edge, which a transparent export would show as a light fringe on a dark page.
-    rgba = _rgba_image(rgb, alpha).resize(size, Image.Resampling.LANCZOS)
-    return np.asarray(rgba.convert("RGB")), np.asarray(rgba.getchannel("A"))
+    # Only where the product is: see _resampled_rgba.
+    width, height = size
+    if not _across_first(alpha.shape, size):
+        rgba = _rgba_image(rgb, alpha).resize(size, Image.Resampling.LANCZOS)
+        return np.asarray(rgba.convert("RGB")), np.asarray(rgba.getchannel("A"))
+    out_rgb, out_alpha = np.zeros((height, width, 3), np.uint8), np.zeros((height, width), np.uint8)
+    box = bounding_box(alpha, threshold=1)
+    if box is not None:
+        columns, strip = _resampled_rgba(rgb, alpha, box, size)
+        # Pillow splits the channels (a C loop); numpy's strided copy out of RGBA costs three times as much.
+        out_rgb[:, columns] = np.asarray(strip.convert("RGB"))
+        out_alpha[:, columns] = np.asarray(strip.getchannel("A"))
+    return out_rgb, out_alpha
+
+
+def _resampled_rgba(
+    rgb: np.ndarray, alpha: np.ndarray, box: tuple[int, int, int, int], size: tuple[int, int]
+) -> tuple[slice, Image.Image]:
+    """Pillow's LANCZOS resize of the RGBA canvas to `size`, computed only in the output columns the product
+    reaches: (those columns, an RGBA image of them). Every other output pixel is (0, 0, 0, 0), as there.
+
+    Pillow resamples the premultiplied image in two passes, across then down, each output pixel a weighted sum of
+    the input pixels in its filter window, rounded to 8 bits between the passes. Premultiplied, every pixel of
+    alpha 0 is 0, and a window of zeros sums to 0. So the pass across is run on the product's rows alone (each
+    row is resampled on its own, and every other row comes out 0) and the pass down on the columns it left
+    non-zero alone (each column on its own). Each pass still sees the whole length of the axis it resamples:
+    Pillow derives its weights from that length, and the same length gives the same weights bit for bit (a crop
+    or a `box` offset would recompute them in floating point from other numbers). On the 2048 px Shopify frame
+    of an 85% fill product this resamples about a third fewer pixels, and premultiplies and unpremultiplies
+    only the product's box.
+    """
+    x0, y0, x1, y1 = box
+    in_height, in_width = alpha.shape
+    width, height = size
+    rows = _rgba_image(rgb[y0:y1], alpha[y0:y1]).convert("RGBa")
+    across = rows.resize((width, y1 - y0), Image.Resampling.LANCZOS)
+    first, last = _columns_reached(x0, x1, in_width, width)
+    tall = Image.new("RGBa", (last - first, in_height), 0)
+    tall.paste(across.crop((first, 0, last, y1 - y0)), (0, y0))
+    down = tall.resize((last - first, height), Image.Resampling.LANCZOS).convert("RGBA")
+    return slice(first, last), down
+
+
+def _across_first(shape: tuple[int, ...], size: tuple[int, int]) -> bool:
+    """Whether Pillow resamples across before down for this resize, as _resampled_rgba assumes. Pillow 13 goes
+    down first where the height shrinks by more than twice what the width does (its intermediate is then
+    smaller); earlier releases always went across first, so both agree wherever this is True."""
+    shrink_height, shrink_width = shape[0] - size[1], shape[1] - size[0]
+    return not (shrink_height > 0 and shrink_height > 2 * shrink_width)
+
+
+def _columns_reached(x0: int, x1: int, in_size: int, out_size: int) -> tuple[int, int]:
+    """The output columns [first, last) whose LANCZOS window, resampling in_size to out_size, may hold an input
+    column of [x0, x1): a few more than Pillow's (a column beyond them only sums zeros, exactly 0 either way)."""
+    scale = in_size / out_size
+    reach = _LANCZOS_SUPPORT * max(scale, 1.0) + 2  # Pillow's support, plus its rounding of the window's ends
+    first = max(0, math.floor((x0 - reach) / scale - 0.5) - 1)
+    last = min(out_size, math.ceil((x1 + reach) / scale - 0.5) + 1)
+    return first, last
 
 
 def _rgba_image(rgb: np.ndarray, alpha: np.ndarray) -> Image.Image:

@@ -1,0 +1,85 @@
+"""The export's fast paths give exactly what the straightforward computations give, on awkward inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from packshot.imaging import export
+
+
+def full_resize(rgb: np.ndarray, alpha: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """The reference: Pillow's LANCZOS resize of the whole RGBA canvas (premultiplied inside Pillow)."""
+    rgba = Image.fromarray(np.dstack([rgb, alpha])).resize(size, Image.Resampling.LANCZOS)
+    return np.asarray(rgba.convert("RGB")), np.asarray(rgba.getchannel("A"))
+
+
+def canvas(rng: np.random.Generator, height: int, width: int, box: tuple[int, int, int, int],
+           kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """Random colour everywhere (even under alpha 0, which must not matter) and a product in box = x0, y0, x1, y1."""
+    rgb = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+    alpha = np.zeros((height, width), np.uint8)
+    x0, y0, x1, y1 = box
+    shape = (y1 - y0, x1 - x0)
+    if kind == "soft":
+        alpha[y0:y1, x0:x1] = rng.integers(0, 256, shape, dtype=np.uint8)
+    elif kind == "solid":
+        alpha[y0:y1, x0:x1] = 255
+    elif kind == "sparse":  # scattered specks, faint ones among them
+        alpha[y0:y1, x0:x1] = rng.integers(0, 256, shape, dtype=np.uint8) * (rng.random(shape) < 0.03)
+    return rgb, alpha
+
+
+def assert_resized_like_pillow(rgb: np.ndarray, alpha: np.ndarray, size: tuple[int, int]) -> None:
+    want_rgb, want_alpha = full_resize(rgb, alpha, size)
+    got_rgb, got_alpha = export._resized(rgb, alpha, size)
+    assert got_rgb.shape == want_rgb.shape and got_alpha.shape == want_alpha.shape
+    assert np.array_equal(got_alpha, want_alpha), f"alpha differs resizing {alpha.shape} to {size}"
+    assert np.array_equal(got_rgb, want_rgb), f"colour differs resizing {alpha.shape} to {size}"
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_resizing_only_where_the_product_is_matches_pillows_whole_resize(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    across_first = 0
+    for _ in range(120):
+        height, width = (int(v) for v in rng.integers(1, 90, 2))
+        x0, y0 = int(rng.integers(0, width)), int(rng.integers(0, height))
+        box = (x0, y0, int(rng.integers(x0 + 1, width + 1)), int(rng.integers(y0 + 1, height + 1)))
+        size = (int(rng.integers(1, 200)), int(rng.integers(1, 200)))
+        rgb, alpha = canvas(rng, height, width, box, str(rng.choice(["soft", "solid", "sparse"])))
+        assert_resized_like_pillow(rgb, alpha, size)
+        across_first += export._across_first(alpha.shape, size)
+    assert across_first > 60  # most cases take the fast path (the rest fall back to the whole resize)
+
+
+@pytest.mark.parametrize(("shape", "size"), [
+    ((200, 200), (2048, 2048)), ((211, 97), (1000, 460)), ((97, 211), (460, 1000)),  # up, odd
+    ((400, 400), (57, 57)), ((601, 333), (100, 50)), ((333, 601), (120, 333)),  # down, the window wider
+    ((150, 150), (150, 301)), ((150, 150), (301, 150)), ((150, 151), (150, 151)),  # one axis, none
+    ((300, 60), (50, 100)), ((83, 37), (251, 61)),  # the height shrinks more than twice the width: Pillow 13
+    # resamples down first, and these take the whole resize
+])
+def test_awkward_products_resize_like_pillow(shape: tuple[int, int], size: tuple[int, int]) -> None:
+    rng = np.random.default_rng(7)
+    height, width = shape
+    boxes = {
+        "one pixel": (width // 3, height // 2, width // 3 + 1, height // 2 + 1),
+        "touching the left and top": (0, 0, width // 2, height // 3),
+        "touching the right and bottom": (width // 2, height // 3, width, height),
+        "a full-width band": (0, height // 2, width, height // 2 + 2),
+        "everything": (0, 0, width, height),
+    }
+    for box in boxes.values():
+        for kind in ("soft", "solid", "sparse"):
+            assert_resized_like_pillow(*canvas(rng, height, width, box, kind), size)
+    empty = np.zeros(shape, np.uint8)
+    assert_resized_like_pillow(rng.integers(0, 256, (*shape, 3), dtype=np.uint8), empty, size)
+
+
+def test_the_fast_path_is_the_one_taken_for_the_shopify_frame() -> None:
+    # The common case (a square canvas of about 2000 px to Shopify's 2048) must not fall back to the whole resize.
+    assert export._across_first((2119, 2119), (2048, 2048))
+    assert export._across_first((1319, 1319), (2048, 2048))
+    assert not export._across_first((3000, 1000), (1000, 333))
