@@ -7,6 +7,7 @@ import pytest
 from PIL import Image
 
 from packshot.imaging import export
+from packshot.imaging.channels import channel_min
 
 
 def full_resize(rgb: np.ndarray, alpha: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
@@ -83,3 +84,31 @@ def test_the_fast_path_is_the_one_taken_for_the_shopify_frame() -> None:
     assert export._across_first((2119, 2119), (2048, 2048))
     assert export._across_first((1319, 1319), (2048, 2048))
     assert not export._across_first((3000, 1000), (1000, 333))
+
+
+@pytest.mark.parametrize("block", [1, 8, 16])
+def test_the_white_check_by_blocks_agrees_with_the_pixel_by_pixel_check(block: int) -> None:
+    rng = np.random.default_rng(block)
+    for _ in range(400):
+        height, width = (int(v) for v in rng.integers(1, 70, 2))
+        alpha = np.zeros((height, width), np.uint8)
+        kind = int(rng.integers(0, 4))
+        if kind == 1:
+            alpha[rng.integers(0, height), rng.integers(0, width)] = rng.integers(1, 256)  # one speck
+        elif kind == 2:
+            alpha[:] = 255
+        elif kind == 3:
+            alpha[:] = rng.integers(0, 256, (height, width)) * (rng.random((height, width)) < 0.05)
+        pixels = np.full((height, width, 3), 255, np.uint8)
+        for _ in range(int(rng.integers(0, 3))):  # a stray off-white value in one channel, near an edge or not
+            pixels[rng.integers(0, height), rng.integers(0, width), rng.integers(0, 3)] = rng.integers(0, 255)
+        pure = export._pure_background_blocks(alpha, block)
+        want = bool(np.any(pure & (channel_min(pixels) < 255)))
+        assert export._off_white_background(pixels, export._product_blocks(alpha, block), block) == want
+
+
+def test_faint_alpha_is_dropped_exactly_as_a_comparison_would() -> None:
+    alpha = np.arange(256, dtype=np.uint8).reshape(16, 16)
+    kept = export._without_faint(alpha)
+    assert kept.dtype == np.uint8
+    assert np.array_equal(kept, np.where(alpha <= export._FAINT_ALPHA, 0, alpha))

@@ -70,7 +70,7 @@ class ExportCheck:
 
 
 # Frames already made from one canvas, shared by the renders of its platforms and formats: see render().
-Frames = dict[tuple[object, ...], tuple[np.ndarray, np.ndarray]]
+Frames = dict[tuple[object, ...], tuple[np.ndarray, ...]]
 
 
 def render(
@@ -104,9 +104,9 @@ def render(
         key: tuple[object, ...] = (*canvas, size, spec.background, spec.colour_space)
         if key not in frames:
             sized_rgb, sized_alpha = _resized(rgb, alpha, size)
-            frames[key] = (_pixels(sized_rgb, sized_alpha, spec), sized_alpha)
-        pixels, sized_alpha = frames[key]
-        candidate = _encode_within_limit(pixels, sized_alpha, spec, fmt, downscaled=best is not None)
+            frames[key] = (*_pixels(sized_rgb, sized_alpha, spec), sized_alpha)
+        pixels, kept, sized_alpha = frames[key]
+        candidate = _encode_within_limit(pixels, sized_alpha, kept, spec, fmt, downscaled=best is not None)
         if len(candidate.data) <= spec.max_bytes or size == floor:
             return candidate
         best = candidate
@@ -192,11 +192,11 @@ def verify_export(
         off = int(np.count_nonzero(channel_min(ring) < 255))
         if off:
             problems.append(f"{off} pixels on the image edge are not pure white 255,255,255")
-        if mask is not None:
-            pure = _pure_background_blocks(mask, _BLOCK.get(str(decoded_format), 1))
+        block = _BLOCK.get(str(decoded_format), 1)
+        if mask is not None and _off_white_background(pixels, _product_blocks(mask, block), block):
+            pure = _pure_background_blocks(mask, block)
             bad = int(np.count_nonzero(pure & (channel_min(pixels) < 255)))
-            if bad:
-                problems.append(f"{bad} background pixels are not pure white 255,255,255")
+            problems.append(f"{bad} background pixels are not pure white 255,255,255")
     return ExportCheck(not problems, tuple(problems), width, height, len(data), round(fill, 4))
 
 
@@ -340,25 +340,26 @@ def _expected_alpha(alpha: np.ndarray, spec: PlatformSpec, size: tuple[int, int]
     return np.where(framed <= _FAINT_ALPHA, 0, framed).astype(np.uint8)
 
 
-def _pixels(rgb: np.ndarray, alpha: np.ndarray, spec: PlatformSpec) -> np.ndarray:
-    """RGB on white (or RGBA), in the platform's colour space."""
-    if spec.background == "transparent":
-        return np.asarray(_rgba_image(_to_colour_space(rgb, spec), alpha))
+def _pixels(rgb: np.ndarray, alpha: np.ndarray, spec: PlatformSpec) -> tuple[np.ndarray, np.ndarray]:
+    """RGB on white (or RGBA), in the platform's colour space; and the product mask without its faint alpha, the
+    one verification checks against (made once here for every quality and format tried)."""
     # Alpha of 1-3 (under 1.2%) is resampling ringing, invisible but enough to turn 255 into 254:
     # make it background so the white stays exact.
-    alpha = _without_faint(alpha)
-    box = bounding_box(alpha, threshold=1)
+    kept = _without_faint(alpha)
+    if spec.background == "transparent":
+        return np.asarray(_rgba_image(_to_colour_space(rgb, spec), alpha)), kept
+    box = bounding_box(kept, threshold=1)
     white = np.full(rgb.shape, 255, np.uint8)
     if box is not None:
         # Everything outside the product's box is alpha 0, which composites to exactly 255.
         x0, y0, x1, y1 = box
-        white[y0:y1, x0:x1] = composite_on_white(rgb[y0:y1, x0:x1], np.ascontiguousarray(alpha[y0:y1, x0:x1]))
-    return _to_colour_space(white, spec)
+        white[y0:y1, x0:x1] = composite_on_white(rgb[y0:y1, x0:x1], np.ascontiguousarray(kept[y0:y1, x0:x1]))
+    return _to_colour_space(white, spec), kept
 
 
 def _without_faint(alpha: np.ndarray) -> np.ndarray:
     """alpha with the faint values (1.._FAINT_ALPHA, resampling ringing) made 0."""
-    return np.where(alpha <= _FAINT_ALPHA, np.uint8(0), alpha)
+    return alpha * (alpha > _FAINT_ALPHA)  # 10x faster than np.where(alpha <= _FAINT_ALPHA, 0, alpha)
 
 
 def _to_colour_space(rgb: np.ndarray, spec: PlatformSpec) -> np.ndarray:
@@ -369,7 +370,7 @@ def _to_colour_space(rgb: np.ndarray, spec: PlatformSpec) -> np.ndarray:
 
 
 def _encode_within_limit(
-    pixels: np.ndarray, alpha: np.ndarray, spec: PlatformSpec, fmt: str, downscaled: bool
+    pixels: np.ndarray, alpha: np.ndarray, kept: np.ndarray, spec: PlatformSpec, fmt: str, downscaled: bool
 ) -> Rendered:
     """The highest encoder quality whose file fits the byte limit and (where required) keeps white exact.
 
@@ -380,15 +381,16 @@ def _encode_within_limit(
     """
     height, width = alpha.shape
 
-    kept = _without_faint(alpha)  # the mask the pixels were made with: verification checks against it
-
     def made(data: bytes, quality: int | None, decoded: np.ndarray | None = None) -> Rendered:
         return Rendered(fmt, FORMATS[fmt], data, width, height, quality, downscaled, kept, decoded)
 
     image = Image.fromarray(np.ascontiguousarray(pixels))  # once for every quality tried
     if fmt not in _BLOCK:  # lossless: nothing to search
         return made(_encode(image, spec, fmt, None), None)
-    pure = _pure_background_blocks(alpha, _BLOCK[fmt]) if spec.pure_white_required else None
+    block = _BLOCK[fmt]
+    # The codec blocks that hold any product, faint alpha included (such a block may blend a little): every other
+    # block must decode to pure white.
+    held = _product_blocks(alpha, block) if spec.pure_white_required else None
 
     def attempt(quality: int) -> tuple[bytes, np.ndarray | None]:
         """The file at this quality, and its decoded pixels when it fits and keeps white exact (else None)."""
@@ -396,7 +398,7 @@ def _encode_within_limit(
         if len(data) > spec.max_bytes:
             return data, None
         decoded = _decode_rgb(data)
-        if pure is not None and np.any(pure & (channel_min(decoded) < 255)):
+        if held is not None and _off_white_background(decoded, held, block):
             return data, None
         return data, decoded
 
@@ -429,6 +431,41 @@ def _encode_within_limit(
     if best is not None:
         return made(*best)
     return made(floor, MIN_QUALITY)
+
+
+def _product_blocks(alpha: np.ndarray, block: int) -> np.ndarray:
+    """Whether each codec block (block x block pixels, partial at the right and bottom edges) holds product."""
+    return _tile_reduce(alpha, block, block, np.maximum) != 0
+
+
+def _off_white_background(pixels: np.ndarray, held: np.ndarray, block: int) -> bool:
+    """Whether any pixel of an (H, W, 3) image is off pure white in a codec block that holds no product.
+
+    The same answer as any(_pure_background_blocks(alpha, block) & (channel_min(pixels) < 255)), from the lowest
+    value of each block over its pixels and channels: one pass over the file's pixels, three times faster than
+    the per-pixel minimum and mask.
+    """
+    height, width = pixels.shape[:2]
+    lowest = _tile_reduce(np.ascontiguousarray(pixels).reshape(height, width * 3), block, block * 3, np.minimum)
+    return bool(np.any((lowest < 255) & ~held))
+
+
+def _tile_reduce(values: np.ndarray, rows: int, cols: int, ufunc: np.ufunc) -> np.ndarray:
+    """ufunc (np.minimum or np.maximum) reduced over each rows x cols tile of a 2-D array, the tiles at the right
+    and bottom edges partial. Down the rows first (a reduction along the middle axis runs over whole rows), then
+    across by one element-wise ufunc per column of a tile: both 2-3x faster than a reduction along a short axis."""
+    height, width = values.shape
+    whole = height - height % rows
+    bands = ufunc.reduce(values[:whole].reshape(whole // rows, rows, width), axis=1)
+    if whole < height:
+        bands = np.concatenate([bands, ufunc.reduce(values[whole:], axis=0, keepdims=True)])
+    whole = width - width % cols
+    tiles = bands[:, 0:whole:cols].copy()
+    for column in range(1, cols):
+        ufunc(tiles, bands[:, column:whole:cols], out=tiles)
+    if whole < width:
+        tiles = np.concatenate([tiles, ufunc.reduce(bands[:, whole:], axis=1, keepdims=True)], axis=1)
+    return tiles
 
 
 def _pure_background_blocks(alpha: np.ndarray, block: int = 8) -> np.ndarray:
@@ -511,5 +548,6 @@ def _encode(image: Image.Image, spec: PlatformSpec, fmt: str, quality: int | Non
 def _decode_rgb(data: bytes) -> np.ndarray:
     with Image.open(io.BytesIO(data)) as image:
         image.load()
-        # convert() of an RGB image is a copy: read the pixels out of Pillow once.
-        return np.array(image if image.mode == "RGB" else image.convert("RGB"))
+        # convert() of an RGB image is a copy: read the pixels out of Pillow once, and keep numpy from copying
+        # them again (asarray keeps Pillow's bytes, read-only: nothing writes to a decoded file's pixels).
+        return np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
