@@ -79,6 +79,41 @@ def test_awkward_products_resize_like_pillow(shape: tuple[int, int], size: tuple
     assert_resized_like_pillow(rng.integers(0, 256, (*shape, 3), dtype=np.uint8), empty, size)
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_resizing_only_the_span_the_product_reaches_matches_pillow_where_the_scale_is_a_binary_fraction(
+    seed: int,
+) -> None:
+    # Sizes whose scale is a binary fraction (a power-of-two target such as Shopify's 2048, or a whole ratio):
+    # there each pass computes only the output span the product reaches, through Pillow's box.
+    rng = np.random.default_rng(100 + seed)
+    spans = 0
+    for _ in range(40):
+        height, width = (int(v) for v in rng.integers(1, 400, 2))
+        x0, y0 = int(rng.integers(0, width)), int(rng.integers(0, height))
+        box = (x0, y0, int(rng.integers(x0 + 1, width + 1)), int(rng.integers(y0 + 1, height + 1)))
+        choice = int(rng.integers(0, 3))
+        if choice == 0:
+            size = (int(2 ** rng.integers(0, 10)), int(2 ** rng.integers(0, 10)))
+        elif choice == 1:
+            size = (max(1, width // int(rng.integers(1, 5))), max(1, height // int(rng.integers(1, 5))))
+        else:
+            size = (2048, 2048)
+        rgb, alpha = canvas(rng, height, width, box, str(rng.choice(["soft", "solid", "sparse"])))
+        assert_resized_like_pillow(rgb, alpha, size)
+        x_reach = export._columns_reached(box[0], box[2], width, size[0])
+        y_reach = export._columns_reached(box[1], box[3], height, size[1])
+        spans += export._exact_span(*x_reach, width, size[0]) is not None
+        spans += export._exact_span(*y_reach, height, size[1]) is not None
+    assert spans > 40  # most passes here take the span
+
+
+def test_a_span_is_taken_only_where_pillows_arithmetic_is_exact() -> None:
+    assert export._exact_span(100, 900, 2119, 2048) == (100 * 2119 / 2048, 900 * 2119 / 2048)
+    assert export._exact_span(0, 3, 300, 100) == (0.0, 9.0)
+    assert export._exact_span(100, 900, 1000, 2200) is None  # 5/11: rounded, maybe not as the whole axis's
+    assert export._exact_span(10, 20, 1000, 3) is None
+
+
 def test_the_fast_path_is_the_one_taken_for_the_shopify_frame() -> None:
     # The common case (a square canvas of about 2000 px to Shopify's 2048) must not fall back to the whole resize.
     assert export._across_first((2119, 2119), (2048, 2048))

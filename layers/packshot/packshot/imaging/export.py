@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import math
 from dataclasses import dataclass
+from fractions import Fraction
 from functools import cache
 
 import numpy as np
@@ -268,18 +269,18 @@ def _resized(rgb: np.ndarray, alpha: np.ndarray, size: tuple[int, int]) -> tuple
     out_rgb, out_alpha = np.zeros((height, width, 3), np.uint8), np.zeros((height, width), np.uint8)
     box = bounding_box(alpha, threshold=1)
     if box is not None:
-        columns, strip = _resampled_rgba(rgb, alpha, box, size)
+        rows, columns, strip = _resampled_rgba(rgb, alpha, box, size)
         # Pillow splits the channels (a C loop); numpy's strided copy out of RGBA costs three times as much.
-        out_rgb[:, columns] = np.asarray(strip.convert("RGB"))
-        out_alpha[:, columns] = np.asarray(strip.getchannel("A"))
+        out_rgb[rows, columns] = np.asarray(strip.convert("RGB"))
+        out_alpha[rows, columns] = np.asarray(strip.getchannel("A"))
     return out_rgb, out_alpha
 
 
 def _resampled_rgba(
     rgb: np.ndarray, alpha: np.ndarray, box: tuple[int, int, int, int], size: tuple[int, int]
-) -> tuple[slice, Image.Image]:
-    """Pillow's LANCZOS resize of the RGBA canvas to `size`, computed only in the output columns the product
-    reaches: (those columns, an RGBA image of them). Every other output pixel is (0, 0, 0, 0), as there.
+) -> tuple[slice, slice, Image.Image]:
+    """Pillow's LANCZOS resize of the RGBA canvas to `size`, computed only where the product reaches: (the output
+    rows and columns, an RGBA image of them). Every other output pixel is (0, 0, 0, 0), as there.
 
     Pillow resamples the premultiplied image in two passes, across then down, each output pixel a weighted sum of
     the input pixels in its filter window, rounded to 8 bits between the passes. Premultiplied, every pixel of
@@ -287,20 +288,49 @@ def _resampled_rgba(
     row is resampled on its own, and every other row comes out 0) and the pass down on the columns it left
     non-zero alone (each column on its own). Each pass still sees the whole length of the axis it resamples:
     Pillow derives its weights from that length, and the same length gives the same weights bit for bit (a crop
-    or a `box` offset would recompute them in floating point from other numbers). On the 2048 px Shopify frame
-    of an 85% fill product this resamples about a third fewer pixels, and premultiplies and unpremultiplies
-    only the product's box.
+    or a `box` offset would recompute them in floating point from other numbers), except where that arithmetic
+    is exact (_exact_span): then a pass computes only the output span the product reaches. Shopify's 2048 px is
+    such a size. On its frame of an 85% fill product this resamples 30-45% fewer pixels, and premultiplies and
+    unpremultiplies only the product's box.
     """
     x0, y0, x1, y1 = box
     in_height, in_width = alpha.shape
     width, height = size
-    rows = _rgba_image(rgb[y0:y1], alpha[y0:y1]).convert("RGBa")
-    across = rows.resize((width, y1 - y0), Image.Resampling.LANCZOS)
     first, last = _columns_reached(x0, x1, in_width, width)
+    top, bottom = _columns_reached(y0, y1, in_height, height)
+    rows = _rgba_image(rgb[y0:y1], alpha[y0:y1]).convert("RGBa")
+    span = _exact_span(first, last, in_width, width)
+    if span is None:
+        across = rows.resize((width, y1 - y0), Image.Resampling.LANCZOS).crop((first, 0, last, y1 - y0))
+    else:
+        across = rows.resize((last - first, y1 - y0), Image.Resampling.LANCZOS, box=(span[0], 0, span[1], y1 - y0))
     tall = Image.new("RGBa", (last - first, in_height), 0)
-    tall.paste(across.crop((first, 0, last, y1 - y0)), (0, y0))
-    down = tall.resize((last - first, height), Image.Resampling.LANCZOS).convert("RGBA")
-    return slice(first, last), down
+    tall.paste(across, (0, y0))
+    span = _exact_span(top, bottom, in_height, height)
+    if span is None:
+        down = tall.resize((last - first, height), Image.Resampling.LANCZOS).crop((0, top, last - first, bottom))
+    else:
+        down = tall.resize((last - first, bottom - top), Image.Resampling.LANCZOS,
+                           box=(0, span[0], last - first, span[1]))
+    return slice(top, bottom), slice(first, last), down.convert("RGBA")
+
+
+def _exact_span(first: int, last: int, in_size: int, out_size: int) -> tuple[float, float] | None:
+    """The input span (start, end) whose resampling to last - first pixels gives exactly outputs [first, last) of
+    the whole axis's resampling to out_size, or None when Pillow's arithmetic could round them apart.
+
+    Pillow centres output i of a box (start, end), given as C floats, at start + (i + 0.5) * scale with
+    scale = (end - start) / n in doubles. When in_size / out_size is a binary fraction (Shopify's 2048 px) and
+    start = first * scale and end are exact floats, every one of those numbers is exact, so each window's centre,
+    bounds and weights are bit for bit the whole axis's.
+    """
+    scale = Fraction(in_size, out_size)
+    if scale.denominator & (scale.denominator - 1):
+        return None  # not a binary fraction: the centres would be rounded, differently from the whole axis's
+    start, end = first * scale, last * scale
+    if any(Fraction(float(np.float32(value))) != value for value in (start, end, end - start)):
+        return None
+    return float(start), float(end)
 
 
 def _across_first(shape: tuple[int, ...], size: tuple[int, int]) -> bool:
