@@ -8,6 +8,7 @@ from PIL import Image
 
 from packshot.imaging import export
 from packshot.imaging.channels import channel_min
+from packshot.imaging.finish import composite_on_white
 
 
 def full_resize(rgb: np.ndarray, alpha: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
@@ -147,3 +148,29 @@ def test_faint_alpha_is_dropped_exactly_as_a_comparison_would() -> None:
     kept = export._without_faint(alpha)
     assert kept.dtype == np.uint8
     assert np.array_equal(kept, np.where(alpha <= export._FAINT_ALPHA, 0, alpha))
+
+
+def test_pillows_paste_through_the_mask_blends_every_value_and_alpha_as_composite_on_white() -> None:
+    values, alphas = np.meshgrid(np.arange(256, dtype=np.uint8), np.arange(256, dtype=np.uint8))
+    rgb = np.repeat(values[..., None], 3, axis=2)
+    image = Image.new("RGB", (256, 256), (255, 255, 255))
+    image.paste(Image.fromarray(rgb), (0, 0), Image.fromarray(alphas))
+    assert np.array_equal(np.asarray(image), composite_on_white(rgb, alphas))
+
+
+@pytest.mark.parametrize("platform", ["shopify", "print_catalog", "transparent_png"])
+def test_the_image_the_encoder_reads_is_the_frame_composited_on_white_in_the_platforms_colour_space(
+    platform: str,
+) -> None:
+    spec = export.PLATFORMS[platform]
+    rng = np.random.default_rng(11)
+    for height, width, box in [(90, 70, (10, 20, 50, 80)), (33, 41, (0, 0, 41, 33)), (20, 20, (5, 5, 6, 6))]:
+        rgb, alpha = canvas(rng, height, width, box, "soft")
+        alpha[0, 0] = 2  # faint: background
+        image, kept = export._pixels(rgb, alpha, spec)
+        assert np.array_equal(kept, np.where(alpha <= export._FAINT_ALPHA, 0, alpha))
+        if spec.background == "transparent":
+            want = np.dstack([export._to_colour_space(rgb, spec), alpha])
+        else:
+            want = export._to_colour_space(composite_on_white(rgb, kept), spec)
+        assert np.array_equal(np.asarray(image), want)
