@@ -14,7 +14,7 @@ from PIL import Image, ImageCms, UnidentifiedImageError
 
 from packshot.imaging.channels import channel_min
 from packshot.imaging.finish import bounding_box, fill_ratio
-from packshot.imaging.icc import adobe_rgb_1998_profile
+from packshot.imaging.icc import adobe_rgb_1998_profile, srgb_profile
 from packshot.imaging.masks import block_any
 from packshot.platforms import FORMATS, PlatformSpec, load_platforms
 
@@ -518,11 +518,6 @@ def _pure_background_blocks(alpha: np.ndarray, block: int = 8) -> np.ndarray:
 
 
 @cache
-def _srgb_icc() -> bytes:
-    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
-
-
-@cache
 def _srgb_to_adobe() -> ImageCms.ImageCmsTransform:
     adobe = ImageCms.ImageCmsProfile(io.BytesIO(adobe_rgb_1998_profile()))
     # Relative colorimetric keeps in-gamut colours exact and white at 255; sRGB fits inside Adobe RGB.
@@ -531,12 +526,12 @@ def _srgb_to_adobe() -> ImageCms.ImageCmsTransform:
 
 
 def _icc_for(spec: PlatformSpec) -> bytes:
-    return adobe_rgb_1998_profile() if spec.colour_space == "Adobe RGB (1998)" else _srgb_icc()
+    return adobe_rgb_1998_profile() if spec.colour_space == "Adobe RGB (1998)" else srgb_profile()
 
 
 @cache
 def _expected_red(colour_space: str) -> tuple[float, float, float]:
-    data = adobe_rgb_1998_profile() if colour_space == "Adobe RGB (1998)" else _srgb_icc()
+    data = adobe_rgb_1998_profile() if colour_space == "Adobe RGB (1998)" else srgb_profile()
     colorant = ImageCms.ImageCmsProfile(io.BytesIO(data)).profile.red_colorant
     assert colorant is not None  # both profiles are built here with their colorants
     return colorant[0]

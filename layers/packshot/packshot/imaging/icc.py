@@ -16,6 +16,10 @@ _GAMMA_U8F8 = 563  # 563/256 = 2.19921875, stored as u8Fixed8Number
 _D50_XYZ = (0.9642, 1.0, 0.8249)
 _BRADFORD = np.array([[0.8951, 0.2664, -0.1614], [-0.7502, 1.7135, 0.0367], [0.0389, -0.0685, 1.0296]])
 DESCRIPTION = "Adobe RGB (1998)"
+# The ICC header's creation date (dateTimeNumber, bytes 24-35). LittleCMS stamps the time it built the profile,
+# so every process embedded different bytes and the same image gave a different file and sha256 on every run.
+_DATE_TIME = slice(24, 36)
+_FIXED_DATE = struct.pack(">6H", 2024, 1, 1, 0, 0, 0)
 
 
 @cache
@@ -140,18 +144,19 @@ def display_p3_profile() -> bytes:
             body += data + b"\0" * (-len(data) % 4)
         table += struct.pack(">4sII", signature, shared[data], len(data))
     header = struct.pack(">I4sI4s4s4s", offset + len(body), b"\0\0\0\0", 0x02100000, b"mntr", b"RGB ", b"XYZ ")
-    header += struct.pack(">6H", 2024, 1, 1, 0, 0, 0) + b"acsp" + b"\0" * 28 + _s15f16(_D50_XYZ)
+    header += _FIXED_DATE + b"acsp" + b"\0" * 28 + _s15f16(_D50_XYZ)
     header += b"\0" * (128 - len(header))
     return header + struct.pack(">I", len(tags)) + table + body
 
 
 @cache
-@cache
 def srgb_profile() -> bytes:
-    """The sRGB profile every master and export embeds (LittleCMS's built-in sRGB)."""
+    """The sRGB profile every master and export embeds (LittleCMS's built-in sRGB), the same bytes in every run."""
     from PIL import ImageCms
 
-    return bytes(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+    data = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+    data[_DATE_TIME] = _FIXED_DATE
+    return bytes(data)
 
 
 @dataclass(frozen=True)
