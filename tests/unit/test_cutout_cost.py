@@ -9,8 +9,8 @@ import pytest
 from PIL import Image
 
 from packshot.cutout import Cutout, cut_out, decode_rgb, file_pixels
-from packshot.gate import _channel_sum, _gaps, measure_gate
-from packshot.imaging.masks import backdrop_grid, photo_image
+from packshot.gate import MAX_REGIONS, _box3, _channel_sum, _gaps, _regions, _within, measure_gate
+from packshot.imaging.masks import backdrop_grid, box_count, label_components, photo_image
 from packshot.models import SegmentationModel, load_model
 from packshot.stages.cutout import cut_out_photo
 
@@ -43,6 +43,70 @@ def test_gaps_of_full_empty_and_one_pixel_masks_are_the_reference_gaps(mask: np.
     for width in (0, 1, 2, 100):
         np.testing.assert_array_equal(_gaps(mask, width, axis=1), row_gaps_as_before(mask, width))
         np.testing.assert_array_equal(_gaps(mask, width, axis=0), row_gaps_as_before(mask.T, width).T)
+
+
+def regions_by_pixels(mask: np.ndarray, factor: int, origin: tuple[int, int]) -> list[list[int]]:
+    """The gate's region boxes as first written (every labelled pixel listed): the reference."""
+    labels, count = label_components(mask)
+    if count == 0:
+        return []
+    ys, xs = np.nonzero(labels)
+    owner = labels[ys, xs]
+    sizes = np.bincount(owner, minlength=count + 1)
+    boxes = []
+    for label in np.argsort(sizes[1:])[::-1][:MAX_REGIONS] + 1:
+        mine = owner == label
+        boxes.append([int(xs[mine].min() + origin[0]) * factor, int(ys[mine].min() + origin[1]) * factor,
+                      int(xs[mine].max() + origin[0] + 1) * factor, int(ys[mine].max() + origin[1] + 1) * factor])
+    return boxes
+
+
+@pytest.mark.parametrize(
+    "mask",
+    [
+        np.random.default_rng(1).random((61, 47)) < 0.1,  # many small regions, many of one size (ties)
+        np.random.default_rng(2).random((40, 40)) < 0.6,
+        np.eye(9, dtype=bool) | np.eye(9, dtype=bool)[::-1],  # an X touching all four corners
+        np.zeros((6, 5), bool),
+        np.ones((6, 5), bool),
+        np.ones((1, 1), bool),
+        np.array([[True, False, True, False, True, False, True, False, True]]),  # one row, five equal regions
+    ],
+)
+def test_region_boxes_from_runs_are_the_boxes_of_every_labelled_pixel(mask: np.ndarray) -> None:
+    for factor, origin in ((1, (0, 0)), (3, (7, 11))):
+        assert _regions(mask, factor, origin) == regions_by_pixels(mask, factor, origin)
+
+
+@pytest.mark.parametrize(
+    "mask",
+    [
+        np.random.default_rng(3).random((70, 90)) < 0.002,  # a few specks
+        np.random.default_rng(4).random((33, 21)) < 0.3,
+        np.zeros((9, 13), bool),
+        np.ones((9, 13), bool),
+        np.ones((1, 1), bool),
+        np.eye(1, 40, 39, dtype=bool),  # one pixel in the corner of a single row
+        np.eye(25, 1, -24, dtype=bool),  # one pixel at the end of a single column
+    ],
+)
+def test_the_pixels_near_a_mask_are_those_whose_window_sum_is_positive(mask: np.ndarray) -> None:
+    for radius in (1, 2, 4, 7, 8, 16, 51, 200):  # windows of every length around the powers of two, and beyond
+        np.testing.assert_array_equal(_within(mask, radius), box_count(mask, radius) > 0)
+
+
+@pytest.mark.parametrize("shape", [(40, 30), (1, 1), (1, 9), (7, 1)])
+def test_the_gates_3x3_mean_of_uint8_pixels_is_the_float32_mean_it_replaced(shape: tuple[int, int]) -> None:
+    rgb = np.random.default_rng(shape[0]).integers(0, 256, (*shape, 3), dtype=np.uint8)
+    rgb[0, 0] = 255  # the largest sum, and some of the smallest
+    rgb[-1, -1] = 0
+    padded = np.pad(rgb.astype(np.float32), ((1, 1), (1, 1), (0, 0)), mode="edge")
+    rows = padded[:-2] + padded[1:-1] + padded[2:]
+    reference = (rows[:, :-2] + rows[:, 1:-1] + rows[:, 2:]) / np.float32(9.0)
+    smooth = _box3(rgb)
+    assert smooth.dtype == np.float32
+    np.testing.assert_array_equal(smooth, reference)
+    np.testing.assert_array_equal(_box3(np.full((5, 6, 3), 255, np.uint8)), np.full((5, 6, 3), 255, np.float32))
 
 
 def test_the_channel_sum_is_numpys_reduction_over_the_channels() -> None:

@@ -17,6 +17,7 @@ from packshot.imaging.masks import (
     frame_strip,
     label_components,
     quadratic_basis,
+    row_runs,
 )
 
 
@@ -87,6 +88,42 @@ def test_an_empty_or_full_map_has_no_or_one_component() -> None:
     labels, count = label_components(~empty)
     assert count == 1 and (labels == 1).all()
     assert component_areas(~empty).tolist() == [20]
+
+
+def runs_by_scanning(mask: np.ndarray) -> list[tuple[int, int, int]]:
+    """(row, start, exclusive end) of each run of True, found pixel by pixel."""
+    runs = []
+    for y, row in enumerate(mask.tolist()):
+        x = 0
+        while x < len(row):
+            if row[x]:
+                start = x
+                while x < len(row) and row[x]:
+                    x += 1
+                runs.append((y, start, x))
+            else:
+                x += 1
+    return runs
+
+
+@pytest.mark.parametrize(
+    "mask",
+    [
+        np.zeros((5, 7), bool),
+        np.ones((5, 7), bool),
+        np.ones((1, 1), bool),
+        np.zeros((1, 1), bool),
+        np.array([[True, False, True, True, False, True]]),  # runs touching both ends of one row
+        np.array([[True], [False], [True], [True]]),  # one column
+        np.eye(6, dtype=bool),
+        np.random.default_rng(8).random((17, 23)) < 0.5,
+        np.random.default_rng(9).random((31, 2)) < 0.3,
+    ],
+)
+def test_row_runs_are_the_runs_a_pixel_by_pixel_scan_finds_in_row_major_order(mask: np.ndarray) -> None:
+    rows, starts, ends = row_runs(mask)
+    assert list(zip(rows.tolist(), starts.tolist(), ends.tolist(), strict=True)) == runs_by_scanning(mask)
+    assert rows.dtype == starts.dtype == ends.dtype == np.intp
 
 
 def test_box_mean_is_the_window_mean_with_edges_replicated() -> None:
