@@ -346,6 +346,21 @@ def test_edge_pixels_sample_the_working_maps_bilinearly_at_their_centres() -> No
         assert np.allclose(sampled[:, channel], enlarged[ys, xs], atol=1e-5)
 
 
+@pytest.mark.parametrize(
+    ("full", "small"), [((20, 27), (6, 9)), ((1, 1), (1, 1)), ((13, 1), (2, 1)), ((3, 40), (1, 7))]
+)
+def test_sampling_each_plane_on_its_own_gives_the_columns_of_sampling_the_rows_to_the_bit(
+    full: tuple[int, int], small: tuple[int, int]
+) -> None:
+    fields = np.random.default_rng(full[1]).random((*small, 6)).astype(np.float32) * 255
+    ys, xs = np.nonzero(np.ones(full, bool))
+    taps = _Taps.at(ys, xs, full, small)
+    together = taps.sample(fields.reshape(-1, 6))
+    for channel in range(6):
+        plane = np.ascontiguousarray(fields[..., channel]).reshape(-1)
+        np.testing.assert_array_equal(taps.sample(plane), together[:, channel])
+
+
 def test_pixels_listed_from_the_working_size_are_those_the_stretched_mask_covers() -> None:
     small = np.random.default_rng(3).random((7, 11)) < 0.3
     rows, cols = _owners(30, 7), _owners(47, 11)

@@ -131,6 +131,22 @@ def test_box_mean_is_the_window_mean_with_edges_replicated() -> None:
     assert np.allclose(box_mean(image, 3), window_sum(image, 3) / 49, atol=1e-5)
 
 
+@pytest.mark.parametrize("shape", [(3, 30, 41), (17, 9), (1, 1), (1, 12), (12, 1)])
+def test_box_mean_is_the_summed_area_table_of_numpys_cumulative_sums_to_the_bit(shape: tuple[int, ...]) -> None:
+    image = np.random.default_rng(len(shape)).random(shape).astype(np.float32)
+    radius = 3
+    pad = [(0, 0)] * (image.ndim - 2) + [(radius + 1, radius), (radius + 1, radius)]
+    table = np.pad(image, pad, mode="edge")
+    table[..., 0, :] = 0.0
+    table[..., :, 0] = 0.0
+    table = np.cumsum(np.cumsum(table, axis=-2), axis=-1)
+    size = 2 * radius + 1
+    total = (
+        table[..., size:, size:] - table[..., :-size, size:] - table[..., size:, :-size] + table[..., :-size, :-size]
+    )
+    np.testing.assert_array_equal(box_mean(image, radius), total / float(size * size))
+
+
 def test_box_mean_filters_each_map_of_a_stack_on_its_own() -> None:
     stack = np.random.default_rng(4).random((2, 12, 9)).astype(np.float32)
     together = box_mean(stack, 2)

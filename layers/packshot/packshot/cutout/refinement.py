@@ -58,12 +58,14 @@ def refine_alpha(
     a, b, strength = box_mean(np.stack([a, b, np.clip(var_i / (4.0 * GUIDE_EPS), 0.0, 1.0)]), r)
 
     small_h, small_w = soft_small.shape
-    # The per-pixel fields are sampled together: one set of bilinear taps and four gathers instead of
-    # three, and the backdrop colour comes from its own map at working size (a quadratic is smooth enough
-    # that bilinear interpolation of it is exact to a fraction of a level).
-    fields = np.empty((small_h, small_w, 6), np.float32)
-    fields[..., 0], fields[..., 1], fields[..., 2] = a, b, strength
-    fields[..., 3:] = backdrop_image(backdrop, small_w, small_h) if behind_small is None else behind_small
+    # The per-pixel fields share one set of bilinear taps, and the backdrop colour comes from its own map at
+    # working size (a quadratic is smooth enough that bilinear interpolation of it is exact to a fraction of a
+    # level). One plane per field: gathers and arithmetic on flat float32 arrays cost a third of the same on
+    # rows of six (an (N, 6) gather and its (N, 1) weights broadcast along the rows).
+    fields = np.empty((6, small_h, small_w), np.float32)
+    fields[0], fields[1], fields[2] = a, b, strength
+    behind_map = backdrop_image(backdrop, small_w, small_h) if behind_small is None else behind_small
+    fields[3:] = behind_map.transpose(2, 0, 1)
 
     # Only the full-size pixels whose four bilinear taps of the working mask are not all sure (all under
     # BAND_LOW or all over 255 - BAND_LOW levels) can end up between 0 and 255. Everything else is decided
@@ -88,8 +90,9 @@ def refine_alpha(
         empty = np.zeros(0, np.float32)
         return alpha, Band(keep, keep, empty, empty)
     flat, ys, xs = candidates[keep], ys[keep], xs[keep]
-    sampled = taps.subset(keep).sample(fields.reshape(-1, 6))
-    coeff_a, coeff_b, coeff_s, behind = sampled[:, 0], sampled[:, 1], sampled[:, 2], sampled[:, 3:]
+    band_taps = taps.subset(keep)
+    coeff_a, coeff_b, coeff_s, *channels = (band_taps.sample(field.reshape(-1)) for field in fields)
+    behind = np.stack(channels, axis=1)
     diff = rgb.reshape(-1, 3)[flat].astype(np.float32) - behind
     distance = np.minimum(np.sqrt(np.einsum("ij,ij->i", diff, diff)) * np.float32(1.0 / 255.0), 1.0)
     guided = coeff_a * distance + coeff_b
