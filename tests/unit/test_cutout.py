@@ -370,6 +370,36 @@ def test_pixels_listed_from_the_working_size_are_those_the_stretched_mask_covers
     assert sorted(zip(ys.tolist(), xs.tolist(), strict=True)) == sorted(zip(*np.nonzero(stretched), strict=True))
 
 
+def stretched_pixels_as_first_written(small: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> tuple:
+    small_rows, xs = np.nonzero(np.repeat(small, cols, axis=1))
+    first_row = np.cumsum(rows) - rows
+    counts = rows[small_rows]
+    starts = np.cumsum(counts) - counts
+    step = np.arange(int(counts.sum())) - np.repeat(starts, counts)
+    return np.repeat(first_row[small_rows], counts) + step, np.repeat(xs, counts)
+
+
+@pytest.mark.parametrize(
+    ("small", "full"),
+    [
+        (np.random.default_rng(4).random((7, 11)) < 0.3, (30, 47)),
+        (np.ones((5, 4), bool), (16, 13)),
+        (np.zeros((5, 4), bool), (16, 13)),
+        (np.ones((1, 1), bool), (3, 5)),
+        (np.eye(6, dtype=bool)[:, ::-1], (6, 6)),  # the working copy at full size: one pixel per cell
+    ],
+)
+def test_pixels_listed_from_the_working_size_come_in_the_order_they_were_first_listed(
+    small: np.ndarray, full: tuple[int, int]
+) -> None:
+    rows, cols = _owners(full[0], small.shape[0]), _owners(full[1], small.shape[1])
+    ys, xs = _stretched_pixels(small, rows, cols)
+    expected_ys, expected_xs = stretched_pixels_as_first_written(small, rows, cols)
+    np.testing.assert_array_equal(ys, expected_ys)
+    np.testing.assert_array_equal(xs, expected_xs)
+    assert ys.dtype == expected_ys.dtype and xs.dtype == expected_xs.dtype
+
+
 def test_refinement_decides_only_the_band_and_copies_sure_regions() -> None:
     # A hard vertical step in the working mask: left sure product, right sure backdrop, a photo to match.
     rgb = np.full((80, 160, 3), 250, np.uint8)

@@ -9,8 +9,18 @@ import pytest
 from PIL import Image
 
 from packshot.cutout import Cutout, cut_out, decode_rgb, file_pixels
-from packshot.gate import MAX_REGIONS, _box3, _channel_sum, _gaps, _regions, _within, measure_gate
-from packshot.imaging.masks import backdrop_grid, box_count, label_components, photo_image
+from packshot.gate import (
+    MAX_REGIONS,
+    _alpha_at_least,
+    _box3,
+    _channel_sum,
+    _gaps,
+    _in_strip,
+    _regions,
+    _within,
+    measure_gate,
+)
+from packshot.imaging.masks import backdrop_grid, box_count, frame_strip, label_components, photo_image
 from packshot.models import SegmentationModel, load_model
 from packshot.stages.cutout import cut_out_photo
 
@@ -107,6 +117,21 @@ def test_the_gates_3x3_mean_of_uint8_pixels_is_the_float32_mean_it_replaced(shap
     assert smooth.dtype == np.float32
     np.testing.assert_array_equal(smooth, reference)
     np.testing.assert_array_equal(_box3(np.full((5, 6, 3), 255, np.uint8)), np.full((5, 6, 3), 255, np.float32))
+
+
+@pytest.mark.parametrize(("inside", "outside"), [(0.5, 0.02), (0.0, 1.0), (1.0, 0.0), (1.5, -0.5), (0.2, 0.7)])
+def test_alpha_thresholds_on_the_levels_are_the_float32_comparisons_they_replace(inside: float, outside: float) -> None:
+    alpha = np.arange(256, dtype=np.uint8).reshape(16, 16)
+    scaled = alpha.astype(np.float32) / 255.0
+    at_least, under = _alpha_at_least(alpha, inside, outside)
+    np.testing.assert_array_equal(at_least, scaled >= inside)
+    np.testing.assert_array_equal(under, scaled < outside)
+
+
+@pytest.mark.parametrize(("shape", "px"), [((40, 30), 2), ((40, 30), 14), ((40, 30), 25), ((1, 9), 2), ((3, 3), 1)])
+def test_points_in_the_border_strip_are_those_frame_strip_marks(shape: tuple[int, int], px: int) -> None:
+    ys, xs = np.divmod(np.arange(shape[0] * shape[1]), shape[1])
+    np.testing.assert_array_equal(_in_strip(ys, xs, shape, px), frame_strip(*shape, px)[ys, xs])
 
 
 def test_the_channel_sum_is_numpys_reduction_over_the_channels() -> None:

@@ -151,9 +151,8 @@ def measure_gate(rgb: np.ndarray, alpha: np.ndarray, *, image: Image.Image | Non
     # Everything else is measured around the product (plus a margin): the rest of the frame is backdrop the
     # fit already saw, and skipping it halves the work.
     top, bottom, left, right = _work_box(reduced_alpha >= 128, max(16, int(WORK_MARGIN * max(full_h, full_w))))
-    small_alpha = reduced_alpha[top:bottom, left:right].astype(np.float32) / 255.0
-    inside = small_alpha >= 0.5
-    outside = small_alpha < 0.02
+    # Alpha over 255 at least 0.5 (inside) or under 0.02 (outside), compared on the uint8 levels themselves.
+    inside, outside = _alpha_at_least(reduced_alpha[top:bottom, left:right], 0.5, 0.02)
     h, w = inside.shape
     behind = backdrop_grid(coeffs, (np.arange(left, right) + 0.5) / full_w, (np.arange(top, bottom) + 0.5) / full_h)
     smooth = _box3(reduced[top:bottom, left:right])
@@ -234,6 +233,13 @@ def measure_gate(rgb: np.ndarray, alpha: np.ndarray, *, image: Image.Image | Non
     overlay = np.zeros((full_h, full_w, 4), np.uint8)
     overlay[top:bottom, left:right] = _overlay(maps)
     return GateMeasurement(signals=signals, overlay=overlay)
+
+
+def _alpha_at_least(alpha: np.ndarray, inside: float, outside: float) -> tuple[np.ndarray, np.ndarray]:
+    """(alpha / 255 >= inside, alpha / 255 < outside) for uint8 alpha, as float32 division gives them: the levels
+    where each begins are found once, so the map is compared as it is instead of as a float copy."""
+    levels = np.arange(256, dtype=np.float32) / 255.0
+    return alpha >= int(np.searchsorted(levels, inside)), alpha < int(np.searchsorted(levels, outside))
 
 
 def _work_box(inside: np.ndarray, margin: int) -> tuple[int, int, int, int]:
@@ -329,7 +335,7 @@ def _fit_backdrop(rgb: np.ndarray, outside: np.ndarray) -> tuple[np.ndarray, flo
     # The first pass fits the frame's border strip alone when it has enough backdrop: a light case or panel the
     # mask left out beside the product is then far from the fit and drops out, instead of bending the fit and
     # inflating the noise by which every signal's tolerance is set (and hiding itself behind it).
-    border = frame_strip(height, width, max(2, int(BORDER_SHARE * max(height, width))))[ys, xs]
+    border = _in_strip(ys, xs, (height, width), max(2, int(BORDER_SHARE * max(height, width))))
     keep = border if border.sum() >= 200 else np.ones(len(ys), bool)
     coeffs = np.zeros((6, 3))
     spread = 0.0
@@ -346,6 +352,12 @@ def _fit_backdrop(rgb: np.ndarray, outside: np.ndarray) -> tuple[np.ndarray, flo
         if keep.sum() < 50:
             break
     return coeffs.astype(np.float32), spread
+
+
+def _in_strip(ys: np.ndarray, xs: np.ndarray, shape: tuple[int, int], px: int) -> np.ndarray:
+    """frame_strip(*shape, px)[ys, xs], tested at the points instead of drawn over the whole frame."""
+    height, width = shape
+    return (ys < px) | (ys >= height - px) | (xs < px) | (xs >= width - px)
 
 
 def _shadow_like(
