@@ -166,6 +166,37 @@ def test_the_cutout_file_keeps_exactly_the_pixels_with_any_alpha() -> None:
     np.testing.assert_array_equal(file_pixels(photo, without_foreground), photo * (alpha != 0)[..., None])
 
 
+def awkward_alpha(case: str, shape: tuple[int, int]) -> np.ndarray:
+    alpha = np.zeros(shape, np.uint8)
+    if case == "full":
+        alpha[:] = 255
+    elif case == "one pixel":
+        alpha[shape[0] // 2, shape[1] // 3] = 7
+    elif case == "touching the border":
+        alpha[: shape[0] // 2, shape[1] // 2 :] = 255
+        alpha[-1, 0] = 1
+    elif case == "scattered":
+        alpha = np.random.default_rng(1).integers(0, 256, shape).astype(np.uint8) * (
+            np.random.default_rng(2).random(shape) < 0.05
+        )
+    return alpha
+
+
+@pytest.mark.parametrize("case", ["empty", "full", "one pixel", "touching the border", "scattered"])
+@pytest.mark.parametrize("shape", [(37, 53), (1, 1), (1, 8), (9, 1)])
+def test_the_cutout_file_is_the_photo_times_any_alpha_for_awkward_masks(case: str, shape: tuple[int, int]) -> None:
+    rng = np.random.default_rng(shape[1])
+    photo = rng.integers(1, 256, (*shape, 3), dtype=np.uint8)
+    foreground = rng.integers(1, 256, (*shape, 3), dtype=np.uint8)
+    alpha = awkward_alpha(case, shape)
+    for result in (Cutout(alpha=alpha, confidence=1.0, model="m", foreground=foreground),
+                   Cutout(alpha=alpha, confidence=1.0, model="m")):
+        source = foreground if result.foreground is not None else photo
+        pixels = file_pixels(photo, result)
+        assert pixels.dtype == np.uint8 and pixels.shape == photo.shape
+        np.testing.assert_array_equal(pixels, source * (alpha != 0)[..., None])
+
+
 def test_a_pillow_image_of_another_photo_shape_or_mode_is_refused() -> None:
     photo = np.zeros((30, 40, 3), np.uint8)
     with pytest.raises(ValueError, match="size|RGB"):
