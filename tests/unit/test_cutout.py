@@ -346,6 +346,21 @@ def test_edge_pixels_sample_the_working_maps_bilinearly_at_their_centres() -> No
         assert np.allclose(sampled[:, channel], enlarged[ys, xs], atol=1e-5)
 
 
+@pytest.mark.parametrize(
+    ("full", "small"), [((20, 27), (6, 9)), ((1, 1), (1, 1)), ((13, 1), (2, 1)), ((3, 40), (1, 7))]
+)
+def test_sampling_each_plane_on_its_own_gives_the_columns_of_sampling_the_rows_to_the_bit(
+    full: tuple[int, int], small: tuple[int, int]
+) -> None:
+    fields = np.random.default_rng(full[1]).random((*small, 6)).astype(np.float32) * 255
+    ys, xs = np.nonzero(np.ones(full, bool))
+    taps = _Taps.at(ys, xs, full, small)
+    together = taps.sample(fields.reshape(-1, 6))
+    for channel in range(6):
+        plane = np.ascontiguousarray(fields[..., channel]).reshape(-1)
+        np.testing.assert_array_equal(taps.sample(plane), together[:, channel])
+
+
 def test_pixels_listed_from_the_working_size_are_those_the_stretched_mask_covers() -> None:
     small = np.random.default_rng(3).random((7, 11)) < 0.3
     rows, cols = _owners(30, 7), _owners(47, 11)
@@ -353,6 +368,36 @@ def test_pixels_listed_from_the_working_size_are_those_the_stretched_mask_covers
     assert stretched.shape == (30, 47)
     ys, xs = _stretched_pixels(small, rows, cols)
     assert sorted(zip(ys.tolist(), xs.tolist(), strict=True)) == sorted(zip(*np.nonzero(stretched), strict=True))
+
+
+def stretched_pixels_as_first_written(small: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> tuple:
+    small_rows, xs = np.nonzero(np.repeat(small, cols, axis=1))
+    first_row = np.cumsum(rows) - rows
+    counts = rows[small_rows]
+    starts = np.cumsum(counts) - counts
+    step = np.arange(int(counts.sum())) - np.repeat(starts, counts)
+    return np.repeat(first_row[small_rows], counts) + step, np.repeat(xs, counts)
+
+
+@pytest.mark.parametrize(
+    ("small", "full"),
+    [
+        (np.random.default_rng(4).random((7, 11)) < 0.3, (30, 47)),
+        (np.ones((5, 4), bool), (16, 13)),
+        (np.zeros((5, 4), bool), (16, 13)),
+        (np.ones((1, 1), bool), (3, 5)),
+        (np.eye(6, dtype=bool)[:, ::-1], (6, 6)),  # the working copy at full size: one pixel per cell
+    ],
+)
+def test_pixels_listed_from_the_working_size_come_in_the_order_they_were_first_listed(
+    small: np.ndarray, full: tuple[int, int]
+) -> None:
+    rows, cols = _owners(full[0], small.shape[0]), _owners(full[1], small.shape[1])
+    ys, xs = _stretched_pixels(small, rows, cols)
+    expected_ys, expected_xs = stretched_pixels_as_first_written(small, rows, cols)
+    np.testing.assert_array_equal(ys, expected_ys)
+    np.testing.assert_array_equal(xs, expected_xs)
+    assert ys.dtype == expected_ys.dtype and xs.dtype == expected_xs.dtype
 
 
 def test_refinement_decides_only_the_band_and_copies_sure_regions() -> None:

@@ -9,8 +9,18 @@ import pytest
 from PIL import Image
 
 from packshot.cutout import Cutout, cut_out, decode_rgb, file_pixels
-from packshot.gate import _channel_sum, _gaps, measure_gate
-from packshot.imaging.masks import backdrop_grid, photo_image
+from packshot.gate import (
+    MAX_REGIONS,
+    _alpha_at_least,
+    _box3,
+    _channel_sum,
+    _gaps,
+    _in_strip,
+    _regions,
+    _within,
+    measure_gate,
+)
+from packshot.imaging.masks import backdrop_grid, box_count, frame_strip, label_components, photo_image
 from packshot.models import SegmentationModel, load_model
 from packshot.stages.cutout import cut_out_photo
 
@@ -45,6 +55,85 @@ def test_gaps_of_full_empty_and_one_pixel_masks_are_the_reference_gaps(mask: np.
         np.testing.assert_array_equal(_gaps(mask, width, axis=0), row_gaps_as_before(mask.T, width).T)
 
 
+def regions_by_pixels(mask: np.ndarray, factor: int, origin: tuple[int, int]) -> list[list[int]]:
+    """The gate's region boxes as first written (every labelled pixel listed): the reference."""
+    labels, count = label_components(mask)
+    if count == 0:
+        return []
+    ys, xs = np.nonzero(labels)
+    owner = labels[ys, xs]
+    sizes = np.bincount(owner, minlength=count + 1)
+    boxes = []
+    for label in np.argsort(sizes[1:])[::-1][:MAX_REGIONS] + 1:
+        mine = owner == label
+        boxes.append([int(xs[mine].min() + origin[0]) * factor, int(ys[mine].min() + origin[1]) * factor,
+                      int(xs[mine].max() + origin[0] + 1) * factor, int(ys[mine].max() + origin[1] + 1) * factor])
+    return boxes
+
+
+@pytest.mark.parametrize(
+    "mask",
+    [
+        np.random.default_rng(1).random((61, 47)) < 0.1,  # many small regions, many of one size (ties)
+        np.random.default_rng(2).random((40, 40)) < 0.6,
+        np.eye(9, dtype=bool) | np.eye(9, dtype=bool)[::-1],  # an X touching all four corners
+        np.zeros((6, 5), bool),
+        np.ones((6, 5), bool),
+        np.ones((1, 1), bool),
+        np.array([[True, False, True, False, True, False, True, False, True]]),  # one row, five equal regions
+    ],
+)
+def test_region_boxes_from_runs_are_the_boxes_of_every_labelled_pixel(mask: np.ndarray) -> None:
+    for factor, origin in ((1, (0, 0)), (3, (7, 11))):
+        assert _regions(mask, factor, origin) == regions_by_pixels(mask, factor, origin)
+
+
+@pytest.mark.parametrize(
+    "mask",
+    [
+        np.random.default_rng(3).random((70, 90)) < 0.002,  # a few specks
+        np.random.default_rng(4).random((33, 21)) < 0.3,
+        np.zeros((9, 13), bool),
+        np.ones((9, 13), bool),
+        np.ones((1, 1), bool),
+        np.eye(1, 40, 39, dtype=bool),  # one pixel in the corner of a single row
+        np.eye(25, 1, -24, dtype=bool),  # one pixel at the end of a single column
+    ],
+)
+def test_the_pixels_near_a_mask_are_those_whose_window_sum_is_positive(mask: np.ndarray) -> None:
+    for radius in (1, 2, 4, 7, 8, 16, 51, 200):  # windows of every length around the powers of two, and beyond
+        np.testing.assert_array_equal(_within(mask, radius), box_count(mask, radius) > 0)
+
+
+@pytest.mark.parametrize("shape", [(40, 30), (1, 1), (1, 9), (7, 1)])
+def test_the_gates_3x3_mean_of_uint8_pixels_is_the_float32_mean_it_replaced(shape: tuple[int, int]) -> None:
+    rgb = np.random.default_rng(shape[0]).integers(0, 256, (*shape, 3), dtype=np.uint8)
+    rgb[0, 0] = 255  # the largest sum, and some of the smallest
+    rgb[-1, -1] = 0
+    padded = np.pad(rgb.astype(np.float32), ((1, 1), (1, 1), (0, 0)), mode="edge")
+    rows = padded[:-2] + padded[1:-1] + padded[2:]
+    reference = (rows[:, :-2] + rows[:, 1:-1] + rows[:, 2:]) / np.float32(9.0)
+    smooth = _box3(rgb)
+    assert smooth.dtype == np.float32
+    np.testing.assert_array_equal(smooth, reference)
+    np.testing.assert_array_equal(_box3(np.full((5, 6, 3), 255, np.uint8)), np.full((5, 6, 3), 255, np.float32))
+
+
+@pytest.mark.parametrize(("inside", "outside"), [(0.5, 0.02), (0.0, 1.0), (1.0, 0.0), (1.5, -0.5), (0.2, 0.7)])
+def test_alpha_thresholds_on_the_levels_are_the_float32_comparisons_they_replace(inside: float, outside: float) -> None:
+    alpha = np.arange(256, dtype=np.uint8).reshape(16, 16)
+    scaled = alpha.astype(np.float32) / 255.0
+    at_least, under = _alpha_at_least(alpha, inside, outside)
+    np.testing.assert_array_equal(at_least, scaled >= inside)
+    np.testing.assert_array_equal(under, scaled < outside)
+
+
+@pytest.mark.parametrize(("shape", "px"), [((40, 30), 2), ((40, 30), 14), ((40, 30), 25), ((1, 9), 2), ((3, 3), 1)])
+def test_points_in_the_border_strip_are_those_frame_strip_marks(shape: tuple[int, int], px: int) -> None:
+    ys, xs = np.divmod(np.arange(shape[0] * shape[1]), shape[1])
+    np.testing.assert_array_equal(_in_strip(ys, xs, shape, px), frame_strip(*shape, px)[ys, xs])
+
+
 def test_the_channel_sum_is_numpys_reduction_over_the_channels() -> None:
     rng = np.random.default_rng(0)
     pixels = (rng.random((300, 200, 3)) * 765.0).astype(np.float32)
@@ -75,6 +164,37 @@ def test_the_cutout_file_keeps_exactly_the_pixels_with_any_alpha() -> None:
     np.testing.assert_array_equal(file_pixels(photo, result), photo[::-1] * (alpha != 0)[..., None])
     without_foreground = Cutout(alpha=alpha, confidence=1.0, model="test")
     np.testing.assert_array_equal(file_pixels(photo, without_foreground), photo * (alpha != 0)[..., None])
+
+
+def awkward_alpha(case: str, shape: tuple[int, int]) -> np.ndarray:
+    alpha = np.zeros(shape, np.uint8)
+    if case == "full":
+        alpha[:] = 255
+    elif case == "one pixel":
+        alpha[shape[0] // 2, shape[1] // 3] = 7
+    elif case == "touching the border":
+        alpha[: shape[0] // 2, shape[1] // 2 :] = 255
+        alpha[-1, 0] = 1
+    elif case == "scattered":
+        alpha = np.random.default_rng(1).integers(0, 256, shape).astype(np.uint8) * (
+            np.random.default_rng(2).random(shape) < 0.05
+        )
+    return alpha
+
+
+@pytest.mark.parametrize("case", ["empty", "full", "one pixel", "touching the border", "scattered"])
+@pytest.mark.parametrize("shape", [(37, 53), (1, 1), (1, 8), (9, 1)])
+def test_the_cutout_file_is_the_photo_times_any_alpha_for_awkward_masks(case: str, shape: tuple[int, int]) -> None:
+    rng = np.random.default_rng(shape[1])
+    photo = rng.integers(1, 256, (*shape, 3), dtype=np.uint8)
+    foreground = rng.integers(1, 256, (*shape, 3), dtype=np.uint8)
+    alpha = awkward_alpha(case, shape)
+    for result in (Cutout(alpha=alpha, confidence=1.0, model="m", foreground=foreground),
+                   Cutout(alpha=alpha, confidence=1.0, model="m")):
+        source = foreground if result.foreground is not None else photo
+        pixels = file_pixels(photo, result)
+        assert pixels.dtype == np.uint8 and pixels.shape == photo.shape
+        np.testing.assert_array_equal(pixels, source * (alpha != 0)[..., None])
 
 
 def test_a_pillow_image_of_another_photo_shape_or_mode_is_refused() -> None:

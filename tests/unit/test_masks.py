@@ -17,6 +17,7 @@ from packshot.imaging.masks import (
     frame_strip,
     label_components,
     quadratic_basis,
+    row_runs,
 )
 
 
@@ -89,9 +90,61 @@ def test_an_empty_or_full_map_has_no_or_one_component() -> None:
     assert component_areas(~empty).tolist() == [20]
 
 
+def runs_by_scanning(mask: np.ndarray) -> list[tuple[int, int, int]]:
+    """(row, start, exclusive end) of each run of True, found pixel by pixel."""
+    runs = []
+    for y, row in enumerate(mask.tolist()):
+        x = 0
+        while x < len(row):
+            if row[x]:
+                start = x
+                while x < len(row) and row[x]:
+                    x += 1
+                runs.append((y, start, x))
+            else:
+                x += 1
+    return runs
+
+
+@pytest.mark.parametrize(
+    "mask",
+    [
+        np.zeros((5, 7), bool),
+        np.ones((5, 7), bool),
+        np.ones((1, 1), bool),
+        np.zeros((1, 1), bool),
+        np.array([[True, False, True, True, False, True]]),  # runs touching both ends of one row
+        np.array([[True], [False], [True], [True]]),  # one column
+        np.eye(6, dtype=bool),
+        np.random.default_rng(8).random((17, 23)) < 0.5,
+        np.random.default_rng(9).random((31, 2)) < 0.3,
+    ],
+)
+def test_row_runs_are_the_runs_a_pixel_by_pixel_scan_finds_in_row_major_order(mask: np.ndarray) -> None:
+    rows, starts, ends = row_runs(mask)
+    assert list(zip(rows.tolist(), starts.tolist(), ends.tolist(), strict=True)) == runs_by_scanning(mask)
+    assert rows.dtype == starts.dtype == ends.dtype == np.intp
+
+
 def test_box_mean_is_the_window_mean_with_edges_replicated() -> None:
     image = np.random.default_rng(3).random((30, 40)).astype(np.float32)
     assert np.allclose(box_mean(image, 3), window_sum(image, 3) / 49, atol=1e-5)
+
+
+@pytest.mark.parametrize("shape", [(3, 30, 41), (17, 9), (1, 1), (1, 12), (12, 1)])
+def test_box_mean_is_the_summed_area_table_of_numpys_cumulative_sums_to_the_bit(shape: tuple[int, ...]) -> None:
+    image = np.random.default_rng(len(shape)).random(shape).astype(np.float32)
+    radius = 3
+    pad = [(0, 0)] * (image.ndim - 2) + [(radius + 1, radius), (radius + 1, radius)]
+    table = np.pad(image, pad, mode="edge")
+    table[..., 0, :] = 0.0
+    table[..., :, 0] = 0.0
+    table = np.cumsum(np.cumsum(table, axis=-2), axis=-1)
+    size = 2 * radius + 1
+    total = (
+        table[..., size:, size:] - table[..., :-size, size:] - table[..., size:, :-size] + table[..., :-size, :-size]
+    )
+    np.testing.assert_array_equal(box_mean(image, radius), total / float(size * size))
 
 
 def test_box_mean_filters_each_map_of_a_stack_on_its_own() -> None:

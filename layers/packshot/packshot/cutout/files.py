@@ -23,13 +23,22 @@ def file_pixels(rgb: np.ndarray, result: Cutout) -> np.ndarray:
     """What a cutout file carries: the decontaminated photo where alpha > 0 (no backdrop colour in the edge, so
     no light halo on a dark page) and zero where it is transparent (nothing of the photo, which costs nothing)."""
     pixels = result.foreground if result.foreground is not None else rgb
+    opaque = result.alpha != 0
+    out = np.zeros(pixels.shape, np.uint8)
+    # Only the box around what shows is multiplied: the rest of the frame is zero as it was made (a product
+    # fills a third to a half of a studio frame).
+    rows = np.flatnonzero(opaque.any(axis=1))
+    if len(rows) == 0:
+        return out
+    cols = np.flatnonzero(opaque.any(axis=0))
+    box = (slice(int(rows[0]), int(rows[-1]) + 1), slice(int(cols[0]), int(cols[-1]) + 1))
     # The mask repeated into each channel first: a product with a (H, W, 1) mask broadcast over the 3-long last
     # axis costs three times as much as the same product of two (H, W, 3) arrays (34 ms against 10 at 4 MP).
-    opaque = result.alpha != 0
-    keep = np.empty(pixels.shape, np.uint8)
+    keep = out[box]
     for channel in range(pixels.shape[2]):
-        keep[..., channel] = opaque
-    return np.multiply(pixels, keep, out=keep)
+        keep[..., channel] = opaque[box]
+    np.multiply(pixels[box], keep, out=keep)
+    return out
 
 
 def write_rgba_png(rgb: np.ndarray, alpha: np.ndarray, path: Path) -> None:

@@ -26,6 +26,20 @@ class Runs:
     count: int
 
 
+def row_runs(binary: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(rows, starts, ends) of the runs of True in each row of a 2-D boolean map, in row-major order; ends exclusive.
+
+    One flat scan for the places where a row changes (with False before and after each row, a row's changes
+    alternate: a run's start, then its end): a 2-D np.nonzero of the same map costs ten to twenty times as much.
+    """
+    height, width = binary.shape
+    padded = np.zeros((height, width + 2), dtype=bool)
+    padded[:, 1:-1] = binary
+    changes = np.flatnonzero(padded[:, 1:] != padded[:, :-1])  # in a (height, width + 1) map
+    rows, columns = np.divmod(changes, width + 1)
+    return rows[0::2], columns[0::2], columns[1::2]
+
+
 def label_runs(binary: np.ndarray) -> Runs:
     """8-connected components of a 2-D boolean map, found on row runs by a vectorised union-find.
 
@@ -33,11 +47,7 @@ def label_runs(binary: np.ndarray) -> Runs:
     """
     height, width = binary.shape
     stride = width + 2
-    padded = np.zeros((height, stride), dtype=np.int8)
-    padded[:, 1:-1] = binary
-    steps = np.diff(padded, axis=1)
-    rows, starts = np.nonzero(steps == 1)
-    _, ends = np.nonzero(steps == -1)  # exclusive ends; nonzero is row-major, so they pair up with the starts
+    rows, starts, ends = row_runs(binary)
     runs = len(rows)
     if runs == 0:
         empty = np.zeros(0, np.int64)
@@ -120,7 +130,10 @@ def box_mean(image: np.ndarray, radius: int) -> np.ndarray:
     table = np.pad(image.astype(np.float32), pad, mode="edge")
     table[..., 0, :] = 0.0
     table[..., :, 0] = 0.0
-    np.cumsum(table, axis=-2, out=table)
+    # Down the columns a row at a time: the same sums in the same order as np.cumsum(axis=-2), which walks a stack
+    # of maps element by element and costs twice as much (4.3 ms against 1.9 for four 341x341 maps).
+    for row in range(1, table.shape[-2]):
+        table[..., row, :] += table[..., row - 1, :]
     np.cumsum(table, axis=-1, out=table)
     size = 2 * radius + 1
     total = (
