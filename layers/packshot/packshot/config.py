@@ -43,8 +43,10 @@ def _env(name: str, parse: Callable[[str], object] = str, *, template: bool = Tr
     return {"env": name, "parse": parse, "template": template}
 
 
-# Variables the template sets for a library rather than for our code: Powertools' Logger and Metrics read them.
-LIBRARY_VARIABLES = ("POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE")
+# Variables the template sets for a library rather than for our code: Powertools' Logger and Metrics, and glibc's
+# allocator (template.yaml says why).
+LIBRARY_VARIABLES = ("POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "MALLOC_MMAP_THRESHOLD_",
+                     "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_")
 
 # Lambda's only writable disk is /tmp; 512 MB by default, so a model above ~400 MB needs EphemeralStorage.
 DEFAULT_MODEL_CACHE_DIR = "/tmp/packshot-models"
