@@ -86,3 +86,79 @@ def test_the_cached_parse_serves_every_execution_and_the_patch_comes_off_with_th
         assert lambda_eval_utils.boto_client_for("us-east-1", "lambda", StateCredentials(role.role_arn)) is first_task
         assert lambda_eval_utils.boto_client_for("us-east-1", "lambda", other) is not first_task
     assert AmazonStateLanguageParser.__dict__["parse"] is original
+
+
+def test_moto_still_converts_the_whole_item_per_projected_path_and_parses_each_update_twice() -> None:
+    # What the DynamoDB patches of moto_speedups replace: if these move, re-check them.
+    from moto.dynamodb import responses
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.dynamo_type import Item
+    from moto.dynamodb.parsing.validators import Validator
+
+    project = inspect.getsource(Item.project)
+    assert "find_nested_key(expr, self.to_regular_json())" in project and "merge_dicts(result, x)" in project
+    assert "UpdateExpressionParser.make(" in inspect.getsource(responses.DynamoHandler.update_item)
+    assert "UpdateExpressionParser.make(" in inspect.getsource(DynamoDBBackend.update_item)
+    # The cached tree is shared, so nothing may change it: moto validates (and then runs) a deep copy.
+    assert "self.node_to_validate = deepcopy(expression)" in inspect.getsource(Validator.__init__)
+
+
+def _awkward_item() -> object:
+    from moto.dynamodb.models.dynamo_type import Item
+
+    return Item(hash_key=None, range_key=None, attrs={
+        "image_id": {"S": "img-1"}, "status": {"S": "exported"}, "size": {"N": "1.50"}, "flag": {"BOOL": False},
+        "blob": {"B": "AAEC"}, "tags": {"SS": ["a", "b"]}, "nothing": {"NULL": True},
+        "gate": {"M": {"signals": {"L": [{"M": {"name": {"S": "edges"}, "boxes": {"L": [{"N": "1"}, {"N": "2"}]}}},
+                                         {"M": {"name": {"S": "notched"}}}]},
+                       "confidence": {"N": "0.957"}, "empty": {"M": {}}}},
+        "list": {"L": [{"S": "x"}, {"M": {"deep": {"S": "y"}}}]},
+        "odd[1]": {"S": "an attribute whose name looks like a list element"},
+    })
+
+
+def test_the_projection_patch_answers_as_moto_does_for_every_kind_of_path() -> None:
+    from moto.dynamodb.models.dynamo_type import Item
+
+    from packshot.local.moto_speedups import project
+
+    paths = [[["source_key"], ["status"], ["created_at"]], [["status"]], [["missing"]], [["gate", "confidence"]],
+             [["gate"], ["gate", "confidence"]], [["gate", "confidence"], ["gate"]], [["gate", "signals"]],
+             [["gate", "signals[1]", "name"]], [["gate", "signals[0]", "boxes[1]"]], [["list[1]", "deep"]],
+             [["list[5]"]], [["odd[1]"]], [["size"], ["flag"], ["blob"], ["tags"], ["nothing"]], [["gate", "empty"]],
+             [["image_id"], ["gate", "signals[0]", "name"], ["gate", "signals[1]", "name"], ["list[0]"]]]
+    item = _awkward_item()
+    for path in paths:
+        theirs, ours = Item.project(item, path), project(item, path)
+        assert ours == theirs and ours.to_json() == theirs.to_json(), path
+    assert item == _awkward_item()  # neither changes the item it projects
+
+
+def test_the_dynamodb_patches_serve_scans_and_updates_through_the_embedded_aws(model_file) -> None:
+    import warnings
+
+    from moto.dynamodb.models.dynamo_type import Item
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    from packshot.adapters.records import RecordsTable
+    from packshot.local.embedded import EmbeddedAws
+
+    original_project, original_make = Item.project, UpdateExpressionParser.__dict__["make"]
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
+    with EmbeddedAws(log_level="ERROR", event_sources=False) as aws:
+        assert Item.project is not original_project
+        table = RecordsTable(aws.records_table, aws.client("dynamodb"))
+        for n in range(3):
+            assert table.create_if_absent({"image_id": f"img-{n}", "source_key": f"b/{n}.jpg", "status": "received"})
+        # The same expression (SET #f0 = :v0, #f1 = :v1) with other names and values each time: one cached tree.
+        table.update("img-0", {"status": "processing", "stage": "preprocess"})
+        table.update("img-1", {"route": "simple", "scores": {"edge": 0.5, "boxes": [[1, 2], [3, 4]]}})
+        assert UpdateExpressionParser.make("SET #f0 = :v0, #f1 = :v1") is UpdateExpressionParser.make(
+            "SET #f0 = :v0, #f1 = :v1")
+        rows = {r["image_id"]: r for r in table.scan(("image_id", "status", "scores"))}
+        assert rows == {"img-0": {"image_id": "img-0", "status": "processing"},
+                        "img-1": {"image_id": "img-1", "status": "received",
+                                  "scores": {"edge": 0.5, "boxes": [[1, 2], [3, 4]]}},
+                        "img-2": {"image_id": "img-2", "status": "received"}}
+        assert table.get("img-0")["stage"] == "preprocess" and "stage" not in table.get("img-1")
+    assert Item.project is original_project and UpdateExpressionParser.__dict__["make"] is original_make

@@ -128,7 +128,7 @@ def test_decodes_each_supported_format_to_rgb_uint8(fmt: str) -> None:
     assert decoded.pixels.dtype == np.uint8
     assert (decoded.width, decoded.height) == (W, H)
     assert np.abs(decoded.pixels[500, 600].astype(int) - (200, 40, 40)).max() <= 4
-    assert decoded.pixels.flags.writeable
+    assert decoded.pixels.flags.c_contiguous
 
 
 def test_reports_upright_orientation_and_no_profile_for_a_plain_png() -> None:
@@ -389,3 +389,69 @@ def test_the_blank_checks_block_means_are_exactly_the_plain_means_of_each_block(
     plain = pixels[:h, :w].reshape(h // step, step, w // step, step, 3).mean(axis=(1, 3))
     fast = block_means(pixels, step)
     assert fast.dtype == plain.dtype and np.array_equal(fast, plain)
+
+
+# --- classify's working copy, made from Pillow's image of the pixels
+
+
+def _noisy(mode: str, size: tuple[int, int], seed: int) -> Image.Image:
+    bands = len(Image.new(mode, (1, 1)).getbands())
+    values = np.random.default_rng(seed).integers(0, 256, (size[1], size[0], bands), dtype=np.uint8)
+    return Image.fromarray(values[..., 0] if bands == 1 else values, mode)
+
+
+def _oriented_jpeg(orientation: int) -> bytes:
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    return save(_noisy("RGB", (1001, 1003), orientation), "JPEG", quality=90, exif=exif)
+
+
+def _png_with_alpha(alpha: int | None) -> bytes:
+    image = _noisy("RGBA", (1000, 1201), 3)
+    if alpha is not None:
+        image.putalpha(alpha)
+    else:  # a product on a transparent frame, touching the left border, a 1-pixel dot far from it
+        mask = Image.new("L", image.size, 0)
+        mask.paste(255, (0, 300, 400, 900))
+        mask.putpixel((900, 1100), 255)
+        image.putalpha(mask)
+    return save(image, "PNG")
+
+
+@pytest.mark.parametrize("make", [
+    lambda: save(_noisy("RGB", (1001, 1003), 1), "JPEG", quality=90),
+    lambda: _oriented_jpeg(6),
+    lambda: _oriented_jpeg(3),
+    lambda: save(_noisy("L", (1000, 1999), 2), "PNG"),
+    lambda: save(_noisy("RGB", (1000, 1000), 4).convert("P"), "PNG"),
+    lambda: save(_noisy("CMYK", (1003, 1000), 5), "JPEG", quality=90),
+    lambda: save(_noisy("RGB", (1200, 1000), 6), "PNG", icc_profile=swapped_rgb_profile()),
+    lambda: _png_with_alpha(255),
+    lambda: _png_with_alpha(None),
+    lambda: save(_noisy("RGB", (1000, 1000), 7), "WEBP", lossless=True),
+], ids=["jpeg-odd-size", "jpeg-orientation-6", "jpeg-orientation-3", "grey-png", "palette-png", "cmyk-jpeg",
+        "rgb-profile-png", "alpha-all-255", "product-on-transparent", "lossless-webp"])
+def test_the_working_copy_made_while_decoding_is_the_one_made_from_the_pixels(make: object) -> None:
+    from packshot.imaging.complexity import working_copy
+
+    data = make()  # type: ignore[operator]
+    decoded = decode_image(data, preview=True)
+    reference = working_copy(np.array(decoded.pixels))  # the plain way: from a writable copy of the array
+    preview = decoded.preview if decoded.preview is not None else working_copy(decoded.pixels)
+    assert preview.dtype == np.uint8 and preview.shape == reference.shape
+    assert np.array_equal(preview, reference)
+    assert decode_image(data).preview is None  # made only when asked for
+
+
+def test_the_working_copy_of_a_pillow_image_under_the_working_size_is_its_pixels() -> None:
+    from packshot.imaging.complexity import working_copy
+
+    small = _noisy("RGB", (300, 200), 8)
+    assert np.array_equal(working_copy(small), np.asarray(small))
+    assert np.array_equal(working_copy(_noisy("RGB", (1, 1), 9)), np.asarray(_noisy("RGB", (1, 1), 9)))
+
+
+def test_decoded_pixels_are_read_only_so_no_step_changes_the_master_in_place() -> None:
+    decoded = decode_image(save(_noisy("RGB", (1000, 1000), 10), "PNG"))
+    with pytest.raises(ValueError):
+        decoded.pixels[0, 0] = 0

@@ -141,24 +141,25 @@ def _route_by_measurement(
     return "simple", [f"clean outline on a uniform background: edge complexity {edge:.2f}, colour risk {risk:.2f}"]
 
 
-def working_copy(rgb: np.ndarray) -> np.ndarray:
+def working_copy(rgb: np.ndarray | Image.Image) -> np.ndarray:
     """The copy classify measures on (at most WORKING_SIDE): classify gives the same answer for it as for rgb.
 
     Pre-processing stores it beside the master, so the classify stage reads a 0.3 MB file instead of decoding
-    the full-resolution master.
+    the full-resolution master. rgb may be the RGB Pillow image the master's array was read from: the same
+    pixels, so the same copy, without copying the frame back into Pillow (decode.py does that).
     """
     return _downscale(rgb)
 
 
-def _downscale(rgb: np.ndarray) -> np.ndarray:
-    height, width = rgb.shape[:2]
+def _downscale(rgb: np.ndarray | Image.Image) -> np.ndarray:
+    width, height = rgb.size if isinstance(rgb, Image.Image) else (rgb.shape[1], rgb.shape[0])
     scale = WORKING_SIDE / max(height, width)
     if scale >= 1.0:
-        return rgb
+        return np.asarray(rgb) if isinstance(rgb, Image.Image) else rgb
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
     # reducing_gap lets Pillow box-reduce by an integer factor first: fast, and the averaging
     # removes sensor noise that would otherwise read as texture.
-    image = Image.fromarray(np.ascontiguousarray(rgb))
+    image = rgb if isinstance(rgb, Image.Image) else Image.fromarray(np.ascontiguousarray(rgb))
     return np.asarray(image.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0))
 
 

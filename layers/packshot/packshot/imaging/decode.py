@@ -19,6 +19,7 @@ from packshot.errors import (
     UndecodableImageError,
     UnsupportedImageError,
 )
+from packshot.imaging.complexity import working_copy
 from packshot.imaging.finish import composite_on_white
 from packshot.imaging.png import PILLOW_ERRORS
 from packshot.imaging.raw import RawFile, identify_raw
@@ -66,6 +67,9 @@ class DecodedImage:
     bit_depth: int = 8  # bits per channel the master keeps: 16 for 16-bit colour TIFF and RAW, else 8
     had_gps: bool = False  # the source carried a GPS position; no output ever copies it
     notes: tuple[str, ...] = ()  # what the record should say about how the file was read
+    # Classify's working copy of `pixels` (imaging/complexity.working_copy) when decode was asked for it and made
+    # it from Pillow's own image of those pixels; None otherwise (working_copy(pixels) gives the same array).
+    preview: np.ndarray | None = None
 
     @property
     def master_pixels(self) -> np.ndarray:
@@ -74,12 +78,19 @@ class DecodedImage:
 
 
 def decode_upload(data: bytes, *, min_side: int = 1000, max_pixels: int = 100_000_000) -> DecodedImage:
-    """What pre-processing runs on every upload: decode_image, then refuse a frame with nothing in it."""
-    return reject_blank(decode_image(data, min_side=min_side, max_pixels=max_pixels))
+    """What pre-processing runs on every upload: decode_image (with classify's working copy), then refuse a frame
+    with nothing in it."""
+    return reject_blank(decode_image(data, min_side=min_side, max_pixels=max_pixels, preview=True))
 
 
-def decode_image(data: bytes, *, min_side: int = 1000, max_pixels: int = 100_000_000) -> DecodedImage:
-    """Decode upload bytes to upright sRGB RGB uint8, or raise an ImageRejectedError saying why not."""
+def decode_image(data: bytes, *, min_side: int = 1000, max_pixels: int = 100_000_000,
+                 preview: bool = False) -> DecodedImage:
+    """Decode upload bytes to upright sRGB RGB uint8, or raise an ImageRejectedError saying why not.
+
+    The pixels are read-only (a view of the bytes Pillow hands out: one copy of the frame fewer). With preview,
+    classify's working copy is made from the Pillow image the pixels came from, where there is one, instead of
+    from the array (which would first copy the frame back into Pillow): the same pixels, so the same copy.
+    """
     from packshot.imaging.integrity import check_jpeg, check_png
 
     if not data:
@@ -171,7 +182,9 @@ def decode_image(data: bytes, *, min_side: int = 1000, max_pixels: int = 100_000
             ) from exc
         if orientation in range(2, 9):
             image = ImageOps.exif_transpose(image)
-        rgb, description = _to_srgb(image, icc)
+        rgb, description, same_image = _to_srgb(image, icc)
+        small = working_copy(same_image) if preview and same_image is not None else None
+        del same_image
         if exif_space is not None:
             description = exif_space
     finally:
@@ -186,6 +199,7 @@ def decode_image(data: bytes, *, min_side: int = 1000, max_pixels: int = 100_000
         exif_orientation=orientation,
         had_gps=had_gps,
         notes=tuple(notes),
+        preview=small,
     )
 
 
@@ -358,7 +372,7 @@ def _cmyk16_to_srgb(cmyk16: np.ndarray, icc: bytes | None, description: str | No
                     orientation: int) -> tuple[np.ndarray, str | None]:
     """16-bit CMYK -> 8-bit sRGB through its profile (LittleCMS), or the plain formula without one."""
     image = Image.fromarray(to_8bit(np.ascontiguousarray(cmyk16)), "CMYK")
-    rgb, found = _to_srgb(image, icc)
+    rgb, found, _ = _to_srgb(image, icc)
     return np.ascontiguousarray(_orient(rgb, orientation)), found or description
 
 
@@ -425,8 +439,9 @@ def _srgb_profile() -> ImageCms.ImageCmsProfile:
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 
 
-def _to_srgb(image: Image.Image, icc: bytes | None) -> tuple[np.ndarray, str | None]:
-    """Return (RGB uint8 in sRGB, profile description); transparency is composited onto white."""
+def _to_srgb(image: Image.Image, icc: bytes | None) -> tuple[np.ndarray, str | None, Image.Image | None]:
+    """Return (RGB uint8 in sRGB, profile description, the RGB Pillow image holding exactly those pixels or None);
+    transparency is composited onto white (then there is no such image)."""
     image = _to_8bit(image)
     alpha: np.ndarray | None = None
     if image.mode in ("P", "PA"):
@@ -435,7 +450,7 @@ def _to_srgb(image: Image.Image, icc: bytes | None) -> tuple[np.ndarray, str | N
         image = image.convert("RGBA" if has_alpha else "RGB")
     if image.mode in ("RGBA", "RGBa", "LA", "La"):
         straight = image.convert("RGBA" if image.mode in ("RGBA", "RGBa") else "LA")
-        alpha = np.array(straight.getchannel("A"))
+        alpha = np.asarray(straight.getchannel("A"))
         if int(alpha.max()) < _INVISIBLE:
             raise BlankImageError(
                 "the image is fully transparent: none of its pixels can be seen, so there is no product in it;"
@@ -460,11 +475,13 @@ def _to_srgb(image: Image.Image, icc: bytes | None) -> tuple[np.ndarray, str | N
             # No usable profile: assume sRGB (the web default); CMYK gets Pillow's naive conversion. An RGB
             # image is already that (convert would only copy it).
             converted = image if image.mode == "RGB" else image.convert("RGB")
-    rgb = np.array(converted, dtype=np.uint8)
+    # asarray, not array: a read-only view of the bytes Pillow returns, not a second copy of the frame.
+    rgb = np.asarray(converted)
+    same: Image.Image | None = converted
     if alpha is not None and int(alpha.min()) < 255:
         # A transparent area in an upload is background, and our background is white.
-        rgb = composite_on_white(rgb, alpha)
-    return np.ascontiguousarray(rgb), description
+        rgb, same = composite_on_white(rgb, alpha), None
+    return np.ascontiguousarray(rgb), description, same
 
 
 def _to_8bit(image: Image.Image) -> Image.Image:

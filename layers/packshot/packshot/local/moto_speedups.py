@@ -7,13 +7,20 @@ execution's Environment: retry counts, the task token wait), so one parse per de
 one client per region, service and endpoint serves every task (botocore clients are thread-safe). And its server
 lists its own package folder (a directory read and ~150 stat calls) on every request to find the service; the
 folder does not change while it runs, so the list is read once.
+DynamoDB: a Scan or Query with a ProjectionExpression converted the whole item to plain JSON once per projected
+path (the runner's progress poll, three paths over every record twice a second, was a quarter of the embedded
+AWS's CPU); only the attributes the paths start with are converted now, with the same result. And every
+UpdateItem parsed its UpdateExpression twice (the request check and the update); the adapters send the same few
+expressions again and again, and moto deep-copies the tree before it validates or runs one, so one parse per
+expression serves them all.
 Private moto APIs, like the invoke hook in lambda_runtime.py: moto is pinned to 5.2.x and
-tests/integration/test_moto_contract.py fails loudly if either moves.
+tests/integration/test_moto_contract.py fails loudly if any of them moves.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -22,6 +29,8 @@ from typing import Any
 def install() -> Callable[[], None]:
     """Patch moto in this process; returns the function that undoes it."""
     from moto import backends
+    from moto.dynamodb.models.dynamo_type import Item
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # type: ignore[attr-defined]
     from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
     from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 
@@ -45,14 +54,46 @@ def install() -> Callable[[], None]:
 
     original_modules = backends.list_of_moto_modules
     modules = tuple(original_modules())
+    original_project = Item.project
+    original_make = UpdateExpressionParser.__dict__["make"]
 
     AmazonStateLanguageParser.parse = staticmethod(parse)  # type: ignore[method-assign]
     lambda_eval_utils.boto_client_for = client_for  # type: ignore[assignment]
     backends.list_of_moto_modules = lambda: modules  # type: ignore[assignment]
+    Item.project = project  # type: ignore[method-assign]
+    UpdateExpressionParser.make = classmethod(  # type: ignore[method-assign,assignment]
+        functools.lru_cache(maxsize=256)(original_make.__func__))  # type: ignore[arg-type]
 
     def uninstall() -> None:
+        UpdateExpressionParser.make = original_make  # type: ignore[method-assign]
+        Item.project = original_project  # type: ignore[method-assign]
         backends.list_of_moto_modules = original_modules  # type: ignore[assignment]
         AmazonStateLanguageParser.parse = original_parse  # type: ignore[method-assign]
         lambda_eval_utils.boto_client_for = original_client  # type: ignore[assignment]
 
     return uninstall
+
+
+# A projected path's first element names the attribute it starts in: "name", or "name[3]" for a list element.
+_LIST_ELEMENT = re.compile(r"(.+)\[(\d+)\]$")
+
+
+def project(self: Any, projection_expressions: list[list[str]]) -> Any:
+    """moto's Item.project with the same result, converting only the attributes the paths start with.
+
+    moto hands find_nested_key the whole item as plain JSON, freshly converted for every path; find_nested_key
+    looks at the top level only under the path's first name (or, for "name[i]", under name), so a fresh dict of
+    just those attributes gives it the same answer (fresh per path too: merge_dicts may fill what it returns).
+    """
+    from botocore.utils import merge_dicts
+    from moto.dynamodb.models.dynamo_type import Item, deserializer, serializer
+    from moto.dynamodb.models.utilities import find_nested_key
+
+    result: dict[str, Any] = {}
+    for expr in projection_expressions:
+        element = _LIST_ELEMENT.match(expr[0])
+        names = {expr[0], element.group(1)} if element else {expr[0]}
+        plain = {name: deserializer.deserialize(self.attrs[name].to_regular_json())
+                 for name in names if name in self.attrs}
+        merge_dicts(result, find_nested_key(expr, plain))
+    return Item(hash_key=self.hash_key, range_key=self.range_key, attrs=serializer.serialize(result)["M"])

@@ -68,7 +68,8 @@ def run(
     group = shoot_group(batch_of(state["key"]), shoot)
     master_key = work_key(state, "master.png")
     preview_key = work_key(state, "preview.png")
-    store.put(settings.work_bucket, preview_key, encode_png(working_copy(decoded.pixels)), "image/png")
+    preview = decoded.preview if decoded.preview is not None else working_copy(decoded.pixels)
+    store.put(settings.work_bucket, preview_key, encode_png(preview), "image/png")
     # One encoded file in memory at a time: a 100 MP frame's PNG and TIFF are each a few hundred MB.
     encoded = encode_png(decoded.pixels, icc_profile=srgb_profile())
     store.put(settings.work_bucket, master_key, encoded, "image/png")
