@@ -43,12 +43,20 @@ def client(service: str) -> Any:
 
 @cache
 def _client(service: str, endpoint: str, region: str, access_key_id: str, profile: str) -> Any:
-    return boto3.client(service, config=Config(retries={"mode": "standard", "max_attempts": 3}))
+    return _session(region, access_key_id, profile).client(
+        service, config=Config(retries={"mode": "standard", "max_attempts": 3}))
+
+
+@cache
+def _session(region: str, access_key_id: str, profile: str) -> boto3.session.Session:
+    # Not boto3's default session: it keeps the first credentials it resolved for the life of the process.
+    return boto3.session.Session()
 
 
 def forget_clients() -> None:
     """Drop every cached client (an embedded AWS stopped: its clients' connections are dead)."""
     _client.cache_clear()
+    _session.cache_clear()
 
 
 def error_code(exc: ClientError) -> str:
