@@ -14,10 +14,10 @@ from packshot.gate import (
     _alpha_at_least,
     _box3,
     _channel_sum,
+    _dilate,
     _gaps,
     _in_strip,
     _regions,
-    _within,
     measure_gate,
 )
 from packshot.imaging.masks import backdrop_grid, box_count, frame_strip, label_components, photo_image
@@ -102,7 +102,7 @@ def test_region_boxes_from_runs_are_the_boxes_of_every_labelled_pixel(mask: np.n
 )
 def test_the_pixels_near_a_mask_are_those_whose_window_sum_is_positive(mask: np.ndarray) -> None:
     for radius in (1, 2, 4, 7, 8, 16, 51, 200):  # windows of every length around the powers of two, and beyond
-        np.testing.assert_array_equal(_within(mask, radius), box_count(mask, radius) > 0)
+        np.testing.assert_array_equal(_dilate(mask, radius), box_count(mask, radius) > 0)
 
 
 @pytest.mark.parametrize("shape", [(40, 30), (1, 1), (1, 9), (7, 1)])

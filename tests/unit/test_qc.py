@@ -178,13 +178,13 @@ def test_rejects_shape_mismatches() -> None:
 
 
 def test_channel_means_are_numpys_float_means_to_the_last_bit() -> None:
-    from packshot.imaging.qc import _channel_means
+    from packshot.imaging.channels import channel_means
 
     rng = np.random.default_rng(11)
     for count in (1, 7, 1_000_003):
         pixels = rng.integers(0, 256, (count, 3), dtype=np.uint8)
         channels = (pixels[:, 0], pixels[:, 1], pixels[:, 2])
-        assert _channel_means(channels).tolist() == pixels.astype(np.int16).mean(axis=0).tolist()
+        assert channel_means(channels).tolist() == pixels.astype(np.int16).mean(axis=0).tolist()
 
 
 def test_a_background_check_passed_in_scores_the_same_as_one_measured_here() -> None:

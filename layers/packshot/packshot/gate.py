@@ -181,7 +181,7 @@ def measure_gate(rgb: np.ndarray, alpha: np.ndarray, *, image: Image.Image | Non
     # Under the product's base, anything darker than the floor is shadow, tinted or not (glass casts colour).
     floor = _floor_zone(inside) & (lift < 0)
     clearly = ((distance >= max(PRODUCT_DISTANCE, tolerance * 2)) & ~shadowish & ~floor) | brighter
-    near = _within(inside, max(4, int(NEAR_SHARE * max(h, w))))  # within that radius of the mask
+    near = _dilate(inside, max(4, int(NEAR_SHARE * max(h, w))))  # within that radius of the mask
     maps["product_outside"] = _open(beside & clearly & near, PATCH_RADIUS)
     # Shaded outside: a surface a little darker than the backdrop beside the product's upper half, where no
     # floor shadow reaches: a white box's top face or a lid in shade, which product_outside takes for shadow.
@@ -412,15 +412,6 @@ def _box3(rgb: np.ndarray) -> np.ndarray:
     return np.divide(total, np.float32(9.0), dtype=np.float32)
 
 
-def _within(mask: np.ndarray, radius: int) -> np.ndarray:
-    """Pixels with a set pixel of `mask` in their (2r+1)^2 window (the frame clipped): box_count(mask, r) > 0.
-
-    As two separable passes of ORs over windows that double in length (log2 of the window's steps, not 2r shifts
-    or a window sum): the radius here is a twentieth of the frame.
-    """
-    return _spread(_spread(mask, radius, 0), radius, 1)
-
-
 def _spread(mask: np.ndarray, radius: int, axis: int) -> np.ndarray:
     """OR over the window of 2r+1 pixels centred on each pixel along one axis (False beyond the frame)."""
     lines = np.moveaxis(mask, axis, 0)
@@ -435,22 +426,11 @@ def _spread(mask: np.ndarray, radius: int, axis: int) -> np.ndarray:
     return np.moveaxis(covered[:count] | covered[size - span : size - span + count], 0, axis)
 
 
-def _shift_any(mask: np.ndarray, radius: int, axis: int) -> np.ndarray:
-    """OR of the mask shifted by -radius..radius along one axis (edges padded with False)."""
-    out = mask.copy()
-    for step in range(1, radius + 1):
-        if axis == 0:
-            out[step:] |= mask[:-step]
-            out[:-step] |= mask[step:]
-        else:
-            out[:, step:] |= mask[:, :-step]
-            out[:, :-step] |= mask[:, step:]
-    return out
-
-
 def _dilate(mask: np.ndarray, radius: int) -> np.ndarray:
-    """Binary dilation by a (2r+1) square, as two separable passes of shifted ORs (radii here are small)."""
-    return _shift_any(_shift_any(mask, radius, 0), radius, 1) if radius else mask
+    """Binary dilation by a (2r+1) square (False beyond the frame): box_count(mask, r) > 0, as two separable passes
+    of ORs over windows that double in length (log2 of the window's steps, not 2r shifts or a window sum: the
+    `near` radius is a twentieth of the frame)."""
+    return _spread(_spread(mask, radius, 0), radius, 1) if radius else mask
 
 
 def _erode(mask: np.ndarray, radius: int) -> np.ndarray:

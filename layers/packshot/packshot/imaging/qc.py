@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from packshot.imaging.channels import channel_means, masked_channels
 from packshot.imaging.finish import BackgroundCheck, fill_ratio, touches_border, verify_background
 from packshot.imaging.masks import block_any, component_areas
 from packshot.status import Decision
@@ -210,7 +211,7 @@ def _colour_part(
     lowest, highest = np.minimum(np.minimum(red, green), blue), np.maximum(np.maximum(red, green), blue)
     clipped = np.count_nonzero((lowest >= 255) | (highest <= 0)) / len(red)
     clip_score = 1.0 - float(np.clip((clipped - 0.02) / 0.18, 0.0, 1.0))
-    shift = float(np.abs(_channel_means(fin_product) - _channel_means(orig_product)).max())
+    shift = float(np.abs(channel_means(fin_product) - channel_means(orig_product)).max())
     # Finishing copies product pixels: a mean shift over 2 levels means something recoloured them.
     shift_score = 1.0 - float(np.clip((shift - 2.0) / 18.0, 0.0, 1.0))
 
@@ -231,28 +232,14 @@ def _sample(rgb: np.ndarray, alpha: np.ndarray) -> tuple[np.ndarray, np.ndarray]
 
 def _solid_pixels(rgb: np.ndarray, alpha: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The product pixels QC compares, the sampled pixels where the product is solid: red, green and blue (N,)
-    uint8 each.
-
-    One channel at a time: a boolean mask picks single bytes from a 2-D view ten times faster than (N, 3) pixels
-    out of (H, W, 3) (46 ms against 6 on a 4 MP cutout).
-    """
+    uint8 each."""
     rgb, alpha = _sample(rgb, alpha)
     solid = _solid(alpha)
     rows, cols = np.flatnonzero(solid.any(axis=1)), np.flatnonzero(solid.any(axis=0))
     if len(rows):  # the product's box only: the same pixels in the same order, a smaller mask to scan
         box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
         rgb, solid = rgb[box], solid[box]
-    return rgb[..., 0][solid], rgb[..., 1][solid], rgb[..., 2][solid]
-
-
-def _channel_means(channels: tuple[np.ndarray, ...]) -> np.ndarray:
-    """Mean of each of the (N,) uint8 channels of N pixels: integer sums, then one division.
-
-    The same float64 values as the (N, 3) pixels' mean(axis=0) (its float64 sums of integers are exact in any
-    order), without the float reduction along the short axis, which cost most of QC's colour part.
-    """
-    sums = np.array([int(channel.sum(dtype=np.int64)) for channel in channels], dtype=np.float64)
-    return sums / len(channels[0])
+    return masked_channels(rgb, solid)
 
 
 def _solid(alpha: np.ndarray) -> np.ndarray:
