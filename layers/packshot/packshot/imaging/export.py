@@ -95,7 +95,10 @@ def render(
     if fmt not in spec.formats:
         raise ValueError(f"{spec.name} does not take {fmt} (it takes {', '.join(spec.formats)})")
     frames = {} if frames is None else frames
-    canvas = (id(rgb), id(alpha), alpha.shape, spec.aspect, spec.fill)
+    # A platform without an aspect keeps the canvas's: framed the same as one that asks for that aspect (Amazon's
+    # main image and Shopify's square, on a square canvas), so both share the framing.
+    aspect = spec.aspect if spec.aspect is not None else alpha.shape[1] / alpha.shape[0]
+    canvas = (id(rgb), id(alpha), alpha.shape, aspect, spec.fill)
     framed_key: tuple[object, ...] = (*canvas, "framed")
     if framed_key not in frames:
         frames[framed_key] = _framed(rgb, alpha, spec)
@@ -406,16 +409,18 @@ def _sized_pixels(
             alpha.shape, size):
         sized_rgb, sized_alpha = _resized(rgb, alpha, size)
         return (*_pixels(sized_rgb, sized_alpha, spec), sized_alpha)
-    sized_alpha = np.zeros((height, width), np.uint8)
+    sized_alpha, kept = np.zeros((height, width), np.uint8), np.zeros((height, width), np.uint8)
     image = Image.new("RGB", size, (255, 255, 255))
     box = bounding_box(alpha, threshold=1)
     if box is not None:
         rows, columns, strip = _resampled_rgba(rgb, alpha, box, size)
         strip_alpha = strip.getchannel("A")
-        sized_alpha[rows, columns] = np.asarray(strip_alpha)
-        # Pillow pastes an RGBA image into an RGB one as its RGB: strip.convert("RGB") without the copy.
-        image.paste(strip, (columns.start, rows.start), strip_alpha.point(_WITHOUT_FAINT))
-    return _in_colour_space(image, spec), _without_faint(sized_alpha), sized_alpha
+        strip_kept = strip_alpha.point(_WITHOUT_FAINT)
+        # Every pixel outside the strip is alpha 0. Pillow pastes an RGBA image into an RGB one as its RGB:
+        # strip.convert("RGB") without the copy.
+        sized_alpha[rows, columns], kept[rows, columns] = np.asarray(strip_alpha), np.asarray(strip_kept)
+        image.paste(strip, (columns.start, rows.start), strip_kept)
+    return _in_colour_space(image, spec), kept, sized_alpha
 
 
 def _pixels(rgb: np.ndarray, alpha: np.ndarray, spec: PlatformSpec) -> tuple[Image.Image, np.ndarray]:
