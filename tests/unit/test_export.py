@@ -293,8 +293,8 @@ def test_platforms_and_formats_with_the_same_frame_resample_it_once_and_get_the_
     alone = {(name, fmt): render(rgb, alpha, PLATFORMS[name], fmt)
              for name in ("ebay", "amazon_secondary", "shopify") for fmt in PLATFORMS[name].formats}
     calls: list[tuple[int, int]] = []
-    resized = export._resized
-    monkeypatch.setattr(export, "_resized", lambda r, a, size: calls.append(size) or resized(r, a, size))
+    sized = export._sized_pixels
+    monkeypatch.setattr(export, "_sized_pixels", lambda r, a, size, spec: calls.append(size) or sized(r, a, size, spec))
     frames: export.Frames = {}
     shared = {key: render(rgb, alpha, PLATFORMS[key[0]], key[1], frames) for key in alone}
     # ebay's WebP and JPEG and amazon_secondary share one 1000 px frame; shopify has its own 2048 px one.
@@ -303,3 +303,26 @@ def test_platforms_and_formats_with_the_same_frame_resample_it_once_and_get_the_
         assert rendered.decoded is not None and shared[key].decoded is not None
         assert np.array_equal(rendered.decoded, shared[key].decoded), key
         assert np.array_equal(rendered.alpha, shared[key].alpha) and rendered.quality == shared[key].quality
+
+
+def test_a_platform_without_an_aspect_shares_the_framing_of_one_asking_for_the_canvass_aspect(
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import packshot.imaging.export as export
+
+    square = finished(seed=12)  # crop_to_fill's square canvas: Amazon's main image (no aspect) and Shopify's 1:1
+    wide = (np.ascontiguousarray(square[0][:, :-40]), np.ascontiguousarray(square[1][:, :-40]))
+    names = ("amazon_main", "shopify")
+    calls: list[str] = []
+    framed = export._framed
+    counted = lambda r, a, spec: calls.append(spec.name) or framed(r, a, spec)  # noqa: E731
+    for (rgb, alpha), framings in ((square, 1), (wide, 2)):
+        alone = {name: render(rgb, alpha, PLATFORMS[name]) for name in names}
+        calls.clear()
+        monkeypatch.setattr(export, "_framed", counted)
+        frames: export.Frames = {}
+        shared = {name: render(rgb, alpha, PLATFORMS[name], frames=frames) for name in names}
+        monkeypatch.setattr(export, "_framed", framed)
+        assert len(calls) == framings, calls
+        for name in names:
+            assert shared[name].data == alone[name].data, name

@@ -87,7 +87,7 @@ def test_resizing_only_the_span_the_product_reaches_matches_pillow_where_the_sca
     # Sizes whose scale is a binary fraction (a power-of-two target such as Shopify's 2048, or a whole ratio):
     # there each pass computes only the output span the product reaches, through Pillow's box.
     rng = np.random.default_rng(100 + seed)
-    spans = 0
+    spans = cropped = 0
     for _ in range(40):
         height, width = (int(v) for v in rng.integers(1, 400, 2))
         x0, y0 = int(rng.integers(0, width)), int(rng.integers(0, height))
@@ -105,7 +105,11 @@ def test_resizing_only_the_span_the_product_reaches_matches_pillow_where_the_sca
         y_reach = export._columns_reached(box[1], box[3], height, size[1])
         spans += export._exact_span(*x_reach, width, size[0]) is not None
         spans += export._exact_span(*y_reach, height, size[1]) is not None
+        for reach, length, out in ((x_reach, width, size[0]), (y_reach, height, size[1])):
+            window = export._exact_window(*reach, length, out)
+            cropped += window is not None and (window[0] > 0 or window[1] < length)
     assert spans > 40  # most passes here take the span
+    assert cropped > 10  # and many read only the input near the product
 
 
 def test_a_span_is_taken_only_where_pillows_arithmetic_is_exact() -> None:
@@ -113,6 +117,43 @@ def test_a_span_is_taken_only_where_pillows_arithmetic_is_exact() -> None:
     assert export._exact_span(0, 3, 300, 100) == (0.0, 9.0)
     assert export._exact_span(100, 900, 1000, 2200) is None  # 5/11: rounded, maybe not as the whole axis's
     assert export._exact_span(10, 20, 1000, 3) is None
+
+
+def test_a_pass_reads_only_the_input_its_windows_reach_and_gives_pillows_pixels_at_shopify_scale() -> None:
+    # A small product on a large canvas, near each edge and in the middle: each pass reads a few hundred input
+    # pixels of the 2,131 (the windows' ends and the edges where the whole axis cuts them short are the risk).
+    rng = np.random.default_rng(5)
+    side = 2131
+    for box in [(0, 0, 40, 300), (2000, 1900, side, side), (1000, 40, 1003, 41), (200, 700, 900, 760)]:
+        rgb, alpha = canvas(rng, side, side, box, "soft")
+        for start, end in ((box[0], box[2]), (box[1], box[3])):
+            window = export._exact_window(*export._columns_reached(start, end, side, 2048), side, 2048)
+            assert window is not None and window[1] - window[0] < side
+        assert_resized_like_pillow(rgb, alpha, (2048, 2048))
+
+
+@pytest.mark.parametrize("size", [(2048, 2048), (1000, 1000), (77, 131)])
+@pytest.mark.parametrize("platform", ["shopify", "print_catalog", "transparent_png"])
+def test_a_resized_frame_is_composited_as_resizing_it_whole_then_compositing_it_would(
+    platform: str, size: tuple[int, int],
+) -> None:
+    # The strip's direct paste against the long way round: the resized RGB frame in numpy, then _pixels.
+    spec = export.PLATFORMS[platform]
+    rng = np.random.default_rng(size[1])
+    for height, width, box, kind in [
+        (300, 300, (100, 120, 101, 121), "soft"),  # one pixel
+        (300, 250, (0, 0, 250, 300), "solid"),  # all 255, touching every edge
+        (211, 97, (0, 50, 60, 211), "sparse"),  # faint specks, touching the left and bottom
+        (97, 211, (0, 0, 211, 97), "soft"),
+        (120, 120, (0, 0, 1, 1), "empty"),  # no product at all
+    ]:
+        rgb, alpha = canvas(rng, height, width, box, kind)
+        sized_rgb, sized_alpha = export._resized(rgb, alpha, size)
+        want_image, want_kept = export._pixels(sized_rgb, sized_alpha, spec)
+        image, kept, got_alpha = export._sized_pixels(rgb, alpha, size, spec)
+        assert image.mode == want_image.mode and image.size == want_image.size
+        assert np.array_equal(np.asarray(image), np.asarray(want_image)), (platform, size, box, kind)
+        assert np.array_equal(kept, want_kept) and np.array_equal(got_alpha, sized_alpha)
 
 
 def test_the_fast_path_is_the_one_taken_for_the_shopify_frame() -> None:

@@ -95,7 +95,10 @@ def render(
     if fmt not in spec.formats:
         raise ValueError(f"{spec.name} does not take {fmt} (it takes {', '.join(spec.formats)})")
     frames = {} if frames is None else frames
-    canvas = (id(rgb), id(alpha), alpha.shape, spec.aspect, spec.fill)
+    # A platform without an aspect keeps the canvas's: framed the same as one that asks for that aspect (Amazon's
+    # main image and Shopify's square, on a square canvas), so both share the framing.
+    aspect = spec.aspect if spec.aspect is not None else alpha.shape[1] / alpha.shape[0]
+    canvas = (id(rgb), id(alpha), alpha.shape, aspect, spec.fill)
     framed_key: tuple[object, ...] = (*canvas, "framed")
     if framed_key not in frames:
         frames[framed_key] = _framed(rgb, alpha, spec)
@@ -106,8 +109,7 @@ def render(
     for _ in range(_MAX_DOWNSCALES + 1):
         key: tuple[object, ...] = (*canvas, size, spec.background, spec.colour_space)
         if key not in frames:
-            sized_rgb, sized_alpha = _resized(rgb, alpha, size)
-            frames[key] = (*_pixels(sized_rgb, sized_alpha, spec), sized_alpha)
+            frames[key] = _sized_pixels(rgb, alpha, size, spec)
         image, kept, sized_alpha = frames[key]
         candidate = _encode_within_limit(image, sized_alpha, kept, spec, fmt, downscaled=best is not None)
         if len(candidate.data) <= spec.max_bytes or size == floor:
@@ -300,20 +302,24 @@ def _resampled_rgba(
     width, height = size
     first, last = _columns_reached(x0, x1, in_width, width)
     top, bottom = _columns_reached(y0, y1, in_height, height)
-    rows = _rgba_image(rgb[y0:y1], alpha[y0:y1]).convert("RGBa")
-    span = _exact_span(first, last, in_width, width)
-    if span is None:
+    window = _exact_window(first, last, in_width, width)
+    if window is None:
+        rows = _rgba_image(rgb[y0:y1], alpha[y0:y1]).convert("RGBa")
         across = rows.resize((width, y1 - y0), Image.Resampling.LANCZOS).crop((first, 0, last, y1 - y0))
     else:
-        across = rows.resize((last - first, y1 - y0), Image.Resampling.LANCZOS, box=(span[0], 0, span[1], y1 - y0))
-    tall = Image.new("RGBa", (last - first, in_height), 0)
-    tall.paste(across, (0, y0))
-    span = _exact_span(top, bottom, in_height, height)
-    if span is None:
+        lo, hi, start, end = window
+        rows = _rgba_image(rgb[y0:y1, lo:hi], alpha[y0:y1, lo:hi]).convert("RGBa")
+        across = rows.resize((last - first, y1 - y0), Image.Resampling.LANCZOS, box=(start, 0, end, y1 - y0))
+    window = _exact_window(top, bottom, in_height, height)
+    if window is None:
+        tall = Image.new("RGBa", (last - first, in_height), 0)
+        tall.paste(across, (0, y0))
         down = tall.resize((last - first, height), Image.Resampling.LANCZOS).crop((0, top, last - first, bottom))
     else:
-        down = tall.resize((last - first, bottom - top), Image.Resampling.LANCZOS,
-                           box=(0, span[0], last - first, span[1]))
+        lo, hi, start, end = window
+        tall = Image.new("RGBa", (last - first, hi - lo), 0)
+        tall.paste(across, (0, y0 - lo))
+        down = tall.resize((last - first, bottom - top), Image.Resampling.LANCZOS, box=(0, start, last - first, end))
     return slice(top, bottom), slice(first, last), down.convert("RGBA")
 
 
@@ -333,6 +339,25 @@ def _exact_span(first: int, last: int, in_size: int, out_size: int) -> tuple[flo
     if any(Fraction(float(np.float32(value))) != value for value in (start, end, end - start)):
         return None
     return float(start), float(end)
+
+
+def _exact_window(first: int, last: int, in_size: int, out_size: int) -> tuple[int, int, float, float] | None:
+    """Where _exact_span holds, the input [lo, hi) that the windows of outputs [first, last) read, and that span
+    from lo: (lo, hi, start - lo, end - lo). Resampling input[lo:hi] over the shifted span gives the same outputs
+    bit for bit: the centres and window bounds move by the whole number lo, exactly, and a margin of two pixels
+    keeps every window inside [lo, hi), so none is cut short (which would change its weights) unless the whole
+    axis cuts it at the same edge. So a pass reads only the input near the product, not the whole axis."""
+    span = _exact_span(first, last, in_size, out_size)
+    if span is None:
+        return None
+    scale = in_size / out_size
+    support = _LANCZOS_SUPPORT * max(scale, 1.0)
+    lo = max(0, math.floor((first + 0.5) * scale - support) - 2)
+    hi = min(in_size, math.ceil((last - 0.5) * scale + support) + 2)
+    start, end = span[0] - lo, span[1] - lo
+    if any(Fraction(float(np.float32(value))) != Fraction(value) for value in (start, end, end - start)):
+        return None
+    return lo, hi, start, end
 
 
 def _across_first(shape: tuple[int, ...], size: tuple[int, int]) -> bool:
@@ -372,6 +397,32 @@ def _expected_alpha(alpha: np.ndarray, spec: PlatformSpec, size: tuple[int, int]
     return np.where(framed <= _FAINT_ALPHA, 0, framed).astype(np.uint8)
 
 
+def _sized_pixels(
+    rgb: np.ndarray, alpha: np.ndarray, size: tuple[int, int], spec: PlatformSpec
+) -> tuple[Image.Image, np.ndarray, np.ndarray]:
+    """_pixels of the frame resized to `size`, and the resized alpha: (image to encode, mask without faint alpha,
+    alpha). On white, a resize that _resampled_rgba computes only where the product reaches is composited straight
+    from its strip: the resized RGB frame is never assembled in numpy (12 MB at 2048 px) only to be copied back
+    into Pillow. The same paste through the same faint-free mask, so the same pixels."""
+    width, height = size
+    if spec.background == "transparent" or size == (alpha.shape[1], alpha.shape[0]) or not _across_first(
+            alpha.shape, size):
+        sized_rgb, sized_alpha = _resized(rgb, alpha, size)
+        return (*_pixels(sized_rgb, sized_alpha, spec), sized_alpha)
+    sized_alpha, kept = np.zeros((height, width), np.uint8), np.zeros((height, width), np.uint8)
+    image = Image.new("RGB", size, (255, 255, 255))
+    box = bounding_box(alpha, threshold=1)
+    if box is not None:
+        rows, columns, strip = _resampled_rgba(rgb, alpha, box, size)
+        strip_alpha = strip.getchannel("A")
+        strip_kept = strip_alpha.point(_WITHOUT_FAINT)
+        # Every pixel outside the strip is alpha 0. Pillow pastes an RGBA image into an RGB one as its RGB:
+        # strip.convert("RGB") without the copy.
+        sized_alpha[rows, columns], kept[rows, columns] = np.asarray(strip_alpha), np.asarray(strip_kept)
+        image.paste(strip, (columns.start, rows.start), strip_kept)
+    return _in_colour_space(image, spec), kept, sized_alpha
+
+
 def _pixels(rgb: np.ndarray, alpha: np.ndarray, spec: PlatformSpec) -> tuple[Image.Image, np.ndarray]:
     """The image the encoder reads: RGB on white (or RGBA), in the platform's colour space; and the product mask
     without its faint alpha, the one verification checks against (both made once for every quality and format)."""
@@ -390,16 +441,25 @@ def _pixels(rgb: np.ndarray, alpha: np.ndarray, spec: PlatformSpec) -> tuple[Ima
         x0, y0, x1, y1 = box
         image.paste(Image.fromarray(np.ascontiguousarray(rgb[y0:y1, x0:x1])), (x0, y0),
                     Image.fromarray(np.ascontiguousarray(kept[y0:y1, x0:x1])))
+    return _in_colour_space(image, spec), kept
+
+
+def _in_colour_space(image: Image.Image, spec: PlatformSpec) -> Image.Image:
+    """The sRGB image in the platform's colour space."""
     if spec.colour_space == "sRGB":
-        return image, kept
+        return image
     converted = ImageCms.applyTransform(image, _srgb_to_adobe())
     assert converted is not None  # only a transform in place returns None
-    return converted, kept
+    return converted
 
 
 def _without_faint(alpha: np.ndarray) -> np.ndarray:
     """alpha with the faint values (1.._FAINT_ALPHA, resampling ringing) made 0."""
     return alpha * (alpha > _FAINT_ALPHA)  # 10x faster than np.where(alpha <= _FAINT_ALPHA, 0, alpha)
+
+
+# _without_faint as a Pillow point table, for an alpha band that is still a Pillow image.
+_WITHOUT_FAINT = [0] * (_FAINT_ALPHA + 1) + list(range(_FAINT_ALPHA + 1, 256))
 
 
 def _to_colour_space(rgb: np.ndarray, spec: PlatformSpec) -> np.ndarray:
