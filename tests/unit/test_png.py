@@ -251,6 +251,8 @@ def test_pixels_packed_in_one_call_are_numpys_view_of_the_image() -> None:
             assert packed.shape == plain.shape and packed.dtype == plain.dtype and np.array_equal(packed, plain)
             if mode == "RGBA":
                 assert np.array_equal(png.pixels_of(image, "RGB"), plain[..., :3])
+                assert np.array_equal(png.pixels_of(image, "A"), plain[..., 3])
     assert np.array_equal(png.pixels_of(Image.new("I;16", (3, 2), 513)), np.asarray(Image.new("I;16", (3, 2), 513)))
-    with pytest.raises(ValueError):
-        png.pixels_of(Image.new("I;16", (3, 2)), "RGB")
+    for image, rawmode in ((Image.new("I;16", (3, 2)), "RGB"), (Image.new("L", (3, 2)), "A")):
+        with pytest.raises(ValueError):
+            png.pixels_of(image, rawmode)

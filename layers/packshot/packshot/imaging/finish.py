@@ -195,7 +195,7 @@ def verify_background(
         perimeter_samples=samples,
         perimeter_passed=passed,
         perimeter_ok=perimeter_ok,
-        background_pixels=int(np.count_nonzero(alpha == 0)),
+        background_pixels=alpha.size - int(np.count_nonzero(alpha)),  # no (alpha == 0) mask of the canvas
         non_white_background_pixels=non_white,
         all_white=non_white == 0,
     )
