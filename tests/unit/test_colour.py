@@ -122,3 +122,25 @@ def test_the_background_white_is_the_median_of_the_light_backdrop_pixels(seed: i
     backdrop = rgb[alpha == 0]
     light = backdrop[backdrop.min(axis=1) >= 60].astype(np.float64)
     assert background_white(rgb, alpha) == tuple(float(v) for v in np.median(light, axis=0))
+
+
+
+def test_the_shoot_background_is_the_plain_median_of_the_border_samples(monkeypatch: pytest.MonkeyPatch) -> None:
+    from packshot.imaging import colour
+
+    samples: list[np.ndarray] = []
+
+    def spy(pixels: np.ndarray, selected: np.ndarray) -> tuple[tuple[int, int], ...] | None:
+        samples.append(pixels[selected])
+        return middle_levels(pixels, selected)
+
+    middle_levels = colour.middle_levels
+    monkeypatch.setattr(colour, "middle_levels", spy)
+    rng = np.random.default_rng(7)
+    for height, width in [(1, 1), (2, 3), (31, 17), (200, 240), (401, 333)]:
+        for rgb in (rng.integers(0, 256, (height, width, 3)).astype(np.uint8),
+                    np.full((height, width, 3), 254, np.uint8),
+                    rng.choice(np.array([0, 128, 255], np.uint8), (height, width, 3))):
+            background = measure_shoot(rgb).background
+            plain = np.median(samples[-1].astype(np.float64), axis=0)
+            assert len(samples[-1]) >= 1 and background == tuple(round(float(v), 2) for v in plain), (height, width)

@@ -266,3 +266,26 @@ def test_the_background_check_counts_every_non_white_background_pixel_inside_and
                 assert check.non_white_background_pixels == plain, (height, width)
                 assert check.background_pixels == int(np.count_nonzero(mask == 0))
                 assert check.all_white == (plain == 0)
+
+
+def _plain_box(alpha: np.ndarray, threshold: int) -> tuple[int, int, int, int] | None:
+    ys, xs = np.nonzero(alpha >= threshold)
+    return (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1) if len(ys) else None
+
+
+def test_the_bounding_box_is_the_plain_box_of_the_pixels_over_the_threshold_on_awkward_masks() -> None:
+    rng = np.random.default_rng(19)
+    masks = [np.zeros((0, 0), np.uint8), np.zeros((3, 0), np.uint8), np.zeros((0, 4), np.uint8),
+             np.zeros((1, 1), np.uint8), np.full((1, 1), 255, np.uint8), np.full((7, 5), 255, np.uint8)]
+    for height, width in [(1, 9), (8, 1), (37, 53), (64, 3)]:
+        one = np.zeros((height, width), np.uint8)
+        one[rng.integers(height), rng.integers(width)] = 200  # a 1-pixel product
+        edge = np.zeros((height, width), np.uint8)
+        edge[-1, :] = 128  # touching the border
+        corner = np.zeros((height, width), np.uint8)
+        corner[0, 0] = corner[-1, -1] = 1
+        masks += [one, edge, corner, rng.integers(0, 256, (height, width)).astype(np.uint8),
+                  np.where(rng.random((height, width)) < 0.02, 255, 0).astype(np.uint8)]
+    for alpha in masks:
+        for threshold in (0, 1, 127, 128, 255):
+            assert bounding_box(alpha, threshold) == _plain_box(alpha, threshold), (alpha.shape, threshold)

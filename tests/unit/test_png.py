@@ -237,3 +237,22 @@ def test_image_data_longer_than_the_header_says_is_refused() -> None:
     data[29:33] = png.isal_zlib.crc32(bytes(data[12:29])).to_bytes(4, "big")
     with pytest.raises(ValueError, match="not the"):
         png.decode(bytes(data), max_pixels=10**8)
+
+
+def test_pixels_packed_in_one_call_are_numpys_view_of_the_image() -> None:
+    rng = np.random.default_rng(3)
+    for mode, bands in [("L", 1), ("RGB", 3), ("RGBA", 4)]:
+        for width, height in [(1, 1), (0, 3), (3, 0), (7, 5), (2401, 3), (3, 4000)]:
+            values = rng.integers(0, 256, (height, width, bands), dtype=np.uint8)
+            image = Image.fromarray(values[..., 0] if bands == 1 else values, mode) if width and height else \
+                Image.new(mode, (width, height))
+            plain = np.asarray(image)
+            packed = png.pixels_of(image)
+            assert packed.shape == plain.shape and packed.dtype == plain.dtype and np.array_equal(packed, plain)
+            if mode == "RGBA":
+                assert np.array_equal(png.pixels_of(image, "RGB"), plain[..., :3])
+                assert np.array_equal(png.pixels_of(image, "A"), plain[..., 3])
+    assert np.array_equal(png.pixels_of(Image.new("I;16", (3, 2), 513)), np.asarray(Image.new("I;16", (3, 2), 513)))
+    for image, rawmode in ((Image.new("I;16", (3, 2)), "RGB"), (Image.new("L", (3, 2)), "A")):
+        with pytest.raises(ValueError):
+            png.pixels_of(image, rawmode)

@@ -23,6 +23,7 @@ import numpy as np
 from PIL import Image
 
 from packshot.imaging.channels import channel_means, channel_min, masked_channels, middle_levels
+from packshot.imaging.png import pixels_of
 
 # Width of the border band the background is measured in, as a share of the shorter side: a packshot's
 # product sits in the middle, so the outer 3% is studio background in all but cropped shots.
@@ -93,9 +94,11 @@ def measure_shoot(rgb: np.ndarray) -> ShootCondition:
             rgb[band : height - band : step, width - band :: step].reshape(-1, 3),
         ]
     )
-    # The median ignores a product corner or a shadow poking into the band.
-    median = np.median(border.astype(np.float64), axis=0)
-    return _condition(median)
+    # The median ignores a product corner or a shadow poking into the band. Counted from the two middle levels (the
+    # same numbers np.median gives): 0.4 ms against 2.5 for a float copy of the ~50k samples and a sort.
+    middle = middle_levels(border, np.ones(len(border), dtype=bool))
+    assert middle is not None  # the band has at least one pixel
+    return _condition(np.array([(low + high) / 2.0 for low, high in middle]))
 
 
 def shoot_group(batch: str, shoot: ShootCondition) -> ShootGroup:
@@ -187,7 +190,7 @@ def apply_gains(rgb: np.ndarray, gains: tuple[float, float, float], rows_per_chu
     out = np.empty_like(rgb)
     for top in range(0, rgb.shape[0], rows_per_chunk):
         block = Image.fromarray(np.ascontiguousarray(rgb[top : top + rows_per_chunk]))
-        out[top : top + rows_per_chunk] = np.asarray(block.point(table))
+        out[top : top + rows_per_chunk] = pixels_of(block.point(table))
     return out
 
 

@@ -15,6 +15,7 @@ from PIL import Image
 
 from packshot.imaging.channels import channel_max
 from packshot.imaging.masks import frame_strip
+from packshot.imaging.png import pixels_of
 
 # Classification runs on a copy this size: enough to see outlines and texture, ~100x less work
 # than a 24 MP frame.
@@ -155,12 +156,12 @@ def _downscale(rgb: np.ndarray | Image.Image) -> np.ndarray:
     width, height = rgb.size if isinstance(rgb, Image.Image) else (rgb.shape[1], rgb.shape[0])
     scale = WORKING_SIDE / max(height, width)
     if scale >= 1.0:
-        return np.asarray(rgb) if isinstance(rgb, Image.Image) else rgb
+        return pixels_of(rgb) if isinstance(rgb, Image.Image) else rgb
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
     # reducing_gap lets Pillow box-reduce by an integer factor first: fast, and the averaging
     # removes sensor noise that would otherwise read as texture.
     image = rgb if isinstance(rgb, Image.Image) else Image.fromarray(np.ascontiguousarray(rgb))
-    return np.asarray(image.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0))
+    return pixels_of(image.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0))
 
 
 def _edge_complexity(small: np.ndarray, product: np.ndarray) -> float:

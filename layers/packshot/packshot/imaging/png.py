@@ -176,13 +176,51 @@ def _interleave_into(words: np.ndarray, rgb: np.ndarray, alpha: np.ndarray, keep
         np.copyto(words, 0, where=(alpha == 0).reshape(-1))
 
 
+# (mode, rawmode) pairs pixels_of packs itself, and the bands each pixel packs to (one uint8 each).
+_PACKED_BANDS = {("L", "L"): 1, ("RGB", "RGB"): 3, ("RGBA", "RGBA"): 4, ("RGBA", "RGB"): 3, ("RGBA", "A"): 1}
+
+
+def pixels_of(image: Image.Image, rawmode: str = "") -> np.ndarray:
+    """The pixels of an 8-bit Pillow image as a read-only uint8 array, (H, W) or (H, W, bands), rawmode's bands
+    when given ("RGB" or "A" of an RGBA image): the same values as np.asarray(image), packed in one call.
+
+    np.asarray goes through image.tobytes(), which runs Pillow's packer 64 KB at a time and joins the pieces:
+    on a 4 MP RGB photo 31 ms against 3.4 for one call of the same packer into one buffer (the same bytes).
+    Pillow's encoder objects are not public API: if they change, np.asarray gives the same array as before.
+    """
+    rawmode = rawmode or image.mode
+    bands = _PACKED_BANDS.get((image.mode, rawmode))
+    if bands is None:
+        if rawmode != image.mode:
+            raise ValueError(f"cannot pack a {image.mode} image as {rawmode}")
+        return np.asarray(image)
+    width, height = image.size
+    image.load()
+    size = width * height * bands
+    if not size:
+        return np.zeros((height, width) if bands == 1 else (height, width, bands), np.uint8)
+    try:
+        encoder = Image._getencoder(image.mode, "raw", rawmode)
+        try:
+            encoder.setimage(image.im, (0, 0, width, height))
+            _, status, data = encoder.encode(size)
+        finally:
+            getattr(encoder, "cleanup", lambda: None)()
+    except (AttributeError, TypeError, ValueError, OSError):
+        status, data = 0, b""
+    if status != 1 or len(data) != size:  # 1: the encoder finished the image in that one call
+        data = image.tobytes("raw", rawmode)
+    pixels = np.frombuffer(data, np.uint8)
+    return pixels.reshape(height, width) if bands == 1 else pixels.reshape(height, width, bands)
+
+
 def _split_into(rgb: np.ndarray, alpha: np.ndarray, rgba: np.ndarray) -> None:
-    """Write contiguous rgba (H, W, 4) into rgb (H, W, 3) and alpha (H, W): Pillow's packer for the colour (numpy's
-    strided copy out of a 4-byte pixel is seven times slower), a strided byte copy for the alpha."""
+    """Write contiguous rgba (H, W, 4) into rgb (H, W, 3) and alpha (H, W): Pillow's packers (numpy's strided copy
+    out of a 4-byte pixel is seven times slower for the colour, three times for the alpha)."""
     height, width = alpha.shape
     image = Image.frombuffer("RGBA", (width, height), rgba, "raw", "RGBA", 0, 1)
-    rgb.reshape(-1)[:] = np.frombuffer(image.tobytes("raw", "RGB"), np.uint8)
-    np.copyto(alpha, rgba[..., 3])
+    rgb[...] = pixels_of(image, "RGB")
+    alpha[...] = pixels_of(image, "A")
 
 
 def _strip_rows(row_bytes: int) -> int:

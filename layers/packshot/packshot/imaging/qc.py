@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from packshot.imaging.channels import channel_means, masked_channels
-from packshot.imaging.finish import BackgroundCheck, fill_ratio, touches_border, verify_background
+from packshot.imaging.finish import BackgroundCheck, bounding_box, fill_ratio, touches_border, verify_background
 from packshot.imaging.masks import block_any, component_areas
 from packshot.status import Decision
 
@@ -85,14 +85,15 @@ def score_qc(
     if not compliant:
         gates.append("the background fails the marketplace white check")
 
-    coverage = float(np.count_nonzero(cutout_alpha >= 128)) / cutout_alpha.size
+    solid = cutout_alpha >= 128
+    coverage = float(np.count_nonzero(solid)) / cutout_alpha.size
     if coverage < _MIN_COVERAGE or coverage > _MAX_COVERAGE:
         what = "empty" if coverage < _MIN_COVERAGE else f"covers {coverage:.0%} of the frame"
         edge_quality, product_fill = 0.0, 0.0
         reasons.append(f"edge quality 0/25: the mask is {what}, so no product was separated")
         reasons.append("product fill 0/25: no product outline to place")
     else:
-        edge_quality, note = _edge_part(cutout_alpha)
+        edge_quality, note = _edge_part(cutout_alpha, solid)
         if note:
             reasons.append(f"edge quality {_pts(edge_quality)}/25: {note}")
         product_fill, note = _fill_part(cutout_alpha, final_alpha, thresholds.target_fill)
@@ -153,12 +154,14 @@ def edge_quality(alpha: np.ndarray) -> float:
     return _edge_part(alpha)[0]
 
 
-def _edge_part(alpha: np.ndarray) -> tuple[float, str]:
-    solid = alpha >= 128
+def _edge_part(alpha: np.ndarray, solid: np.ndarray | None = None) -> tuple[float, str]:
+    """The edge part and its note; solid is alpha >= 128 when the caller has it already."""
+    if solid is None:
+        solid = alpha >= 128
     # Uncertain and outline pixels lie in the box of alpha > 0 and one pixel around it (outside, alpha is 0):
     # counted there, the same numbers from a fraction of the frame.
-    rows, cols = np.flatnonzero(alpha.any(axis=1)), np.flatnonzero(alpha.any(axis=0))
-    near = (slice(max(0, rows[0] - 1), rows[-1] + 2), slice(max(0, cols[0] - 1), cols[-1] + 2)) if len(rows) else (
+    seen = bounding_box(alpha, threshold=1)
+    near = (slice(max(0, seen[1] - 1), seen[3] + 1), slice(max(0, seen[0] - 1), seen[2] + 1)) if seen else (
         slice(0, 0), slice(0, 0))
     unsure = int(np.count_nonzero((alpha[near] > _UNSURE_LOW) & (alpha[near] < _UNSURE_HIGH)))
     box = solid[near]
