@@ -250,3 +250,33 @@ def test_the_cutout_refuses_another_photos_image_even_when_it_needs_no_reduction
     photo = np.full((40, 30, 3), 250, np.uint8)
     with pytest.raises(ValueError, match="RGB"):
         cut_out(photo, shipped, image=Image.new("RGB", (40, 30)))
+
+
+def test_the_stage_writes_the_bytes_the_plain_encodes_of_the_file_pixels_and_the_overlay_give(
+    shipped: SegmentationModel,
+) -> None:
+    from packshot import pipeline
+    from packshot.config import Settings
+    from packshot.imaging.png import encode_png
+    from packshot.stages import cutout as cutout_stage
+    from tests.fakes import FakeRecords, FakeStore
+
+    settings = Settings(work_bucket="work", export_bucket="export", records_table="t")
+    store, records = FakeStore(), FakeRecords()
+    state: pipeline.PipelineState = {"image_id": "img-1", "master_key": "work/img-1/master.png"}  # type: ignore[typeddict-item]
+    rgb = decode_rgb(EXAMPLES / "red_sneaker.jpg")
+    store.objects["work", state["master_key"]] = encode_png(rgb)
+    done = cutout_stage.run(state, store, records, settings, shipped)
+    expected = cut_out_photo(rgb, shipped)
+    assert store.objects["work", done["cutout_key"]] == encode_png(expected.pixels, expected.alpha)
+    overlay = expected.overlay
+    assert overlay[..., 3].any()  # the gate found something to show, so the overlay's colours are compared too
+    assert store.objects["work", done["gate"]["overlay_key"]] == encode_png(overlay[..., :3], overlay[..., 3])
+
+
+def test_every_overlay_colour_shows_so_the_overlay_has_no_colour_under_transparent_pixels() -> None:
+    from packshot.gate import OVERLAY_COLOURS
+
+    # The stage writes the RGBA overlay as it is (imaging.png.encode), which equals encode_png's file only
+    # while colour is 0 wherever alpha is 0: a colour painted with alpha 0 would break that.
+    assert all(colour[3] > 0 for colour in OVERLAY_COLOURS.values())
