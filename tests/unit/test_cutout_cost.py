@@ -280,3 +280,37 @@ def test_every_overlay_colour_shows_so_the_overlay_has_no_colour_under_transpare
     # The stage writes the RGBA overlay as it is (imaging.png.encode), which equals encode_png's file only
     # while colour is 0 wherever alpha is 0: a colour painted with alpha 0 would break that.
     assert all(colour[3] > 0 for colour in OVERLAY_COLOURS.values())
+
+
+def shadow_like_as_before(rgb: np.ndarray, behind: np.ndarray, tolerance: float) -> np.ndarray:
+    """The gate's shadow test as first written (chroma over every pixel of the box): the reference."""
+    from packshot.gate import SHADOW_CHROMA, SHADOW_MIN_RATIO
+
+    total, behind_total = rgb.sum(axis=-1), behind.sum(axis=-1)
+    bright = behind_total + np.float32(1e-3)
+    ratio = total / bright
+    chroma = np.zeros(total.shape, np.float32)
+    for k in range(3):
+        channel = rgb[..., k] - behind[..., k] * ratio
+        chroma += channel * channel
+    darker = total < bright - np.float32(3.0 * tolerance)
+    return darker & (ratio >= SHADOW_MIN_RATIO) & (chroma <= max(SHADOW_CHROMA, tolerance) ** 2)
+
+
+@pytest.mark.parametrize("shape", [(40, 30), (1, 1), (1, 9), (7, 1)])
+@pytest.mark.parametrize("tolerance", [6.0, 11.5])
+def test_the_gates_shadow_test_on_the_darker_pixels_alone_is_the_test_over_the_whole_box(
+    shape: tuple[int, int], tolerance: float
+) -> None:
+    from packshot.gate import _shadow_like
+
+    rng = np.random.default_rng(shape[0] * 10 + shape[1])
+    behind = (rng.random((*shape, 3)) * 60 + 190).astype(np.float32)  # an off-white sweep
+    # Shadows (the backdrop darker, tinted a little or a lot), the backdrop itself, and pixels brighter than it.
+    rgb = (behind * rng.choice([0.3, 0.5, 0.8, 0.97, 1.0, 1.05], shape)[..., None]
+           + rng.normal(0, 6, (*shape, 3))).astype(np.float32)
+    expected = shadow_like_as_before(rgb, behind, tolerance)
+    found = _shadow_like(rgb, behind, tolerance, _channel_sum(rgb), _channel_sum(behind))
+    np.testing.assert_array_equal(found, expected)
+    if shape == (40, 30):
+        assert expected.any() and not expected.all()  # both answers occur, so the comparison means something
