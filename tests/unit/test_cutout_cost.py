@@ -314,3 +314,25 @@ def test_the_gates_shadow_test_on_the_darker_pixels_alone_is_the_test_over_the_w
     np.testing.assert_array_equal(found, expected)
     if shape == (40, 30):
         assert expected.any() and not expected.all()  # both answers occur, so the comparison means something
+
+
+@pytest.mark.parametrize("shape", [(7, 5), (1, 1), (1, 9), (9, 1)])
+def test_decontaminating_band_pixels_gathered_as_rows_gives_the_per_pixel_answer(shape: tuple[int, int]) -> None:
+    from packshot.cutout.refinement import Band, decontaminate
+
+    rng = np.random.default_rng(shape[0] * 3 + shape[1])
+    rgb = rng.integers(0, 256, (*shape, 3), dtype=np.uint8)
+    height, width = shape
+    # Every pixel in the band, corners included, with alphas inside and outside the partial range.
+    ys, xs = np.divmod(np.arange(height * width), width)
+    alpha = rng.choice([0.02, 0.3, 0.5, 0.9, 0.97], height * width).astype(np.float32)
+    alpha[0] = alpha[-1] = 0.4  # the first and the last pixel of the frame are partial
+    behind = rng.uniform(200, 255, (height * width, 3)).astype(np.float32)
+    band = Band(ys, xs, alpha, np.ones_like(alpha), behind)
+    out = decontaminate(rgb, np.zeros(shape, np.uint8), band, np.zeros((6, 3), np.float32))
+    assert out is not None
+    expected = rgb.copy()
+    for y, x, a, b in zip(ys, xs, alpha, behind, strict=True):
+        if 0.05 < a < 0.95:
+            expected[y, x] = np.clip(np.round(b + (rgb[y, x].astype(np.float32) - b) / a), 0, 255).astype(np.uint8)
+    np.testing.assert_array_equal(out, expected)
