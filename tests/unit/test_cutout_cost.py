@@ -250,3 +250,89 @@ def test_the_cutout_refuses_another_photos_image_even_when_it_needs_no_reduction
     photo = np.full((40, 30, 3), 250, np.uint8)
     with pytest.raises(ValueError, match="RGB"):
         cut_out(photo, shipped, image=Image.new("RGB", (40, 30)))
+
+
+def test_the_stage_writes_the_bytes_the_plain_encodes_of_the_file_pixels_and_the_overlay_give(
+    shipped: SegmentationModel,
+) -> None:
+    from packshot import pipeline
+    from packshot.config import Settings
+    from packshot.imaging.png import encode_png
+    from packshot.stages import cutout as cutout_stage
+    from tests.fakes import FakeRecords, FakeStore
+
+    settings = Settings(work_bucket="work", export_bucket="export", records_table="t")
+    store, records = FakeStore(), FakeRecords()
+    state: pipeline.PipelineState = {"image_id": "img-1", "master_key": "work/img-1/master.png"}  # type: ignore[typeddict-item]
+    rgb = decode_rgb(EXAMPLES / "red_sneaker.jpg")
+    store.objects["work", state["master_key"]] = encode_png(rgb)
+    done = cutout_stage.run(state, store, records, settings, shipped)
+    expected = cut_out_photo(rgb, shipped)
+    assert store.objects["work", done["cutout_key"]] == encode_png(expected.pixels, expected.alpha)
+    overlay = expected.overlay
+    assert overlay[..., 3].any()  # the gate found something to show, so the overlay's colours are compared too
+    assert store.objects["work", done["gate"]["overlay_key"]] == encode_png(overlay[..., :3], overlay[..., 3])
+
+
+def test_every_overlay_colour_shows_so_the_overlay_has_no_colour_under_transparent_pixels() -> None:
+    from packshot.gate import OVERLAY_COLOURS
+
+    # The stage writes the RGBA overlay as it is (imaging.png.encode), which equals encode_png's file only
+    # while colour is 0 wherever alpha is 0: a colour painted with alpha 0 would break that.
+    assert all(colour[3] > 0 for colour in OVERLAY_COLOURS.values())
+
+
+def shadow_like_as_before(rgb: np.ndarray, behind: np.ndarray, tolerance: float) -> np.ndarray:
+    """The gate's shadow test as first written (chroma over every pixel of the box): the reference."""
+    from packshot.gate import SHADOW_CHROMA, SHADOW_MIN_RATIO
+
+    total, behind_total = rgb.sum(axis=-1), behind.sum(axis=-1)
+    bright = behind_total + np.float32(1e-3)
+    ratio = total / bright
+    chroma = np.zeros(total.shape, np.float32)
+    for k in range(3):
+        channel = rgb[..., k] - behind[..., k] * ratio
+        chroma += channel * channel
+    darker = total < bright - np.float32(3.0 * tolerance)
+    return darker & (ratio >= SHADOW_MIN_RATIO) & (chroma <= max(SHADOW_CHROMA, tolerance) ** 2)
+
+
+@pytest.mark.parametrize("shape", [(40, 30), (1, 1), (1, 9), (7, 1)])
+@pytest.mark.parametrize("tolerance", [6.0, 11.5])
+def test_the_gates_shadow_test_on_the_darker_pixels_alone_is_the_test_over_the_whole_box(
+    shape: tuple[int, int], tolerance: float
+) -> None:
+    from packshot.gate import _shadow_like
+
+    rng = np.random.default_rng(shape[0] * 10 + shape[1])
+    behind = (rng.random((*shape, 3)) * 60 + 190).astype(np.float32)  # an off-white sweep
+    # Shadows (the backdrop darker, tinted a little or a lot), the backdrop itself, and pixels brighter than it.
+    rgb = (behind * rng.choice([0.3, 0.5, 0.8, 0.97, 1.0, 1.05], shape)[..., None]
+           + rng.normal(0, 6, (*shape, 3))).astype(np.float32)
+    expected = shadow_like_as_before(rgb, behind, tolerance)
+    found = _shadow_like(rgb, behind, tolerance, _channel_sum(rgb), _channel_sum(behind))
+    np.testing.assert_array_equal(found, expected)
+    if shape == (40, 30):
+        assert expected.any() and not expected.all()  # both answers occur, so the comparison means something
+
+
+@pytest.mark.parametrize("shape", [(7, 5), (1, 1), (1, 9), (9, 1)])
+def test_decontaminating_band_pixels_gathered_as_rows_gives_the_per_pixel_answer(shape: tuple[int, int]) -> None:
+    from packshot.cutout.refinement import Band, decontaminate
+
+    rng = np.random.default_rng(shape[0] * 3 + shape[1])
+    rgb = rng.integers(0, 256, (*shape, 3), dtype=np.uint8)
+    height, width = shape
+    # Every pixel in the band, corners included, with alphas inside and outside the partial range.
+    ys, xs = np.divmod(np.arange(height * width), width)
+    alpha = rng.choice([0.02, 0.3, 0.5, 0.9, 0.97], height * width).astype(np.float32)
+    alpha[0] = alpha[-1] = 0.4  # the first and the last pixel of the frame are partial
+    behind = rng.uniform(200, 255, (height * width, 3)).astype(np.float32)
+    band = Band(ys, xs, alpha, np.ones_like(alpha), behind)
+    out = decontaminate(rgb, np.zeros(shape, np.uint8), band, np.zeros((6, 3), np.float32))
+    assert out is not None
+    expected = rgb.copy()
+    for y, x, a, b in zip(ys, xs, alpha, behind, strict=True):
+        if 0.05 < a < 0.95:
+            expected[y, x] = np.clip(np.round(b + (rgb[y, x].astype(np.float32) - b) / a), 0, 255).astype(np.uint8)
+    np.testing.assert_array_equal(out, expected)

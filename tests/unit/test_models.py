@@ -189,3 +189,24 @@ def test_the_fast_default_is_u2netp_derived_by_checksum_and_runs_at_224(model_fi
     assert sha256_of(path) == DERIVED_SHA256 and default_path_for("u2netp-fast") == path
     model = load_model("u2netp-fast", path)
     assert model.predict(np.full((300, 400, 3), 128, np.uint8)).mask.shape == (224, 224)
+
+
+def rembg_tensor(resized: np.ndarray, mean: tuple[float, ...], std: tuple[float, ...]) -> np.ndarray:
+    """rembg's normalisation of an (S, S, 3) uint8 resize, as rembg writes it: the reference."""
+    scaled = resized / max(float(resized.max()), 1e-6)
+    return ((scaled - np.asarray(mean)) / np.asarray(std)).transpose(2, 0, 1)[np.newaxis].astype(np.float32)
+
+
+@pytest.mark.parametrize("family", [U2NetP, IsNetGeneralUse, BiRefNetGeneralLite])
+@pytest.mark.parametrize("shape", [(37, 53), (1, 1), (300, 7)])
+def test_the_normalised_input_is_rembgs_tensor_to_the_bit(
+    family: type[SegmentationModel], shape: tuple[int, int]
+) -> None:
+    from PIL import Image
+
+    rgb = np.random.default_rng(shape[0]).integers(0, 200, (*shape, 3), dtype=np.uint8)  # maximum under 255
+    size = (family.input_size, family.input_size)
+    resized = np.asarray(Image.fromarray(rgb).resize(size, family.resample))
+    tensor = family.preprocess(rgb)
+    assert tensor.dtype == np.float32 and tensor.flags.c_contiguous
+    np.testing.assert_array_equal(tensor, rembg_tensor(resized, family.mean, family.std))

@@ -231,7 +231,7 @@ def measure_gate(rgb: np.ndarray, alpha: np.ndarray, *, image: Image.Image | Non
                  if name != "weak_outline" and m.any()},
     )
     overlay = np.zeros((full_h, full_w, 4), np.uint8)
-    overlay[top:bottom, left:right] = _overlay(maps)
+    _overlay(maps, overlay[top:bottom, left:right])
     return GateMeasurement(signals=signals, overlay=overlay)
 
 
@@ -369,12 +369,18 @@ def _shadow_like(
     """
     bright = behind_total + np.float32(1e-3)
     ratio = total / bright
-    chroma = np.zeros(total.shape, np.float32)
-    for k in range(3):  # |rgb - behind * ratio| per channel, summed as squares: no (H, W, 3) temporaries kept
-        channel = rgb[..., k] - behind[..., k] * ratio
+    # The chroma test only where the other two hold (the backdrop itself and the brighter product fail them): the
+    # same float32 operations per pixel, on a gathered list instead of strided channels of the whole box.
+    at = np.flatnonzero((total < bright - np.float32(3.0 * tolerance)) & (ratio >= SHADOW_MIN_RATIO))
+    scale = ratio.reshape(-1)[at]
+    pixels, backdrop = rgb.reshape(-1, 3)[at], behind.reshape(-1, 3)[at]
+    chroma = np.zeros(len(at), np.float32)
+    for k in range(3):  # |rgb - behind * ratio| per channel, summed as squares
+        channel = pixels[:, k] - backdrop[:, k] * scale
         chroma += channel * channel
-    darker = total < bright - np.float32(3.0 * tolerance)
-    return darker & (ratio >= SHADOW_MIN_RATIO) & (chroma <= max(SHADOW_CHROMA, tolerance) ** 2)
+    out = np.zeros(total.shape, bool)
+    out.reshape(-1)[at] = chroma <= max(SHADOW_CHROMA, tolerance) ** 2
+    return out
 
 
 def _channel_sum(pixels: np.ndarray) -> np.ndarray:
@@ -413,17 +419,28 @@ def _box3(rgb: np.ndarray) -> np.ndarray:
 
 
 def _spread(mask: np.ndarray, radius: int, axis: int) -> np.ndarray:
-    """OR over the window of 2r+1 pixels centred on each pixel along one axis (False beyond the frame)."""
-    lines = np.moveaxis(mask, axis, 0)
-    size, count = 2 * radius + 1, lines.shape[0]
-    padded = np.zeros((count + 2 * radius, *lines.shape[1:]), bool)
-    padded[radius : radius + count] = lines
-    span, covered = 1, padded  # covered[i]: OR of padded[i : i + span]
+    """OR over the window of 2r+1 pixels centred on each pixel along one axis (False beyond the frame).
+
+    Sliced along `axis` where it lies, not moved to the front: along the rows of a row-major map, the windows of a
+    moved axis are strided views whose ORs cost two to three times as much (0.69 ms against 0.27 at 900x800, r 1).
+    """
+    size, count = 2 * radius + 1, mask.shape[axis]
+
+    def along(start: int | None, stop: int | None) -> tuple[slice, ...]:
+        index = [slice(None)] * mask.ndim
+        index[axis] = slice(start, stop)
+        return tuple(index)
+
+    shape = list(mask.shape)
+    shape[axis] = count + 2 * radius
+    padded = np.zeros(shape, bool)
+    padded[along(radius, radius + count)] = mask
+    span, covered = 1, padded  # covered[i]: OR of padded[i : i + span] along the axis
     while 2 * span <= size:
-        covered = covered[:-span] | covered[span:]
+        covered = covered[along(None, -span)] | covered[along(span, None)]
         span *= 2
     # Two windows of `span` (span <= size < 2 * span) overlap to cover padded[i : i + size].
-    return np.moveaxis(covered[:count] | covered[size - span : size - span + count], 0, axis)
+    return covered[along(None, count)] | covered[along(size - span, size - span + count)]
 
 
 def _dilate(mask: np.ndarray, radius: int) -> np.ndarray:
@@ -530,15 +547,13 @@ def _regions(mask: np.ndarray, factor: int, origin: tuple[int, int]) -> list[lis
     return boxes
 
 
-def _overlay(maps: dict[str, np.ndarray]) -> np.ndarray:
-    """An RGBA overlay at working size: each signal's pixels in its colour (transparent elsewhere)."""
-    shape = next(iter(maps.values())).shape
-    overlay = np.zeros((*shape, 4), np.uint8)
+def _overlay(maps: dict[str, np.ndarray], overlay: np.ndarray) -> None:
+    """Paint each signal's pixels in its colour into `overlay` (RGBA, the maps' shape, transparent where nothing
+    is painted): the frame's overlay around the product's box, written in place instead of copied into it."""
     for name, colour in OVERLAY_COLOURS.items():
         mask = maps.get(name)
         if mask is not None and mask.any():
             overlay[_dilate(mask, 1) if name in ("edges_outside", "weak_outline") else mask] = colour
-    return overlay
 
 
 # -- the fitted decision ----------------------------------------------------------------------------------

@@ -124,22 +124,30 @@ def box_mean(image: np.ndarray, radius: int) -> np.ndarray:
     """Mean over a (2r+1)^2 window, edges replicated, of small float maps in 0..1 (summed-area table, float32).
 
     float32 sums, no float64 copy: the maps here are under 1 MP, where float32 keeps the means to ~1e-6.
-    `image` is (H, W) or a stack (K, H, W) of maps, each filtered on its own.
+    `image` is (H, W) or a stack (K, H, W) of maps, each filtered on its own (the result may be a strided view).
     """
-    pad = [(0, 0)] * (image.ndim - 2) + [(radius + 1, radius), (radius + 1, radius)]
-    table = np.pad(image.astype(np.float32), pad, mode="edge")
-    table[..., 0, :] = 0.0
-    table[..., :, 0] = 0.0
-    # Down the columns a row at a time: the same sums in the same order as np.cumsum(axis=-2), which walks a stack
-    # of maps element by element and costs twice as much (4.3 ms against 1.9 for four 341x341 maps).
-    for row in range(1, table.shape[-2]):
-        table[..., row, :] += table[..., row - 1, :]
+    stack = image[np.newaxis] if image.ndim == 2 else image
+    count, height, width = stack.shape
+    # The table is laid out (row, map, column), with a zero row and column in front and the edges replicated by
+    # `radius` around: the sums down the columns go a row at a time (the same sums in the same order as
+    # np.cumsum(axis=0), which walks a stack element by element at twice the cost), and each of those rows is one
+    # contiguous block of every map's row (4.0 ms against 5.5 for four 384x330 maps laid out (map, row, column)).
+    table = np.empty((height + 2 * radius + 1, count, width + 2 * radius + 1), np.float32)
+    inner = table[1:, :, 1:]
+    inner[radius : radius + height, :, radius : radius + width] = stack.transpose(1, 0, 2)
+    inner[:radius] = inner[radius]
+    inner[radius + height :] = inner[radius + height - 1]
+    inner[:, :, :radius] = inner[:, :, radius : radius + 1]
+    inner[:, :, radius + width :] = inner[:, :, radius + width - 1 : radius + width]
+    table[0] = 0.0
+    table[:, :, 0] = 0.0
+    for row in range(1, table.shape[0]):
+        table[row] += table[row - 1]
     np.cumsum(table, axis=-1, out=table)
     size = 2 * radius + 1
-    total = (
-        table[..., size:, size:] - table[..., :-size, size:] - table[..., size:, :-size] + table[..., :-size, :-size]
-    )
-    return total / float(size * size)
+    total = table[size:, :, size:] - table[:-size, :, size:] - table[size:, :, :-size] + table[:-size, :, :-size]
+    means = (total / float(size * size)).transpose(1, 0, 2)
+    return means[0] if image.ndim == 2 else means
 
 
 def erode3(mask: np.ndarray) -> np.ndarray:

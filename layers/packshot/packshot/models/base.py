@@ -94,9 +94,13 @@ class SegmentationModel:
         resized = np.asarray(image.resize(size, cls.resample))
         # rembg divides by the image's own maximum, not by 255; a dim photo therefore looks brighter to the
         # model. Computed in float64 and cast at the end, as rembg does, so the tensors match bit for bit.
-        scaled = resized / max(float(resized.max()), 1e-6)
-        normalised = (scaled - np.asarray(cls.mean)) / np.asarray(cls.std)
-        return normalised.transpose(2, 0, 1)[np.newaxis].astype(np.float32)
+        # Channel planes first: the same float64 operations per value as on (S, S, 3) pixels with the statistics
+        # broadcast along the 3-long last axis, which costs ten times as much (4.4 ms against 0.4 at 224 px).
+        scaled = resized.transpose(2, 0, 1) / max(float(resized.max()), 1e-6)
+        tensor = np.empty((1, *scaled.shape), np.float32)
+        for channel, (mean, std) in enumerate(zip(cls.mean, cls.std, strict=True)):
+            tensor[0, channel] = (scaled[channel] - mean) / std
+        return tensor
 
     @classmethod
     def postprocess(cls, raw: np.ndarray) -> ModelOutput:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -13,7 +14,7 @@ from packshot.config import Settings
 from packshot.cutout import Cutout, cut_out, file_pixels
 from packshot.gate import GateVerdict, judge, measure_gate
 from packshot.imaging.masks import photo_image
-from packshot.imaging.png import encode_png
+from packshot.imaging.png import encode, encode_png
 from packshot.models.base import SegmentationModel
 from packshot.pipeline import PipelineState, load_master, utc_now, work_key
 from packshot.ports import ObjectStore, Records
@@ -24,9 +25,10 @@ from packshot.stages.backdrop import Backdrop, measure_backdrop
 class CutoutImage:
     """What the cutout stage stores for the next one: RGBA at full resolution, and how far to trust it."""
 
-    # (H, W, 3) uint8: the photo where alpha > 0, the backdrop's colour taken out of edge pixels; 0 where alpha
-    # is 0, so the transparent part of the file costs nothing (a 4 MP cutout PNG: 0.75 MB instead of 1.4-9 MB).
-    pixels: np.ndarray
+    # (H, W, 3) uint8: the photo with the backdrop's colour taken out of edge pixels (the master itself when
+    # nothing needed it). The file carries it where alpha > 0 and 0 where alpha is 0: encode_png writes 0 under
+    # alpha 0 itself, so the stage encodes this as it is, without first making `pixels`.
+    photo: np.ndarray
     alpha: np.ndarray  # (H, W) uint8
     result: Cutout
     verdict: GateVerdict
@@ -37,6 +39,12 @@ class CutoutImage:
     @property
     def confidence(self) -> float:
         return self.verdict.confidence
+
+    @cached_property
+    def pixels(self) -> np.ndarray:
+        """The file's colour as a stage reading it gets it: `photo` where alpha > 0, 0 where it is 0 (so the
+        transparent part of the file costs nothing: a 4 MP cutout PNG is 0.75 MB instead of 1.4-9 MB)."""
+        return file_pixels(self.photo, self.result)
 
 
 def cut_out_photo(rgb: np.ndarray, model: SegmentationModel) -> CutoutImage:
@@ -52,9 +60,10 @@ def cut_out_photo(rgb: np.ndarray, model: SegmentationModel) -> CutoutImage:
     del image
     model_signals = asdict(result.signals) if result.signals is not None else {}
     verdict = judge(measured.signals, model_signals)
-    backdrop = measure_backdrop(result.foreground if result.foreground is not None else rgb, result.alpha)
-    return CutoutImage(pixels=file_pixels(rgb, result), alpha=result.alpha, result=result, verdict=verdict,
-                       overlay=measured.overlay, backdrop=backdrop)
+    photo = result.foreground if result.foreground is not None else rgb
+    backdrop = measure_backdrop(photo, result.alpha)
+    return CutoutImage(photo=photo, alpha=result.alpha, result=result, verdict=verdict, overlay=measured.overlay,
+                       backdrop=backdrop)
 
 
 def run(
@@ -71,9 +80,13 @@ def run(
     result = cutout.result
     cutout_key = work_key(state, "cutout.png")
     gate_key = work_key(state, "gate.png")
-    store.put(settings.work_bucket, cutout_key, encode_png(cutout.pixels, cutout.alpha), "image/png")
-    # The reviewer's map of where the gate's signals were found, over the photo at the gate's working size.
-    store.put(settings.work_bucket, gate_key, encode_png(cutout.overlay[..., :3], cutout.overlay[..., 3]), "image/png")
+    # The same bytes as encode_png(cutout.pixels, alpha) (the encoder zeroes the colour under alpha 0): 4 MP of
+    # masking and a frame-sized copy fewer.
+    store.put(settings.work_bucket, cutout_key, encode_png(cutout.photo, cutout.alpha), "image/png")
+    # The reviewer's map of where the gate's signals were found, over the photo at the gate's working size. It is
+    # RGBA already with colour 0 wherever alpha is 0, so encode() writes the bytes encode_png(rgb, alpha) would,
+    # without splitting it into two strided copies and interleaving them again (19 ms -> 3 ms at 1 MP).
+    store.put(settings.work_bucket, gate_key, encode(cutout.overlay), "image/png")
     # The verdict names the cutout it judged: a corrected upload that replaces it is never covered by it.
     gate = {**cutout.verdict.as_record(), "cutout_key": cutout_key, "overlay_key": gate_key}
     records.update(
