@@ -162,3 +162,179 @@ def test_the_dynamodb_patches_serve_scans_and_updates_through_the_embedded_aws(m
                         "img-2": {"image_id": "img-2", "status": "received"}}
         assert table.get("img-0")["stage"] == "preprocess" and "stage" not in table.get("img-1")
     assert Item.project is original_project and UpdateExpressionParser.__dict__["make"] is original_make
+
+
+def test_moto_still_deep_copies_each_item_a_scan_returns_through_its_table_module() -> None:
+    # What the scan patch of moto_speedups relies on: Table.scan's only deep copies are of the items it returns.
+    from moto.dynamodb.models import table
+
+    source = inspect.getsource(table.Table.scan)
+    assert source.count("copy.deepcopy(") == 2 and "results.append(copy.deepcopy(item))" in source
+    assert "results = [r.project(projection_expression) for r in results]" in source
+    # And UpdateItem's handler copies the old item once, for ReturnValues only.
+    from moto.dynamodb import responses
+
+    update = inspect.getsource(responses.DynamoHandler.update_item)
+    assert update.count("copy.deepcopy(") == 1 and "existing_item = copy.deepcopy(" in update
+    assert list(inspect.signature(table.Table.scan).parameters)[:8] == [
+        "self", "filters", "limit", "exclusive_start_key", "filter_expression", "index_name", "consistent_read",
+        "projection_expression"]
+
+
+def _scans(client: object) -> list[object]:
+    """The pages of scans of every shape the patch touches (and some it must not), as the client sees them."""
+    kinds = [{}, {"ProjectionExpression": "image_id, #s", "ExpressionAttributeNames": {"#s": "status"}},
+             {"ProjectionExpression": "gate.signals[1].#n, gate.signals[0].boxes[1]",
+              "ExpressionAttributeNames": {"#n": "name"}},
+             {"ProjectionExpression": "image_id, gate", "FilterExpression": "#s = :s",
+              "ExpressionAttributeNames": {"#s": "status"}, "ExpressionAttributeValues": {":s": {"S": "exported"}}},
+             {"ProjectionExpression": "image_id, tags", "Limit": 2},
+             {"ProjectionExpression": "image_id", "IndexName": "by-status"},
+             {"ProjectionExpression": "absent_field"}]
+    pages = []
+    for kind in kinds:
+        start: dict = {}
+        while True:
+            page = client.scan(TableName="records", **kind, **start)  # type: ignore[attr-defined]
+            page.pop("ResponseMetadata")
+            pages.append(page)
+            if "LastEvaluatedKey" not in page:
+                break
+            start = {"ExclusiveStartKey": page["LastEvaluatedKey"]}
+    return pages
+
+
+def test_a_projecting_scan_copies_no_item_and_answers_as_moto_does() -> None:
+    import copy
+
+    import boto3
+    from moto import mock_aws
+    from moto.dynamodb.models.dynamo_type import Item
+
+    from packshot.local.moto_speedups import install
+
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        client.create_table(TableName="records", BillingMode="PAY_PER_REQUEST",
+                            AttributeDefinitions=[{"AttributeName": "image_id", "AttributeType": "S"},
+                                                  {"AttributeName": "status", "AttributeType": "S"}],
+                            KeySchema=[{"AttributeName": "image_id", "KeyType": "HASH"}],
+                            GlobalSecondaryIndexes=[{"IndexName": "by-status", "Projection": {"ProjectionType": "ALL"},
+                                                     "KeySchema": [{"AttributeName": "status", "KeyType": "HASH"}]}])
+        for n in range(5):
+            item = _awkward_item().to_json()["Attributes"]  # type: ignore[attr-defined]
+            item["image_id"], item["status"] = {"S": f"img-{n}"}, {"S": "exported" if n % 2 else "failed"}
+            client.put_item(TableName="records", Item=item)
+        theirs = _scans(client)
+        copied = []
+        original_deepcopy = Item.__deepcopy__
+
+        def counting(self: Item, memo: dict) -> Item:
+            copied.append(self)
+            return original_deepcopy(self, memo)
+
+        Item.__deepcopy__ = counting  # type: ignore[method-assign]
+        try:
+            _scans(client)
+            moto_copies = len(copied)
+            copied.clear()
+            client.scan(TableName="records", ProjectionExpression="image_id", IndexName="by-status")
+            index_copies = len(copied)
+            copied.clear()
+            client.scan(TableName="records")
+            moto_plain_copies = len(copied)
+            copied.clear()
+        except BaseException:
+            Item.__deepcopy__ = original_deepcopy  # type: ignore[method-assign]
+            raise
+        uninstall = install()
+        try:
+            ours = _scans(client)
+            projecting_copies = len(copied)
+            copied.clear()
+            client.scan(TableName="records")  # without a projection moto copies each item it returns, as before
+            plain_copies = len(copied)
+        finally:
+            uninstall()
+            Item.__deepcopy__ = original_deepcopy  # type: ignore[method-assign]
+        assert ours == theirs
+        assert _scans(client) == theirs  # and nothing stored changed
+        assert plain_copies == moto_plain_copies >= 5
+        # Of the scans only the one without a projection and the one of an index (moto projects copies there) copy.
+        assert projecting_copies == plain_copies + index_copies < moto_copies
+        assert copy.deepcopy(theirs) == theirs
+
+
+def _updates(client: object) -> list[object]:
+    """UpdateItem of every kind, with and without ReturnValues, then the items: what a client sees."""
+    names = {"#s": "status", "#g": "gate", "#z": "size"}
+    calls = [("SET #s = :v, #g.confidence = :n", {":v": {"S": "exported"}, ":n": {"N": "0.5"}}),
+             ("ADD tags :t, #z :n", {":t": {"SS": ["c", "a"]}, ":n": {"N": "2"}}),
+             ("DELETE tags :t", {":t": {"SS": ["b"]}}),
+             ("REMOVE #g.signals[0] SET #s = :v", {":v": {"S": "failed"}}),
+             ("SET #g.signals = list_append(#g.signals, :l)", {":l": {"L": [{"S": "z"}]}})]
+    seen = []
+    for n, returns in enumerate(["NONE", None, "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"]):
+        for expression, values in calls:
+            used = {k: v for k, v in names.items() if k in expression}
+            kwargs = {"ReturnValues": returns} if returns else {}
+            answer = client.update_item(  # type: ignore[attr-defined]
+                TableName="records", Key={"image_id": {"S": f"img-{n}"}}, UpdateExpression=expression,
+                ExpressionAttributeNames=used, ExpressionAttributeValues=values, **kwargs)
+            answer.pop("ResponseMetadata")
+            seen.append(answer)
+        try:  # a failed condition: nothing changes
+            client.update_item(TableName="records", Key={"image_id": {"S": f"img-{n}"}},  # type: ignore[attr-defined]
+                               UpdateExpression="SET #s = :v", ConditionExpression="attribute_not_exists(#s)",
+                               ExpressionAttributeNames={"#s": "status"},
+                               ExpressionAttributeValues={":v": {"S": "x"}})
+        except client.exceptions.ConditionalCheckFailedException as exc:  # type: ignore[attr-defined]
+            seen.append(exc.response["Error"])
+    items = client.scan(TableName="records")["Items"]  # type: ignore[attr-defined]
+    return [*seen, sorted(items, key=lambda item: item["image_id"]["S"])]
+
+
+def test_an_update_without_return_values_copies_no_old_item_and_answers_as_moto_does() -> None:
+    import boto3
+    from moto import mock_aws
+    from moto.dynamodb.models.dynamo_type import Item
+
+    from packshot.local.moto_speedups import install
+
+    def fresh_table() -> object:
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        client.create_table(TableName="records", BillingMode="PAY_PER_REQUEST",
+                            AttributeDefinitions=[{"AttributeName": "image_id", "AttributeType": "S"}],
+                            KeySchema=[{"AttributeName": "image_id", "KeyType": "HASH"}])
+        for n in range(6):
+            item = _awkward_item().to_json()["Attributes"]  # type: ignore[attr-defined]
+            item["image_id"] = {"S": f"img-{n}"}
+            client.put_item(TableName="records", Item=item)
+        return client
+
+    copied: list[Item] = []
+    original_deepcopy = Item.__deepcopy__
+
+    def counting(self: Item, memo: dict) -> Item:
+        copied.append(self)
+        return original_deepcopy(self, memo)
+
+    Item.__deepcopy__ = counting  # type: ignore[method-assign]
+    try:
+        with mock_aws():
+            theirs = _updates(fresh_table())
+            moto_copies = len(copied)
+        copied.clear()
+        uninstall = install()
+        try:
+            with mock_aws():
+                ours = _updates(fresh_table())
+                our_copies = len(copied)
+        finally:
+            uninstall()
+    finally:
+        Item.__deepcopy__ = original_deepcopy  # type: ignore[method-assign]
+    assert ours == theirs
+    # Ten updates without ReturnValues (NONE and absent) and the six failed conditions (none asked for either):
+    # one old item less each.
+    assert our_copies == moto_copies - 16

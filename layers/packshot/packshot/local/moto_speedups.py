@@ -12,7 +12,11 @@ path (the runner's progress poll, three paths over every record twice a second, 
 AWS's CPU); only the attributes the paths start with are converted now, with the same result. And every
 UpdateItem parsed its UpdateExpression twice (the request check and the update); the adapters send the same few
 expressions again and again, and moto deep-copies the tree before it validates or runs one, so one parse per
-expression serves them all.
+expression serves them all. A Scan deep-copied every item it returned before projecting it, and projecting builds
+a new item from plain JSON anyway (the progress poll copied every record with its QC signals twice a second): a
+Scan of the table with a ProjectionExpression projects the stored items instead, with the same result. And every
+UpdateItem deep-copied the stored item to answer ReturnValues; with none asked for (what the adapters send) the
+copy is thrown away unread, so it is not made.
 Private moto APIs, like the invoke hook in lambda_runtime.py: moto is pinned to 5.2.x and
 tests/integration/test_moto_contract.py fails loudly if any of them moves.
 """
@@ -56,6 +60,11 @@ def install() -> Callable[[], None]:
     modules = tuple(original_modules())
     original_project = Item.project
     original_make = UpdateExpressionParser.__dict__["make"]
+    from moto.dynamodb import responses as responses_module
+    from moto.dynamodb.models import table as table_module
+
+    original_scan, original_copy = table_module.Table.scan, table_module.copy
+    original_update = responses_module.DynamoHandler.update_item
 
     AmazonStateLanguageParser.parse = staticmethod(parse)  # type: ignore[method-assign]
     lambda_eval_utils.boto_client_for = client_for  # type: ignore[assignment]
@@ -63,8 +72,15 @@ def install() -> Callable[[], None]:
     Item.project = project  # type: ignore[method-assign]
     UpdateExpressionParser.make = classmethod(  # type: ignore[method-assign,assignment]
         functools.lru_cache(maxsize=256)(original_make.__func__))  # type: ignore[arg-type]
+    table_module.copy = responses_module.copy = _SkipCopy(original_copy)  # type: ignore[assignment]
+    table_module.Table.scan = functools.partialmethod(_scan, original_scan)  # type: ignore[assignment]
+    responses_module.DynamoHandler.update_item = functools.partialmethod(  # type: ignore[assignment]
+        _update_item, original_update)
 
     def uninstall() -> None:
+        responses_module.DynamoHandler.update_item = original_update  # type: ignore[method-assign]
+        table_module.Table.scan = original_scan  # type: ignore[method-assign]
+        table_module.copy = responses_module.copy = original_copy
         UpdateExpressionParser.make = original_make  # type: ignore[method-assign]
         Item.project = original_project  # type: ignore[method-assign]
         backends.list_of_moto_modules = original_modules  # type: ignore[assignment]
@@ -97,3 +113,45 @@ def project(self: Any, projection_expressions: list[list[str]]) -> Any:
                  for name in names if name in self.attrs}
         merge_dicts(result, find_nested_key(expr, plain))
     return Item(hash_key=self.hash_key, range_key=self.range_key, attrs=serializer.serialize(result)["M"])
+
+
+_uncopied = threading.local()
+
+
+class _SkipCopy:
+    """The `copy` of moto's DynamoDB table and response modules, except that deepcopy hands back the value itself
+    while a call flagged on its thread runs: a projecting Scan (its only copies are of the items it returns, and
+    it replaces each by its projection, a new item made from plain JSON, before returning; its filter only reads
+    them), or an UpdateItem without ReturnValues (its one copy, of the old item, feeds only the return values)."""
+
+    def __init__(self, module: Any) -> None:
+        self._module = module
+
+    def deepcopy(self, value: Any, *args: Any) -> Any:
+        if getattr(_uncopied, "on", False):
+            return value
+        return self._module.deepcopy(value, *args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._module, name)
+
+
+def _scan(self: Any, original: Callable[..., Any], filters: Any, limit: Any, exclusive_start_key: Any,
+          filter_expression: Any = None, index_name: str | None = None, consistent_read: bool = False,
+          projection_expression: list[list[str]] | None = None, *args: Any, **kwargs: Any) -> Any:
+    """moto's Table.scan; with a ProjectionExpression over the table (not an index) it copies no item."""
+    _uncopied.on = bool(projection_expression) and not index_name
+    try:
+        return original(self, filters, limit, exclusive_start_key, filter_expression, index_name, consistent_read,
+                        projection_expression, *args, **kwargs)
+    finally:
+        _uncopied.on = False
+
+
+def _update_item(self: Any, original: Callable[[Any], Any]) -> Any:
+    """moto's DynamoHandler.update_item; without ReturnValues it does not copy the old item."""
+    _uncopied.on = self.body.get("ReturnValues", "NONE") == "NONE"
+    try:
+        return original(self)
+    finally:
+        _uncopied.on = False
