@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import inspect
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib.metadata import version
 
 
@@ -204,12 +206,30 @@ def _scans(client: object) -> list[object]:
     return pages
 
 
+@contextmanager
+def _item_copies() -> Iterator[list[object]]:
+    """Every moto DynamoDB item deep-copied inside the block, in order: Item.__deepcopy__ counted, then restored."""
+    from moto.dynamodb.models.dynamo_type import Item
+
+    copied: list[object] = []
+    original_deepcopy = Item.__deepcopy__
+
+    def counting(self: Item, memo: dict) -> Item:
+        copied.append(self)
+        return original_deepcopy(self, memo)
+
+    Item.__deepcopy__ = counting  # type: ignore[method-assign]
+    try:
+        yield copied
+    finally:
+        Item.__deepcopy__ = original_deepcopy  # type: ignore[method-assign]
+
+
 def test_a_projecting_scan_copies_no_item_and_answers_as_moto_does() -> None:
     import copy
 
     import boto3
     from moto import mock_aws
-    from moto.dynamodb.models.dynamo_type import Item
 
     from packshot.local.moto_speedups import install
 
@@ -226,15 +246,7 @@ def test_a_projecting_scan_copies_no_item_and_answers_as_moto_does() -> None:
             item["image_id"], item["status"] = {"S": f"img-{n}"}, {"S": "exported" if n % 2 else "failed"}
             client.put_item(TableName="records", Item=item)
         theirs = _scans(client)
-        copied = []
-        original_deepcopy = Item.__deepcopy__
-
-        def counting(self: Item, memo: dict) -> Item:
-            copied.append(self)
-            return original_deepcopy(self, memo)
-
-        Item.__deepcopy__ = counting  # type: ignore[method-assign]
-        try:
+        with _item_copies() as copied:
             _scans(client)
             moto_copies = len(copied)
             copied.clear()
@@ -244,19 +256,15 @@ def test_a_projecting_scan_copies_no_item_and_answers_as_moto_does() -> None:
             client.scan(TableName="records")
             moto_plain_copies = len(copied)
             copied.clear()
-        except BaseException:
-            Item.__deepcopy__ = original_deepcopy  # type: ignore[method-assign]
-            raise
-        uninstall = install()
-        try:
-            ours = _scans(client)
-            projecting_copies = len(copied)
-            copied.clear()
-            client.scan(TableName="records")  # without a projection moto copies each item it returns, as before
-            plain_copies = len(copied)
-        finally:
-            uninstall()
-            Item.__deepcopy__ = original_deepcopy  # type: ignore[method-assign]
+            uninstall = install()
+            try:
+                ours = _scans(client)
+                projecting_copies = len(copied)
+                copied.clear()
+                client.scan(TableName="records")  # without a projection moto copies each item it returns, as before
+                plain_copies = len(copied)
+            finally:
+                uninstall()
         assert ours == theirs
         assert _scans(client) == theirs  # and nothing stored changed
         assert plain_copies == moto_plain_copies >= 5
@@ -297,7 +305,6 @@ def _updates(client: object) -> list[object]:
 def test_an_update_without_return_values_copies_no_old_item_and_answers_as_moto_does() -> None:
     import boto3
     from moto import mock_aws
-    from moto.dynamodb.models.dynamo_type import Item
 
     from packshot.local.moto_speedups import install
 
@@ -312,15 +319,7 @@ def test_an_update_without_return_values_copies_no_old_item_and_answers_as_moto_
             client.put_item(TableName="records", Item=item)
         return client
 
-    copied: list[Item] = []
-    original_deepcopy = Item.__deepcopy__
-
-    def counting(self: Item, memo: dict) -> Item:
-        copied.append(self)
-        return original_deepcopy(self, memo)
-
-    Item.__deepcopy__ = counting  # type: ignore[method-assign]
-    try:
+    with _item_copies() as copied:
         with mock_aws():
             theirs = _updates(fresh_table())
             moto_copies = len(copied)
@@ -332,8 +331,6 @@ def test_an_update_without_return_values_copies_no_old_item_and_answers_as_moto_
                 our_copies = len(copied)
         finally:
             uninstall()
-    finally:
-        Item.__deepcopy__ = original_deepcopy  # type: ignore[method-assign]
     assert ours == theirs
     # Ten updates without ReturnValues (NONE and absent) and the six failed conditions (none asked for either):
     # one old item less each.
